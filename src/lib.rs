@@ -1,0 +1,10 @@
+//! logveil: desensitize logs that carry personal information, on Kafka.
+//!
+//! # Layout
+//! - [`error`]: the error codes a record can fail with.
+//! - [`dead_letter`]: the dead-letter record format (Kafka topic and files).
+//! - [`processor`]: the seam between the Kafka service and the engine.
+
+pub mod dead_letter;
+pub mod error;
+pub mod processor;
