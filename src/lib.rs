@@ -1,10 +1,25 @@
 //! logveil: desensitize logs that carry personal information, on Kafka.
 //!
 //! # Layout
-//! - [`error`]: the error codes a record can fail with.
-//! - [`dead_letter`]: the dead-letter record format (Kafka topic and files).
+//! - [`pipeline`]: pipeline files → compiled [`pipeline::Pipeline`]s; the
+//!   per-record hot path; routing by topic.
+//! - [`actions`]: the field actions (`truncate_ip`, `pseudonymize`, ...), pure.
+//! - [`keys`]: key material, key rings, rotation.
+//! - [`stats`]: windowed, privacy-thresholded aggregates.
+//! - [`config`] / [`config_env`]: `config/logveil.toml` and `LOGVEIL_*` overrides.
 //! - [`processor`]: the seam between the Kafka service and the engine.
+//! - [`error`]: error codes of refused records; [`dead_letter`]: their format.
+//! - [`workload`]: the seeded reference workload generator.
+//! - [`cli`] and [`cmd`]: the command line, one file per command.
 
+pub mod actions;
+// pub mod cli;
+// pub mod cmd;
+// pub mod config;
+pub mod config_env;
 pub mod dead_letter;
 pub mod error;
+pub mod keys;
+pub mod pipeline;
 pub mod processor;
+pub mod stats;

@@ -1,0 +1,331 @@
+//! The `truncate_ip` action: parse an IP address as it appears in a log field,
+//! zero its host bits, and write it back in canonical text form.
+//!
+//! Truncation keeps the network part (default IPv4 /24, IPv6 /48) so that
+//! coarse location and provider statistics stay possible while the host that
+//! identifies a person is gone. The three steps are separate functions so the
+//! `pseudonymize_ip` action can reuse [`parse_ip`] and [`write_ip`].
+//!
+//! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are real IPv4 clients seen
+//! through a dual-stack socket. They stay IPv6 (so the output keeps the form
+//! the log used), but [`truncate_ip`] applies the *IPv4* prefix to their
+//! embedded IPv4 part: applying the IPv6 prefix would either keep the whole
+//! client address (prefix ≥ 128) or wipe the `::ffff:` marker (prefix < 96).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Longest textual IP [`parse_ip`] can accept: a bracketed IPv6 address with an
+/// embedded dotted quad, `[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]`.
+const MAX_IP_TEXT_LEN: usize = 47;
+
+/// Parses an IP address as it appears in logs.
+///
+/// Accepts plain IPv4 (`203.0.113.7`), plain IPv6 in any RFC 4291 text form
+/// (`2a02:810d:9f:3a::17`, `::ffff:192.0.2.1`) and IPv6 in brackets
+/// (`[2001:db8::1]`). An IPv4-mapped IPv6 address stays [`IpAddr::V6`];
+/// [`truncate_ip`] treats its IPv4 part with the IPv4 prefix.
+///
+/// Returns `None` for anything else: empty text, surrounding whitespace,
+/// ports (`1.2.3.4:80`, `[::1]:443`), zone ids (`fe80::1%eth0`), CIDR suffixes,
+/// bracketed IPv4, IPv4 octets with leading zeros, and host names. The caller
+/// drops and counts such a field; it never passes through raw.
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    if s.is_empty() || s.len() > MAX_IP_TEXT_LEN {
+        return None;
+    }
+    if let Some(inner) = s.strip_prefix('[') {
+        let inner = inner.strip_suffix(']')?;
+        return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    s.parse::<IpAddr>().ok()
+}
+
+/// Zeroes host bits: keeps the first `v4_prefix` bits of an IPv4 address and
+/// the first `v6_prefix` bits of an IPv6 address.
+///
+/// For an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) the `::ffff:` marker is
+/// kept and `v4_prefix` is applied to the embedded IPv4 address.
+///
+/// Prefixes are validated at config load (IPv4 `0..=32`, IPv6 `0..=128`); a
+/// larger value is clamped to the full address length, so this never panics.
+pub fn truncate_ip(ip: IpAddr, v4_prefix: u8, v6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(truncate_v4(v4, v4_prefix)),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V6(truncate_v4(v4, v4_prefix).to_ipv6_mapped()),
+            None => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(v6_prefix.min(128)))
+                    .unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        },
+    }
+}
+
+/// Keeps the first `prefix` bits (clamped to 32) of `ip`.
+fn truncate_v4(ip: Ipv4Addr, prefix: u8) -> Ipv4Addr {
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0);
+    Ipv4Addr::from(u32::from(ip) & mask)
+}
+
+/// Appends the canonical text form of `ip` to `out`: dotted quad for IPv4,
+/// RFC 5952 for IPv6 (lower case, longest zero run compressed, IPv4-mapped as
+/// `::ffff:a.b.c.d`), exactly as std's `Display` prints it.
+///
+/// Writes straight into `out` without a temporary `String`.
+pub fn write_ip(ip: IpAddr, out: &mut String) {
+    // `fmt::Write` for `String` cannot fail.
+    let _ = write!(out, "{ip}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trunc(s: &str, v4: u8, v6: u8) -> String {
+        let ip = parse_ip(s).unwrap();
+        let mut out = String::new();
+        write_ip(truncate_ip(ip, v4, v6), &mut out);
+        out
+    }
+
+    #[test]
+    fn parses_plain_ipv4_and_ipv6() {
+        assert_eq!(
+            parse_ip("203.0.113.77"),
+            Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 77)))
+        );
+        assert_eq!(
+            parse_ip("2a02:810d:9f:3a::17"),
+            Some(IpAddr::V6(Ipv6Addr::new(
+                0x2a02, 0x810d, 0x9f, 0x3a, 0, 0, 0, 0x17
+            )))
+        );
+        assert_eq!(
+            parse_ip("2001:0DB8:0000:0000:0000:0000:0000:0001"),
+            Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)))
+        );
+        assert_eq!(parse_ip("::"), Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
+    }
+
+    #[test]
+    fn parses_bracketed_ipv6_only() {
+        assert_eq!(
+            parse_ip("[2001:db8::1]"),
+            Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)))
+        );
+        assert_eq!(parse_ip("[1.2.3.4]"), None);
+        assert_eq!(parse_ip("[2001:db8::1"), None);
+        assert_eq!(parse_ip("2001:db8::1]"), None);
+        assert_eq!(parse_ip("[]"), None);
+        assert_eq!(parse_ip("[[::1]]"), None);
+    }
+
+    #[test]
+    fn mapped_addresses_stay_ipv6() {
+        let ip = parse_ip("::ffff:192.0.2.128").unwrap();
+        assert_eq!(
+            ip,
+            IpAddr::V6(Ipv4Addr::new(192, 0, 2, 128).to_ipv6_mapped())
+        );
+        assert_eq!(
+            parse_ip("[::ffff:c000:280]"),
+            Some(IpAddr::V6(Ipv4Addr::new(192, 0, 2, 128).to_ipv6_mapped()))
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "",
+            " ",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "1.2.3.4:80",
+            "[::1]:443",
+            "fe80::1%eth0",
+            "10.0.0.0/8",
+            "2001:db8::/32",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3.-4",
+            "example.com",
+            "localhost",
+            "::1::2",
+            "12345::",
+            "2001:db8:::1",
+            "-",
+            "null",
+            "１.2.3.4",
+            "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]x",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            assert_eq!(parse_ip(bad), None, "accepted a malformed address");
+        }
+    }
+
+    #[test]
+    fn longest_accepted_text_fits_the_length_guard() {
+        let longest = "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]";
+        assert_eq!(longest.len(), MAX_IP_TEXT_LEN);
+        assert!(parse_ip(longest).is_some());
+        assert!(parse_ip(&longest[1..longest.len() - 1]).is_some());
+    }
+
+    #[test]
+    fn default_prefixes() {
+        assert_eq!(trunc("203.0.113.77", 24, 48), "203.0.113.0");
+        assert_eq!(trunc("2a02:810d:9f:3a::17", 24, 48), "2a02:810d:9f::");
+        assert_eq!(
+            trunc("[2001:db8:abcd:12:34:56:78:9a]", 24, 48),
+            "2001:db8:abcd::"
+        );
+    }
+
+    #[test]
+    fn zero_prefix_wipes_everything() {
+        assert_eq!(trunc("203.0.113.77", 0, 0), "0.0.0.0");
+        assert_eq!(trunc("2a02:810d:9f:3a::17", 0, 0), "::");
+    }
+
+    #[test]
+    fn full_prefix_keeps_everything() {
+        assert_eq!(trunc("203.0.113.77", 32, 128), "203.0.113.77");
+        assert_eq!(trunc("2a02:810d:9f:3a::17", 32, 128), "2a02:810d:9f:3a::17");
+    }
+
+    #[test]
+    fn odd_prefixes_cut_inside_a_group() {
+        assert_eq!(trunc("203.0.113.255", 25, 48), "203.0.113.128");
+        assert_eq!(trunc("255.255.255.255", 1, 48), "128.0.0.0");
+        assert_eq!(trunc("255.255.255.255", 31, 48), "255.255.255.254");
+        assert_eq!(trunc("2a02:810d:9f:3a::17", 24, 20), "2a02:8000::");
+        assert_eq!(
+            trunc("ffff:ffff:ffff:ffff::ffff", 24, 127),
+            "ffff:ffff:ffff:ffff::fffe"
+        );
+        assert_eq!(trunc("ffff:ffff:ffff:ffff::ffff", 24, 1), "8000::");
+    }
+
+    #[test]
+    fn out_of_range_prefixes_clamp_instead_of_panicking() {
+        let v4 = parse_ip("203.0.113.77").unwrap();
+        let v6 = parse_ip("2a02:810d:9f:3a::17").unwrap();
+        let mapped = parse_ip("::ffff:203.0.113.77").unwrap();
+        for p in 0..=u8::MAX {
+            let _ = truncate_ip(v4, p, p);
+            let _ = truncate_ip(v6, p, p);
+            let _ = truncate_ip(mapped, p, p);
+        }
+        assert_eq!(truncate_ip(v4, 33, 0), v4);
+        assert_eq!(truncate_ip(v4, u8::MAX, 0), v4);
+        assert_eq!(truncate_ip(v6, 0, 129), v6);
+        assert_eq!(truncate_ip(v6, 0, u8::MAX), v6);
+        assert_eq!(truncate_ip(mapped, u8::MAX, 0), mapped);
+    }
+
+    #[test]
+    fn mapped_addresses_use_the_ipv4_prefix() {
+        assert_eq!(trunc("::ffff:203.0.113.77", 24, 48), "::ffff:203.0.113.0");
+        assert_eq!(trunc("[::ffff:203.0.113.77]", 16, 128), "::ffff:203.0.0.0");
+        assert_eq!(trunc("::ffff:203.0.113.77", 0, 128), "::ffff:0.0.0.0");
+        assert_eq!(trunc("::ffff:cb00:714d", 24, 0), "::ffff:203.0.113.0");
+        // Not mapped (wrong marker): an ordinary IPv6 address.
+        assert_eq!(trunc("::fffe:203.0.113.77", 24, 48), "::");
+        assert_eq!(trunc("64:ff9b::203.0.113.77", 24, 48), "64:ff9b::");
+    }
+
+    #[test]
+    fn write_ip_appends_canonical_form() {
+        let mut out = String::from("ip=");
+        write_ip(
+            parse_ip("2001:0db8:0000:0000:0001:0000:0000:0001").unwrap(),
+            &mut out,
+        );
+        assert_eq!(out, "ip=2001:db8::1:0:0:1");
+        out.clear();
+        write_ip(parse_ip("2001:DB8:0:0:0:0:2:1").unwrap(), &mut out);
+        assert_eq!(out, "2001:db8::2:1");
+        out.clear();
+        write_ip(parse_ip("2001:db8:0:1:1:1:1:1").unwrap(), &mut out);
+        assert_eq!(out, "2001:db8:0:1:1:1:1:1");
+        out.clear();
+        write_ip(parse_ip("::ffff:c000:280").unwrap(), &mut out);
+        assert_eq!(out, "::ffff:192.0.2.128");
+        out.clear();
+        write_ip(parse_ip("10.0.0.1").unwrap(), &mut out);
+        assert_eq!(out, "10.0.0.1");
+    }
+
+    #[test]
+    fn write_ip_reuses_capacity() {
+        let mut out = String::with_capacity(64);
+        let ptr = out.as_ptr();
+        write_ip(
+            parse_ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe").unwrap(),
+            &mut out,
+        );
+        assert_eq!(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
+        assert_eq!(out.as_ptr(), ptr);
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn text_round_trips(bits in any::<u128>(), v4 in any::<u32>()) {
+                for ip in [IpAddr::V6(Ipv6Addr::from(bits)), IpAddr::V4(Ipv4Addr::from(v4))] {
+                    let mut out = String::new();
+                    write_ip(ip, &mut out);
+                    prop_assert_eq!(parse_ip(&out), Some(ip));
+                }
+            }
+
+            #[test]
+            fn truncation_keeps_prefix_and_zeroes_rest(
+                bits in any::<u128>(), v4 in any::<u32>(), p4 in 0u8..=32, p6 in 0u8..=128,
+            ) {
+                let IpAddr::V4(t4) = truncate_ip(IpAddr::V4(Ipv4Addr::from(v4)), p4, p6) else {
+                    panic!("family changed");
+                };
+                let t4 = u32::from(t4);
+                let host4 = u32::MAX.checked_shr(u32::from(p4)).unwrap_or(0);
+                prop_assert_eq!(t4 & host4, 0);
+                prop_assert_eq!(t4, v4 & !host4);
+
+                let v6 = Ipv6Addr::from(bits);
+                prop_assume!(v6.to_ipv4_mapped().is_none());
+                let IpAddr::V6(t6) = truncate_ip(IpAddr::V6(v6), p4, p6) else {
+                    panic!("family changed");
+                };
+                let t6 = u128::from(t6);
+                let host6 = u128::MAX.checked_shr(u32::from(p6)).unwrap_or(0);
+                prop_assert_eq!(t6, bits & !host6);
+                // Idempotent.
+                prop_assert_eq!(truncate_ip(IpAddr::V6(Ipv6Addr::from(t6)), p4, p6), IpAddr::V6(Ipv6Addr::from(t6)));
+            }
+
+            #[test]
+            fn parse_never_panics(s in "\\PC{0,60}") {
+                let _ = parse_ip(&s);
+            }
+
+            #[test]
+            fn parse_never_panics_on_ip_like_text(s in "[\\[\\]0-9a-fA-F:.%/]{0,50}") {
+                if let Some(ip) = parse_ip(&s) {
+                    let mut out = String::new();
+                    write_ip(ip, &mut out);
+                    prop_assert_eq!(parse_ip(&out), Some(ip));
+                }
+            }
+        }
+    }
+}

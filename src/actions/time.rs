@@ -1,0 +1,609 @@
+//! `coarsen_time`: truncate timestamps to a coarser unit, keeping the input's format.
+//!
+//! An exact event time is a quasi-identifier: joined with other fields it can
+//! single out one person's visit. This module owns truncating both text
+//! timestamps (RFC 3339 and the common ISO 8601 variants seen in logs) and
+//! epoch numbers, plus the RFC 3339 → epoch-milliseconds conversion that the
+//! statistics windows use. Text timestamps have fixed field positions, so a
+//! single hand-written byte scan validates and locates everything without
+//! allocating; truncation then rewrites digits in place while copying, which
+//! keeps the separator, fraction width and offset exactly as written.
+
+use serde::{Deserialize, Serialize};
+
+/// The unit a timestamp is truncated to (`to = "minute"` in a pipeline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    /// Drop sub-second precision only.
+    Second,
+    /// Zero the seconds (and any fraction).
+    Minute,
+    /// Zero minutes and seconds.
+    Hour,
+    /// Zero the whole time of day.
+    Day,
+}
+
+impl TimeUnit {
+    /// Length of the unit in seconds.
+    fn seconds(self) -> i64 {
+        match self {
+            Self::Second => 1,
+            Self::Minute => 60,
+            Self::Hour => 3_600,
+            Self::Day => 86_400,
+        }
+    }
+
+    /// Byte index in a scanned timestamp from which digits are zeroed.
+    fn zero_from(self) -> usize {
+        match self {
+            Self::Second => FRACTION_DOT,
+            Self::Minute => 17,
+            Self::Hour => 14,
+            Self::Day => 11,
+        }
+    }
+}
+
+/// Byte index of the fraction separator (`.` or `,`) right after `HH:MM:SS`.
+const FRACTION_DOT: usize = 19;
+
+/// What the scanner found in a valid timestamp.
+struct Scanned {
+    year: u32,
+    month: u32,
+    day: u32,
+    /// `None` for a date-only value (`2024-05-14`).
+    time: Option<ScannedTime>,
+}
+
+/// The time-of-day part of a valid timestamp.
+struct ScannedTime {
+    hour: u32,
+    minute: u32,
+    /// 0..=60 (60 is a leap second).
+    second: u32,
+    /// The fraction truncated to milliseconds.
+    millis: u32,
+    /// Byte index just past the fraction digits (19 when there is no fraction).
+    fraction_end: usize,
+    /// Offset from UTC in minutes; `None` when no offset was written.
+    offset_minutes: Option<i32>,
+}
+
+/// Parses `len` ASCII digits at `at`.
+fn digits(b: &[u8], at: usize, len: usize) -> Option<u32> {
+    let field = b.get(at..at + len)?;
+    field
+        .iter()
+        .try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+}
+
+fn is_leap_year(year: u32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Parses what follows the time: nothing, `Z`/`z`, or `±HH`, `±HHMM`, `±HH:MM`.
+/// Returns `Some(None)` for no offset, `None` for anything invalid.
+fn scan_offset(rest: &[u8]) -> Option<Option<i32>> {
+    let (sign, tail) = match rest {
+        [] => return Some(None),
+        [b'Z' | b'z'] => return Some(Some(0)),
+        [b'+', tail @ ..] => (1, tail),
+        [b'-', tail @ ..] => (-1, tail),
+        _ => return None,
+    };
+    let (hours, minutes) = match tail.len() {
+        2 => (digits(tail, 0, 2)?, 0),
+        4 => (digits(tail, 0, 2)?, digits(tail, 2, 2)?),
+        5 if tail[2] == b':' => (digits(tail, 0, 2)?, digits(tail, 3, 2)?),
+        _ => return None,
+    };
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    // Both are at most two digits, so the conversion cannot fail.
+    let total = i32::try_from(hours * 60 + minutes).ok()?;
+    Some(Some(sign * total))
+}
+
+/// Validates a timestamp of the form `YYYY-MM-DD[(T|t| )HH:MM:SS[(.|,)F+][offset]]`.
+/// On success the whole text is ASCII, so byte positions are char boundaries.
+fn scan(text: &str) -> Option<Scanned> {
+    let b = text.as_bytes();
+    let year = digits(b, 0, 4)?;
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if b.len() == 10 {
+        return Some(Scanned { year, month, day, time: None });
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let hour = digits(b, 11, 2)?;
+    let minute = digits(b, 14, 2)?;
+    let second = digits(b, 17, 2)?;
+    if b[13] != b':' || b[16] != b':' || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = FRACTION_DOT;
+    let mut millis = 0;
+    if matches!(b.get(i), Some(b'.' | b',')) {
+        i += 1;
+        let start = i;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            if i - start < 3 {
+                millis = millis * 10 + u32::from(c - b'0');
+            }
+            i += 1;
+        }
+        let count = i - start;
+        if count == 0 {
+            return None;
+        }
+        for _ in count..3 {
+            millis *= 10;
+        }
+    }
+    let offset_minutes = scan_offset(&b[i..])?;
+    Some(Scanned {
+        year,
+        month,
+        day,
+        time: Some(ScannedTime { hour, minute, second, millis, fraction_end: i, offset_minutes }),
+    })
+}
+
+/// Truncates a text timestamp to `unit`, keeping its format, and appends the result to `out`.
+///
+/// `2024-05-14T08:17:42.123Z` → (minute) `2024-05-14T08:17:00.000Z`. Accepted: RFC 3339
+/// plus the ISO 8601 variants common in logs: separator `T`, `t` or space; fraction
+/// after `.` or `,` with any number of digits (kept, zeroed); offset `Z`, `z`, `±HH:MM`,
+/// `±HHMM`, `±HH` or none; all kept exactly as written. Truncation happens in the
+/// written local time. Validation is complete (digits, ranges, days per month, leap
+/// years); second `60` (leap second) is accepted and becomes `00` whenever seconds are
+/// truncated (it stays `60` for [`TimeUnit::Second`]). A date-only value
+/// (`2024-05-14`) is already day-coarse and is appended unchanged for every unit.
+///
+/// Returns false, appending nothing, when the text is not a valid timestamp.
+pub fn coarsen_rfc3339(text: &str, unit: TimeUnit, out: &mut String) -> bool {
+    let Some(scanned) = scan(text) else {
+        return false;
+    };
+    let Some(time) = scanned.time else {
+        out.push_str(text);
+        return true;
+    };
+    let zero_from = unit.zero_from();
+    out.reserve(text.len());
+    for (i, &c) in text.as_bytes().iter().enumerate() {
+        let zeroed = i >= zero_from && i < time.fraction_end && c.is_ascii_digit();
+        out.push(if zeroed { '0' } else { char::from(c) });
+    }
+    true
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let shifted_month = i64::from((month + 9) % 12); // March = 0
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Parses an RFC 3339 timestamp to milliseconds since the Unix epoch (UTC).
+///
+/// Accepts the same forms as [`coarsen_rfc3339`] but requires a time and an offset:
+/// a date-only value or a local time without offset has no defined instant, so it
+/// gives `None`, as does anything invalid. The fraction is truncated to
+/// milliseconds; a leap second `:60` maps to the first millisecond of the next minute.
+pub fn rfc3339_to_epoch_ms(text: &str) -> Option<i64> {
+    let scanned = scan(text)?;
+    let time = scanned.time?;
+    let offset = i64::from(time.offset_minutes?);
+    let days = days_from_civil(scanned.year, scanned.month, scanned.day);
+    let seconds_of_day =
+        i64::from(time.hour) * 3_600 + i64::from(time.minute) * 60 + i64::from(time.second);
+    Some(days * 86_400_000 + seconds_of_day * 1_000 + i64::from(time.millis) - offset * 60_000)
+}
+
+/// Ticks per second of an epoch number, decided by its magnitude.
+///
+/// Seconds below 1e11 (year 5138), then milliseconds from 1e11, microseconds from
+/// 1e14 and nanoseconds from 1e17. The price is that millisecond (micro-, nano-)
+/// values within about 3.2 years of 1970 (1966-10 to 1973-03) read as the next
+/// smaller unit; real log timestamps are far from that window.
+fn ticks_per_second(magnitude: u64) -> i64 {
+    match magnitude {
+        100_000_000_000_000_000.. => 1_000_000_000,
+        100_000_000_000_000.. => 1_000_000,
+        100_000_000_000.. => 1_000,
+        _ => 1,
+    }
+}
+
+/// The largest multiple of `step` (> 0) not above `v`. Only when that multiple is not
+/// representable (within one step of `i64::MIN`) the next multiple up is returned.
+fn floor_to_multiple(v: i64, step: i64) -> i64 {
+    let q = v.div_euclid(step);
+    match q.checked_mul(step) {
+        Some(floor) => floor,
+        // Only reachable for negative `v`, where `(q + 1) * step` lies in `(v, 0]`.
+        None => (q + 1) * step,
+    }
+}
+
+/// Truncates an integer epoch timestamp to `unit`, returning it in the same unit.
+///
+/// The input unit is decided by magnitude: `|v| >= 1e11` is milliseconds, `>= 1e14`
+/// microseconds, `>= 1e17` nanoseconds, otherwise seconds (so milli-, micro- and
+/// nanosecond values between 1966-10 and 1973-03 are misread as the smaller unit).
+/// Truncation floors, so negative (pre-1970) values move further into the past.
+/// Values within one unit of `i64::MIN` round toward zero instead, the only
+/// representable choice.
+pub fn coarsen_epoch_i64(v: i64, unit: TimeUnit) -> i64 {
+    let step = unit.seconds() * ticks_per_second(v.unsigned_abs());
+    floor_to_multiple(v, step)
+}
+
+/// Largest magnitude accepted by [`coarsen_epoch_f64`]: the floored value must fit an `i64`.
+const MAX_EPOCH_F64: f64 = 9.2e18;
+
+/// Truncates a floating-point epoch timestamp to `unit`, returning it in the same unit.
+///
+/// The unit is decided by magnitude as in [`coarsen_epoch_i64`]. Any fraction is
+/// floored away, so `1715674662.789` (seconds) becomes `1715674662.0` for
+/// [`TimeUnit::Second`]. Returns `None` for NaN, infinities and magnitudes of
+/// 9.2e18 or more.
+pub fn coarsen_epoch_f64(v: f64, unit: TimeUnit) -> Option<f64> {
+    if !v.is_finite() || v.abs() >= MAX_EPOCH_F64 {
+        return None;
+    }
+    // In range by the check above; `as` truncates toward zero, which after
+    // `floor` is exact. The unit thresholds are integers, so flooring the
+    // magnitude does not change which unit is chosen.
+    let floored = v.floor() as i64;
+    let step = unit.seconds() * ticks_per_second(v.abs() as u64);
+    Some(floor_to_multiple(floored, step) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::de::value::{Error as DeError, StrDeserializer};
+
+    fn coarsen(text: &str, unit: TimeUnit) -> Option<String> {
+        let mut out = String::new();
+        coarsen_rfc3339(text, unit, &mut out).then_some(out)
+    }
+
+    #[test]
+    fn truncates_each_unit_keeping_format() {
+        let ts = "2024-05-14T08:17:42.123Z";
+        assert_eq!(coarsen(ts, TimeUnit::Second).as_deref(), Some("2024-05-14T08:17:42.000Z"));
+        assert_eq!(coarsen(ts, TimeUnit::Minute).as_deref(), Some("2024-05-14T08:17:00.000Z"));
+        assert_eq!(coarsen(ts, TimeUnit::Hour).as_deref(), Some("2024-05-14T08:00:00.000Z"));
+        assert_eq!(coarsen(ts, TimeUnit::Day).as_deref(), Some("2024-05-14T00:00:00.000Z"));
+    }
+
+    #[test]
+    fn keeps_separator_fraction_width_and_offset() {
+        let cases = [
+            ("2024-05-14t08:17:42z", "2024-05-14t08:17:00z"),
+            ("2024-05-14 08:17:42", "2024-05-14 08:17:00"),
+            ("2024-05-14T08:17:42.5+02:00", "2024-05-14T08:17:00.0+02:00"),
+            ("2024-05-14T08:17:42.123456-0530", "2024-05-14T08:17:00.000000-0530"),
+            ("2024-05-14T08:17:42.123456789+05", "2024-05-14T08:17:00.000000000+05"),
+            ("2024-05-14 08:17:42,123", "2024-05-14 08:17:00,000"),
+            ("2024-05-14T23:59:59-00:00", "2024-05-14T23:59:00-00:00"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(coarsen(input, TimeUnit::Minute).as_deref(), Some(expected), "{input}");
+        }
+    }
+
+    #[test]
+    fn truncation_is_in_written_local_time() {
+        // 23:30 at -05:00 is the next day in UTC; the day stays as written.
+        assert_eq!(
+            coarsen("2024-05-14T23:30:00-05:00", TimeUnit::Day).as_deref(),
+            Some("2024-05-14T00:00:00-05:00")
+        );
+    }
+
+    #[test]
+    fn leap_second_becomes_zero_when_seconds_are_truncated() {
+        assert_eq!(
+            coarsen("2016-12-31T23:59:60Z", TimeUnit::Minute).as_deref(),
+            Some("2016-12-31T23:59:00Z")
+        );
+        assert_eq!(
+            coarsen("2016-12-31T23:59:60.5Z", TimeUnit::Second).as_deref(),
+            Some("2016-12-31T23:59:60.0Z")
+        );
+    }
+
+    #[test]
+    fn leap_years_and_days_per_month() {
+        assert!(coarsen("2024-02-29T12:00:00Z", TimeUnit::Hour).is_some());
+        assert!(coarsen("2000-02-29T12:00:00Z", TimeUnit::Hour).is_some());
+        assert!(coarsen("2023-02-29T12:00:00Z", TimeUnit::Hour).is_none());
+        assert!(coarsen("1900-02-29T12:00:00Z", TimeUnit::Hour).is_none());
+        assert!(coarsen("2023-02-28T12:00:00Z", TimeUnit::Hour).is_some());
+        assert!(coarsen("2024-04-31T12:00:00Z", TimeUnit::Hour).is_none());
+        assert!(coarsen("2024-12-31T12:00:00Z", TimeUnit::Hour).is_some());
+        assert!(coarsen("2024-12-32T12:00:00Z", TimeUnit::Hour).is_none());
+        assert!(coarsen("2023-02-29", TimeUnit::Day).is_none());
+    }
+
+    #[test]
+    fn rejects_invalid_text_and_appends_nothing() {
+        let bad = [
+            "",
+            "2024",
+            "2024-05-14T",
+            "2024-5-14T08:17:42Z",
+            "2024/05/14T08:17:42Z",
+            "2024-00-14T08:17:42Z",
+            "2024-13-14T08:17:42Z",
+            "2024-05-00T08:17:42Z",
+            "2024-05-14X08:17:42Z",
+            "2024-05-14T24:00:00Z",
+            "2024-05-14T08:60:00Z",
+            "2024-05-14T08:17:61Z",
+            "2024-05-14T08:17Z",
+            "2024-05-14T08-17-42Z",
+            "2024-05-14T08:17:42.Z",
+            "2024-05-14T08:17:42.12a",
+            "2024-05-14T08:17:42ZZ",
+            "2024-05-14T08:17:42Z ",
+            " 2024-05-14T08:17:42Z",
+            "2024-05-14T08:17:42+24:00",
+            "2024-05-14T08:17:42+02:60",
+            "2024-05-14T08:17:42+2:00",
+            "2024-05-14T08:17:42+02:0",
+            "2024-05-14T08:17:42+020",
+            "2024-05-14T08:17:42+02-00",
+            "2024-05-14T08:17:42 +02:00",
+            "２０２４-05-14T08:17:42Z",
+            "2024-05-14T08:17:4２Z",
+            "2024-05-14T08:17:42.1\u{e9}",
+            "+2024-05-14T08:17:42Z",
+        ];
+        for text in bad {
+            let mut out = String::from("prefix");
+            for unit in [TimeUnit::Second, TimeUnit::Minute, TimeUnit::Hour, TimeUnit::Day] {
+                assert!(!coarsen_rfc3339(text, unit, &mut out), "{text:?}");
+            }
+            assert_eq!(out, "prefix");
+        }
+    }
+
+    #[test]
+    fn date_only_is_passed_through() {
+        for unit in [TimeUnit::Day, TimeUnit::Minute] {
+            assert_eq!(coarsen("2024-05-14", unit).as_deref(), Some("2024-05-14"));
+        }
+    }
+
+    #[test]
+    fn appends_to_existing_output() {
+        let mut out = String::from("x=");
+        assert!(coarsen_rfc3339("2024-05-14T08:17:42Z", TimeUnit::Hour, &mut out));
+        assert_eq!(out, "x=2024-05-14T08:00:00Z");
+    }
+
+    #[test]
+    fn epoch_ms_known_values() {
+        assert_eq!(rfc3339_to_epoch_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_to_epoch_ms("2024-05-14T08:17:42.123Z"), Some(1_715_674_662_123));
+        assert_eq!(
+            rfc3339_to_epoch_ms("2024-05-14T10:17:42.123456+02:00"),
+            Some(1_715_674_662_123)
+        );
+        assert_eq!(rfc3339_to_epoch_ms("2024-05-14 02:47:42.1-0530"), Some(1_715_674_662_100));
+        assert_eq!(rfc3339_to_epoch_ms("1969-12-31T23:59:59.999Z"), Some(-1));
+        assert_eq!(rfc3339_to_epoch_ms("2000-03-01T00:00:00Z"), Some(951_868_800_000));
+        assert_eq!(rfc3339_to_epoch_ms("0000-01-01T00:00:00Z"), Some(-62_167_219_200_000));
+        assert_eq!(rfc3339_to_epoch_ms("9999-12-31T23:59:59.999Z"), Some(253_402_300_799_999));
+        assert_eq!(
+            rfc3339_to_epoch_ms("2016-12-31T23:59:60Z"),
+            rfc3339_to_epoch_ms("2017-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn epoch_ms_needs_time_and_offset() {
+        assert_eq!(rfc3339_to_epoch_ms("2024-05-14"), None);
+        assert_eq!(rfc3339_to_epoch_ms("2024-05-14T08:17:42"), None);
+        assert_eq!(rfc3339_to_epoch_ms("2023-02-29T08:17:42Z"), None);
+        assert_eq!(rfc3339_to_epoch_ms("not a time"), None);
+    }
+
+    #[test]
+    fn days_from_civil_counts_every_day() {
+        let mut expected = days_from_civil(0, 1, 1);
+        assert_eq!(expected, -719_528);
+        for year in 0..=9999 {
+            for month in 1..=12 {
+                for day in 1..=days_in_month(year, month) {
+                    assert_eq!(days_from_civil(year, month, day), expected);
+                    expected += 1;
+                }
+            }
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+    }
+
+    #[test]
+    fn epoch_seconds_and_millis() {
+        let s = 1_715_674_662;
+        assert_eq!(coarsen_epoch_i64(s, TimeUnit::Second), s);
+        assert_eq!(coarsen_epoch_i64(s, TimeUnit::Minute), 1_715_674_620);
+        assert_eq!(coarsen_epoch_i64(s, TimeUnit::Hour), 1_715_673_600);
+        assert_eq!(coarsen_epoch_i64(s, TimeUnit::Day), 1_715_644_800);
+        let ms = 1_715_674_662_123;
+        assert_eq!(coarsen_epoch_i64(ms, TimeUnit::Second), 1_715_674_662_000);
+        assert_eq!(coarsen_epoch_i64(ms, TimeUnit::Minute), 1_715_674_620_000);
+        assert_eq!(coarsen_epoch_i64(ms, TimeUnit::Day), 1_715_644_800_000);
+        let us = 1_715_674_662_123_456;
+        assert_eq!(coarsen_epoch_i64(us, TimeUnit::Minute), 1_715_674_620_000_000);
+        let ns = 1_715_674_662_123_456_789;
+        assert_eq!(coarsen_epoch_i64(ns, TimeUnit::Second), 1_715_674_662_000_000_000);
+        // Thresholds: just below 1e11 is seconds, 1e11 is milliseconds.
+        assert_eq!(coarsen_epoch_i64(99_999_999_999, TimeUnit::Minute), 99_999_999_960);
+        assert_eq!(coarsen_epoch_i64(100_000_000_001, TimeUnit::Minute), 99_999_960_000);
+    }
+
+    #[test]
+    fn epoch_negative_values_floor() {
+        assert_eq!(coarsen_epoch_i64(-1, TimeUnit::Minute), -60);
+        assert_eq!(coarsen_epoch_i64(-60, TimeUnit::Minute), -60);
+        assert_eq!(coarsen_epoch_i64(-61, TimeUnit::Minute), -120);
+        assert_eq!(coarsen_epoch_i64(-1, TimeUnit::Day), -86_400);
+        assert_eq!(coarsen_epoch_i64(-100_000_000_001, TimeUnit::Minute), -100_000_020_000);
+        assert_eq!(coarsen_epoch_i64(0, TimeUnit::Day), 0);
+    }
+
+    #[test]
+    fn epoch_extremes_do_not_panic() {
+        for unit in [TimeUnit::Second, TimeUnit::Minute, TimeUnit::Hour, TimeUnit::Day] {
+            let max = coarsen_epoch_i64(i64::MAX, unit);
+            assert!(i64::MAX - max < unit.seconds() * 1_000_000_000);
+            let min = coarsen_epoch_i64(i64::MIN, unit);
+            assert!(min - i64::MIN < unit.seconds() * 1_000_000_000);
+        }
+        assert_eq!(coarsen_epoch_i64(i64::MIN, TimeUnit::Second), -9_223_372_036_000_000_000);
+    }
+
+    #[test]
+    fn epoch_f64() {
+        assert_eq!(coarsen_epoch_f64(1_715_674_662.789, TimeUnit::Second), Some(1_715_674_662.0));
+        assert_eq!(coarsen_epoch_f64(1_715_674_662.789, TimeUnit::Minute), Some(1_715_674_620.0));
+        assert_eq!(
+            coarsen_epoch_f64(1_715_674_662_123.9, TimeUnit::Second),
+            Some(1_715_674_662_000.0)
+        );
+        assert_eq!(coarsen_epoch_f64(-0.5, TimeUnit::Second), Some(-1.0));
+        assert_eq!(coarsen_epoch_f64(-0.5, TimeUnit::Hour), Some(-3_600.0));
+        assert_eq!(coarsen_epoch_f64(f64::NAN, TimeUnit::Minute), None);
+        assert_eq!(coarsen_epoch_f64(f64::INFINITY, TimeUnit::Minute), None);
+        assert_eq!(coarsen_epoch_f64(f64::NEG_INFINITY, TimeUnit::Minute), None);
+        assert_eq!(coarsen_epoch_f64(1e19, TimeUnit::Minute), None);
+        assert_eq!(coarsen_epoch_f64(-1e19, TimeUnit::Minute), None);
+        assert!(coarsen_epoch_f64(9.1e18, TimeUnit::Day).is_some());
+    }
+
+    #[test]
+    fn unit_deserializes_from_snake_case() {
+        let unit = TimeUnit::deserialize(StrDeserializer::<DeError>::new("minute"));
+        assert_eq!(unit, Ok(TimeUnit::Minute));
+        let unit = TimeUnit::deserialize(StrDeserializer::<DeError>::new("Minute"));
+        assert!(unit.is_err());
+    }
+
+    fn units() -> impl Strategy<Value = TimeUnit> {
+        prop_oneof![
+            Just(TimeUnit::Second),
+            Just(TimeUnit::Minute),
+            Just(TimeUnit::Hour),
+            Just(TimeUnit::Day),
+        ]
+    }
+
+    prop_compose! {
+        fn timestamps()(
+            year in 0u32..=9999,
+            month in 1u32..=12,
+            day_seed in 0u32..31,
+            hour in 0u32..24,
+            minute in 0u32..60,
+            second in 0u32..=60,
+            sep in prop::sample::select(vec!['T', 't', ' ']),
+            fraction in prop::option::of("[0-9]{1,9}"),
+            offset in prop::sample::select(vec!["Z", "z", "+02:00", "-05:30", "+0100", "-08", "+00:00"]),
+        ) -> String {
+            let day = day_seed % days_in_month(year, month) + 1;
+            let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+            format!("{year:04}-{month:02}-{day:02}{sep}{hour:02}:{minute:02}:{second:02}{fraction}{offset}")
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn coarsened_text_is_not_later_and_idempotent(ts in timestamps(), unit in units()) {
+            let once = coarsen(&ts, unit).unwrap();
+            prop_assert_eq!(once.len(), ts.len());
+            let before = rfc3339_to_epoch_ms(&ts).unwrap();
+            let after = rfc3339_to_epoch_ms(&once).unwrap();
+            prop_assert!(after <= before);
+            prop_assert!(before - after < unit.seconds() * 1_000 + 1_000); // +1 s for a leap second
+            prop_assert_eq!(coarsen(&once, unit).unwrap(), once);
+        }
+
+        #[test]
+        fn coarser_units_are_not_later(ts in timestamps()) {
+            let ms = |unit| rfc3339_to_epoch_ms(&coarsen(&ts, unit).unwrap()).unwrap();
+            prop_assert!(ms(TimeUnit::Day) <= ms(TimeUnit::Hour));
+            prop_assert!(ms(TimeUnit::Hour) <= ms(TimeUnit::Minute));
+            prop_assert!(ms(TimeUnit::Minute) <= ms(TimeUnit::Second));
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,40}", unit in units()) {
+            let mut out = String::new();
+            if !coarsen_rfc3339(&text, unit, &mut out) {
+                prop_assert!(out.is_empty());
+            }
+            let _ = rfc3339_to_epoch_ms(&text);
+        }
+
+        #[test]
+        fn epoch_i64_floors_and_is_idempotent(
+            v in prop_oneof![
+                -90_000_000_000i64..90_000_000_000,
+                1_000_000_000_000i64..10_000_000_000_000,
+                -10_000_000_000_000i64..-1_000_000_000_000,
+                1_000_000_000_000_000i64..2_000_000_000_000_000_000,
+            ],
+            unit in units(),
+        ) {
+            let c = coarsen_epoch_i64(v, unit);
+            let step = unit.seconds() * ticks_per_second(v.unsigned_abs());
+            prop_assert!(c <= v);
+            prop_assert!(v - c < step);
+            prop_assert_eq!(c.rem_euclid(step), 0);
+            prop_assert_eq!(coarsen_epoch_i64(c, unit), c);
+        }
+
+        #[test]
+        fn epoch_f64_floors(v in -9.0e10f64..9.0e10, unit in units()) {
+            let c = coarsen_epoch_f64(v, unit).unwrap();
+            prop_assert!(c <= v);
+            prop_assert!(v - c < unit.seconds() as f64);
+            prop_assert_eq!(c.fract(), 0.0);
+            prop_assert_eq!(coarsen_epoch_f64(c, unit), Some(c));
+        }
+    }
+}

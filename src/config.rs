@@ -1,0 +1,232 @@
+//! `config/logveil.toml`: the service settings file, with environment overrides.
+//!
+//! ```toml
+//! pipelines_dir = "../pipelines"   # relative to this file's folder
+//! [keys.ids]                       # one table per key ring (optional: env works alone)
+//! id = "2026-11"
+//! file = "/run/secrets/logveil/ids.key"
+//! [service]                        # threads, queues, shutdown grace, HTTP listener
+//! [kafka]                          # brokers, group, dead-letter topic, librdkafka pass-through
+//! ```
+//! Loading is two-phase like pipelines: parse (with `LOGVEIL_*` overrides
+//! applied, see [`crate::config_env`]), then load keys and compile pipelines.
+//! Errors name the file, the setting and the problem.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::keys::{KeyError, KeyRingSpec, KeySource, KeyStore};
+use crate::pipeline::set::{pipeline_files, rings_of};
+use crate::pipeline::{PipelineError, PipelineSet};
+use crate::service::settings::{KafkaSettings, RuntimeSettings, ServiceSettings};
+
+/// Default config path.
+pub const DEFAULT_CONFIG: &str = "config/logveil.toml";
+
+/// The parsed config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Folder of pipeline files, relative to the config file's folder.
+    #[serde(default = "default_pipelines_dir")]
+    pub pipelines_dir: PathBuf,
+    /// Key rings by name (`[keys.ids]`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyRingSpec>,
+    /// `[service]`: threads, queues, shutdown, HTTP.
+    #[serde(default)]
+    pub service: RuntimeSettings,
+    /// `[kafka]`: brokers, group, dead-letter topic, client settings.
+    #[serde(default)]
+    pub kafka: KafkaSettings,
+}
+
+fn default_pipelines_dir() -> PathBuf {
+    PathBuf::from("../pipelines")
+}
+
+/// A config problem: file, setting, problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file itself.
+    #[error("{file}: {field}: {problem}")]
+    Invalid {
+        /// Config file.
+        file: String,
+        /// Setting (or `line N`).
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An environment override.
+    #[error(transparent)]
+    Env(#[from] crate::config_env::EnvOverrideError),
+    /// A key ring.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A pipeline file.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+/// A loaded config: parsed settings plus where they came from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The settings.
+    pub file: ConfigFile,
+    /// Path of the config file (or `(built-in defaults)`).
+    pub path: PathBuf,
+    /// Folder relative paths resolve against.
+    pub base_dir: PathBuf,
+    /// Names of environment overrides applied (never their values).
+    pub overrides: Vec<String>,
+}
+
+impl Config {
+    /// Reads `path`, applies `LOGVEIL_*` overrides from `env_vars`, parses.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, setting and problem.
+    pub fn load(
+        path: &Path,
+        env_vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            file: path.display().to_string(),
+            field: "(file)".into(),
+            problem: format!("cannot read: {e}"),
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::from_text(&text, path, &base_dir, env_vars)
+    }
+
+    /// Parses config text; `path` is used in errors, `base_dir` for relative paths.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, setting and problem.
+    pub fn from_text(
+        text: &str,
+        path: &Path,
+        base_dir: &Path,
+        env_vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |field: String, problem: String| ConfigError::Invalid {
+            file: path.display().to_string(),
+            field,
+            problem,
+        };
+        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            invalid(line_of(text, &e), e.message().to_string())
+        })?;
+        let overrides = crate::config_env::apply_overrides(&mut doc, env_vars)?;
+        let file = ConfigFile::deserialize(toml::Value::Table(doc)).map_err(|e| {
+            let field = if overrides.is_empty() {
+                "(settings)".to_string()
+            } else {
+                format!("(settings, after overrides from {})", overrides.join(", "))
+            };
+            invalid(field, e.message().to_string())
+        })?;
+        let settings = ServiceSettings { service: file.service.clone(), kafka: file.kafka.clone() };
+        settings.validate().map_err(|e| invalid("service/kafka".into(), e.to_string()))?;
+        Ok(Config { file, path: path.to_path_buf(), base_dir: base_dir.to_path_buf(), overrides })
+    }
+
+    /// Built-in defaults (no file): pipelines from `./pipelines`.
+    pub fn defaults() -> Self {
+        let file = ConfigFile {
+            pipelines_dir: PathBuf::from("pipelines"),
+            keys: BTreeMap::new(),
+            service: RuntimeSettings::default(),
+            kafka: KafkaSettings::default(),
+        };
+        Config { file, path: PathBuf::from("(built-in defaults)"), base_dir: PathBuf::from("."), overrides: vec![] }
+    }
+
+    /// The pipelines folder, resolved.
+    pub fn pipelines_dir(&self) -> PathBuf {
+        let d = &self.file.pipelines_dir;
+        if d.is_absolute() {
+            d.clone()
+        } else {
+            self.base_dir.join(d)
+        }
+    }
+
+    /// The Kafka service settings.
+    pub fn service_settings(&self) -> ServiceSettings {
+        ServiceSettings { service: self.file.service.clone(), kafka: self.file.kafka.clone() }
+    }
+
+    /// Loads every key ring the config names or a pipeline file refers to.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for unreadable pipeline files or missing/malformed keys.
+    pub fn load_keys(&self, files: &[PathBuf], env: &dyn KeySource) -> Result<KeyStore, ConfigError> {
+        let wanted = rings_of(files)?;
+        Ok(KeyStore::load(
+            &self.file.keys,
+            &wanted,
+            env,
+            &self.base_dir,
+            &self.path.display().to_string(),
+        )?)
+    }
+
+    /// Loads keys and compiles every pipeline of the pipelines folder.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for the first problem found.
+    pub fn load_pipelines(&self, env: &dyn KeySource) -> Result<(KeyStore, PipelineSet), ConfigError> {
+        let files = pipeline_files(&self.pipelines_dir())?;
+        let keys = self.load_keys(&files, env)?;
+        let set = PipelineSet::load(&files, &keys)?;
+        Ok((keys, set))
+    }
+}
+
+fn line_of(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(s) => format!("line {}", text[..s.start.min(text.len())].matches('\n').count() + 1),
+        None => "(top level)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_setting_names_it() {
+        let err = Config::from_text("pipelines_dr = \"x\"\n", Path::new("c.toml"), Path::new("."), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:") && err.contains("pipelines_dr"), "{err}");
+    }
+
+    #[test]
+    fn env_override_applies_and_is_reported() {
+        let c = Config::from_text(
+            "pipelines_dir = \"a\"\n",
+            Path::new("c.toml"),
+            Path::new("/etc/logveil"),
+            vec![("LOGVEIL_PIPELINES_DIR".to_string(), "/srv/p".to_string())],
+        )
+        .unwrap();
+        assert_eq!(c.pipelines_dir(), PathBuf::from("/srv/p"));
+        assert_eq!(c.overrides, vec!["LOGVEIL_PIPELINES_DIR".to_string()]);
+        let c = Config::from_text("pipelines_dir = \"p\"\n", Path::new("c.toml"), Path::new("/etc/l"), vec![])
+            .unwrap();
+        assert_eq!(c.pipelines_dir(), PathBuf::from("/etc/l/p"));
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let err = Config::from_text("a = 1\nb = = 2\n", Path::new("c.toml"), Path::new("."), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,19 @@
+//! Pipelines: one per data category, from TOML file to fast compiled object.
+//!
+//! - [`spec`]: the file format as written (serde).
+//! - [`compile`]: validation and compilation into an immutable [`Pipeline`].
+//! - [`record`]: the per-record hot path ([`Pipeline::process`]).
+//! - [`clf`]: `common`/`combined` web server log lines into JSON.
+//! - [`json_out`]: JSON writing helpers.
+//! - [`set`]: all pipelines of a folder, routed by topic.
+
+pub mod clf;
+pub mod compile;
+pub mod json_out;
+pub mod record;
+pub mod set;
+pub mod spec;
+
+pub use compile::{Pipeline, PipelineError};
+pub use record::Scratch;
+pub use set::PipelineSet;

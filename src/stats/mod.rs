@@ -1,0 +1,170 @@
+//! Privacy-thresholded statistics over **anonymized** records: tumbling
+//! event-time windows, group-by dimensions, measures, k-anonymity
+//! suppression, and mergeable partial aggregates for multi-instance runs.
+//!
+//! Statistics only ever see the desensitized output record (compact JSON), and
+//! only the few paths they need are extracted; raw values never enter the
+//! state. What leaves is aggregated: a group row is emitted only when its
+//! record count reaches `min_count` and every `distinct` measure reaches
+//! `min_distinct`; other groups are dropped or folded into one `__other__` row
+//! per window, which is itself thresholded.
+//!
+//! # Layout
+//! - [`spec`]: the `[[stats]]` TOML block ([`StatSpec`]) and `compile()` into [`CompiledStat`].
+//! - `engine`: [`StatsEngine`] — observe records, watermarks, window closing, partials.
+//! - `window`: per-window aggregation, thresholds and row rendering.
+//! - `partial`: the wire format of mergeable partial aggregates.
+//! - `extract`: one-pass extraction of the needed paths from the record JSON.
+//! - `derive`: derived dimensions (`path_template`, `status_class`).
+//! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles.
+//! - `time`: RFC 3339 / epoch parsing and window-bound formatting.
+//!
+//! # Windows and lateness
+//! Windows are aligned to the Unix epoch (UTC). Per statistic, the watermark
+//! is the largest accepted event time; a window is emitted by `poll` once
+//! `window_end + allowed_lateness <= watermark`. A record whose window is
+//! already behind that point (or already emitted) is *late*: counted, never
+//! re-opening a window. When no record arrived for one window length of wall
+//! time (as seen by successive `poll(now_ms)` calls), the watermark advances
+//! by the wall time elapsed since the poll that last saw activity, so idle
+//! inputs do not hold windows open. Event times more than 1000 windows ahead
+//! of the watermark or of the last `now_ms`, outside years 1..=9999, missing
+//! or unparsable, are counted as `invalid_time`.
+//!
+//! # Output rows (topic of the stat, one JSON object each)
+//! One row per emitted group, groups in byte order of their key:
+//! ```json
+//! {"schema":"logveil.stats/1","stat":"requests_per_minute",
+//!  "window_start":"2024-05-14T08:17:00Z","window_end":"2024-05-14T08:18:00Z","partial":false,
+//!  "dimensions":{"path_template":"/api/v1/users/{id}/orders","status_class":"4xx"},
+//!  "measures":{"requests":17,"users":9,"bytes":19652,"duration_ms":{"p50":45.9,"p90":80.1,"p99":120.3}}}
+//! ```
+//! then the `__other__` row if any (all dimensions `"__other__"`), then one summary:
+//! ```json
+//! {"schema":"logveil.stats/1","stat":"requests_per_minute","window_start":"...","window_end":"...",
+//!  "partial":false,"summary":true,"groups_emitted":3,"groups_suppressed":2,"records_suppressed":5,
+//!  "overflow_records":0,"other_emitted":true,"late_records":0}
+//! ```
+//! `partial` is `true` only for windows flushed early by `finish`.
+//! A missing dimension is `null`; strings longer than 256 bytes are cut.
+//! `count` is an integer; `sum` is an integer when every input was an integer,
+//! else a float (fractions are summed exactly in units of 2^-32, so the result
+//! does not depend on record order or on merging); `distinct` is the rounded
+//! HyperLogLog estimate (std error 1.04/sqrt(2^precision), ~1.6% at 12), also
+//! used for `min_distinct`; `quantiles` map `pNN` to values within the
+//! relative accuracy (default 1%) of the exact rank-`floor(q(n-1))` value, or
+//! `null` without values. `groups_emitted` counts group rows including
+//! `__other__`; `groups_suppressed`/`records_suppressed` cover groups failing the
+//! thresholds; `overflow_records` were folded because of `max_groups`;
+//! `late_records` counts late records seen since the previous summary.
+//!
+//! With `epsilon`, each emitted `count` measure gets independent two-sided
+//! geometric noise (scale 1/epsilon) and is clamped at 0. Thresholds use the
+//! true counts, and sums, distinct counts, quantiles and summaries are not
+//! noised, so this blurs counts but is not a formal differential-privacy
+//! guarantee for whole rows.
+//!
+//! # Partials (scale path)
+//! `poll_partials`/`finish_partials` emit, per closed window, one meta record,
+//! one record per group and one for the overflow, without thresholds, as
+//! [`PartialRow`]s keyed `stat|window_start` (all partials of a window must
+//! reach the same owner so that `__other__` folding and summaries stay
+//! correct). The owner feeds them to `merge_partial` and gets final rows from
+//! `poll`/`finish`: counts and sums add, HyperLogLog registers take the max,
+//! DDSketch buckets add, so the merged rows are byte-identical to a single
+//! instance's. The owner's watermark is the largest sender watermark; a
+//! partial for a window the owner already emitted is counted as late records,
+//! so `allowed_lateness` should cover the skew between instances.
+//!
+//! # Memory
+//! Per stat: open windows lie within `[watermark - allowed_lateness - window,
+//! watermark + 1000 windows]`; each holds at most `max_groups` groups (further
+//! groups fold into one overflow aggregate). A group holds its key (<= 256
+//! bytes per dimension), a count, 16 bytes per sum, a HyperLogLog (sparse up to
+//! 2^p/8 entries, then 2^p bytes) per distinct measure and up to 4096 8-byte
+//! buckets per sign per quantiles measure (typically a few hundred).
+
+mod derive;
+mod engine;
+mod extract;
+mod hll;
+mod partial;
+mod sketch;
+pub mod spec;
+mod time;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::StatsEngine;
+pub use spec::{compile_all, CompiledStat, StatSpec};
+
+/// Errors of the statistics module. Messages never contain record values.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    /// A `[[stats]]` block is invalid.
+    #[error("stats[{stat}].{field}: {problem}")]
+    Spec {
+        /// Name of the statistic.
+        stat: String,
+        /// The offending key, e.g. `window` or `measures[users].precision`.
+        field: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// A partial aggregate could not be merged.
+    #[error("stats partial: {0}")]
+    Partial(&'static str),
+}
+
+/// One final output row for the stat's topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsRow {
+    /// Kafka topic the row goes to.
+    pub topic: String,
+    /// Name of the statistic.
+    pub stat: String,
+    /// Compact JSON object (see the module doc).
+    pub json: Vec<u8>,
+}
+
+/// One mergeable partial aggregate for the internal topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialRow {
+    /// `stat|window_start` (RFC 3339): the partitioning key, so one owner merges a whole window.
+    pub key: Vec<u8>,
+    /// Compact JSON partial, input of [`StatsEngine::merge_partial`].
+    pub json: Vec<u8>,
+}
+
+/// Cumulative counters over all statistics of an engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsCounters {
+    /// Records given to `observe`.
+    pub records_observed: u64,
+    /// Records that were not one JSON object (each stat skipped them).
+    pub invalid_records: u64,
+    /// (record, stat) pairs with a missing, unparsable or out-of-range event time.
+    pub invalid_time: u64,
+    /// (record, stat) pairs for already-closed windows, plus records carried by late partials.
+    pub late_records: u64,
+    /// Groups that failed the thresholds.
+    pub suppressed_groups: u64,
+    /// Records in groups that failed the thresholds.
+    pub suppressed_records: u64,
+    /// Estimated distinct groups folded into the overflow because of `max_groups`.
+    pub overflow_groups: u64,
+    /// Records folded into the overflow because of `max_groups`.
+    pub overflow_records: u64,
+    /// `__other__` rows dropped because they failed the thresholds themselves.
+    pub other_rows_dropped: u64,
+    /// Final rows emitted (group, `__other__` and summary rows).
+    pub rows_emitted: u64,
+    /// Windows emitted as final rows.
+    pub windows_emitted: u64,
+    /// Partial rows emitted.
+    pub partials_emitted: u64,
+    /// Partial rows merged.
+    pub partials_merged: u64,
+}

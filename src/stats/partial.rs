@@ -1,0 +1,291 @@
+//! Wire format of mergeable partial aggregates (`logveil.stats.partial/1`),
+//! exchanged between instances on an internal topic.
+//!
+//! A closed window becomes one `window` record (sender watermark and late
+//! count), one `group` record per group and at most one `overflow` record,
+//! all keyed `stat|window_start`. Nothing is thresholded here: partials carry
+//! sketches, not raw values, and the owner applies the thresholds after
+//! merging. Shapes are checked against the owner's compiled stat, so a
+//! partial from a differently configured instance is rejected, not mixed in.
+//!
+//! Measures: `{"count":n}`, `{"sum":{"scaled":"<i128 in 2^-32 units>","int":bool}}`,
+//! `{"distinct":{"p":12,"sparse":[index<<8|rank,..]}}` or `{"distinct":{"p":12,"dense":"<hex registers>"}}`,
+//! `{"quantiles":{"accuracy":0.01,"zero":n,"pos":[offset,[counts..]],"neg":[offset,[counts..]]}}`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::hll::{Hll, Registers};
+use super::sketch::{DdSketch, Store};
+use super::spec::CompiledStat;
+use super::time::write_rfc3339_secs;
+use super::window::{GroupAgg, MeasureAgg, SumAgg, WindowAgg};
+use super::{PartialRow, StatsError};
+
+/// Schema tag of partial records.
+pub(crate) const PARTIAL_SCHEMA: &str = "logveil.stats.partial/1";
+
+/// What a partial record carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PartialKind {
+    Window,
+    Group,
+    Overflow,
+}
+
+/// One partial record.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PartialWire<'a> {
+    pub(crate) schema: String,
+    pub(crate) stat: String,
+    pub(crate) kind: PartialKind,
+    pub(crate) window_start_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) watermark_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) late_records: u64,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub(crate) group: Option<&'a RawValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) overflow_keys: Option<HllWire>,
+    #[serde(default)]
+    pub(crate) count: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) measures: Vec<MeasureWire>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum MeasureWire {
+    Count(u64),
+    Sum { scaled: String, int: bool },
+    Distinct(HllWire),
+    Quantiles { accuracy: f64, zero: u64, pos: (i32, Vec<u64>), neg: (i32, Vec<u64>) },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HllWire {
+    p: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sparse: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dense: Option<String>,
+}
+
+impl HllWire {
+    fn encode(h: &Hll) -> Self {
+        let (sparse, dense) = match h.registers() {
+            Registers::Sparse(e) => (Some(e.clone()), None),
+            Registers::Dense(r) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let hex = r.iter().flat_map(|b| [HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
+                (None, Some(hex.collect()))
+            }
+        };
+        Self { p: h.precision(), sparse, dense }
+    }
+
+    fn decode(self) -> Option<Hll> {
+        let regs = match (self.sparse, self.dense) {
+            (Some(e), None) => Registers::Sparse(e),
+            (None, Some(hex)) => {
+                let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+                let bytes = hex.as_bytes();
+                if bytes.len() % 2 != 0 {
+                    return None;
+                }
+                let regs: Option<Vec<u8>> = bytes.chunks(2).map(|c| Some(nibble(c[0])? << 4 | nibble(c[1])?)).collect();
+                Registers::Dense(regs?.into_boxed_slice())
+            }
+            _ => return None,
+        };
+        Hll::from_registers(self.p, regs)
+    }
+}
+
+fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
+    g.measures
+        .iter()
+        .map(|m| match m {
+            MeasureAgg::Count(n) => MeasureWire::Count(*n),
+            MeasureAgg::Sum(s) => MeasureWire::Sum { scaled: s.scaled.to_string(), int: s.all_int },
+            MeasureAgg::Distinct(h) => MeasureWire::Distinct(HllWire::encode(h)),
+            MeasureAgg::Quantiles(d) => MeasureWire::Quantiles {
+                accuracy: d.accuracy(),
+                zero: d.zero,
+                pos: (d.positive.offset, d.positive.counts.clone()),
+                neg: (d.negative.offset, d.negative.counts.clone()),
+            },
+        })
+        .collect()
+}
+
+/// Rebuilds a group aggregate, checking every measure against `stat`.
+///
+/// # Errors
+/// [`StatsError::Partial`] when a measure is malformed or shaped differently.
+pub(crate) fn decode_group(stat: &CompiledStat, count: u64, measures: Vec<MeasureWire>) -> Result<GroupAgg, StatsError> {
+    let mismatch = StatsError::Partial("measures do not match the stat definition");
+    if measures.len() != stat.measures.len() {
+        return Err(mismatch);
+    }
+    let template = GroupAgg::new(&stat.measures);
+    let mut out = Vec::with_capacity(measures.len());
+    for (wire, expected) in measures.into_iter().zip(template.measures) {
+        let agg = match (wire, expected) {
+            (MeasureWire::Count(n), MeasureAgg::Count(_)) => MeasureAgg::Count(n),
+            (MeasureWire::Sum { scaled, int }, MeasureAgg::Sum(_)) => {
+                let scaled = scaled.parse().map_err(|_| StatsError::Partial("malformed sum"))?;
+                MeasureAgg::Sum(SumAgg { scaled, all_int: int })
+            }
+            (MeasureWire::Distinct(w), MeasureAgg::Distinct(h)) => {
+                let got = w.decode().ok_or(StatsError::Partial("malformed distinct sketch"))?;
+                if got.precision() != h.precision() {
+                    return Err(mismatch);
+                }
+                MeasureAgg::Distinct(got)
+            }
+            (MeasureWire::Quantiles { accuracy, zero, pos, neg }, MeasureAgg::Quantiles(d)) => {
+                if accuracy.to_bits() != d.accuracy().to_bits() {
+                    return Err(mismatch);
+                }
+                let store = |(offset, counts)| Store { offset, counts };
+                let got = DdSketch::from_parts(accuracy, zero, store(pos), store(neg))
+                    .ok_or(StatsError::Partial("malformed quantile sketch"))?;
+                MeasureAgg::Quantiles(got)
+            }
+            _ => return Err(mismatch),
+        };
+        out.push(agg);
+    }
+    Ok(GroupAgg { count, measures: out })
+}
+
+/// Validates a group key (array of `dims` scalars) and rewrites it compactly.
+///
+/// # Errors
+/// [`StatsError::Partial`] when the key is not such an array.
+pub(crate) fn canonical_key(raw: &RawValue, dims: usize, out: &mut Vec<u8>) -> Result<(), StatsError> {
+    let bad = StatsError::Partial("malformed group key");
+    let values: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| bad)?;
+    if values.len() != dims || values.iter().any(|v| v.get().starts_with(['{', '['])) {
+        return Err(StatsError::Partial("malformed group key"));
+    }
+    out.clear();
+    out.push(b'[');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(v.get().as_bytes());
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// Appends the partial records of one closed window; returns how many.
+pub(crate) fn window_partials(
+    stat: &CompiledStat,
+    start: i64,
+    mut win: WindowAgg,
+    watermark: Option<i64>,
+    late: u64,
+    out: &mut Vec<PartialRow>,
+) -> u64 {
+    let mut key = stat.name.as_bytes().to_vec();
+    key.push(b'|');
+    write_rfc3339_secs(start, &mut key);
+    let wire = |kind, group, count, measures| PartialWire {
+        schema: PARTIAL_SCHEMA.to_owned(),
+        stat: stat.name.clone(),
+        kind,
+        window_start_ms: start,
+        watermark_ms: watermark,
+        late_records: 0,
+        group,
+        overflow_keys: None,
+        count,
+        measures,
+    };
+    let mut rows = Vec::new();
+    let mut meta = wire(PartialKind::Window, None, 0, Vec::new());
+    meta.late_records = late.saturating_add(win.late_records);
+    rows.push(meta);
+    let groups = win.take_sorted();
+    for (k, g) in &groups {
+        // Keys are JSON arrays written by this module, so this cannot fail.
+        if let Ok(raw) = serde_json::from_slice::<&RawValue>(k) {
+            rows.push(wire(PartialKind::Group, Some(raw), g.count, encode_group(g)));
+        }
+    }
+    if let Some(o) = &win.overflow {
+        let mut w = wire(PartialKind::Overflow, None, o.count, encode_group(o));
+        w.overflow_keys = win.overflow_keys.as_ref().map(HllWire::encode);
+        rows.push(w);
+    }
+    let n = rows.len() as u64;
+    for row in rows {
+        if let Ok(json) = serde_json::to_vec(&row) {
+            out.push(PartialRow { key: key.clone(), json });
+        }
+    }
+    n
+}
+
+/// Decodes the overflow-keys sketch of a partial.
+///
+/// # Errors
+/// [`StatsError::Partial`] when it is malformed.
+pub(crate) fn decode_overflow_keys(w: Option<HllWire>) -> Result<Option<Hll>, StatsError> {
+    w.map(|w| w.decode().ok_or(StatsError::Partial("malformed overflow sketch"))).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hll_wire_round_trips_sparse_and_dense() {
+        for n in [0_u64, 5, 5_000] {
+            let mut h = Hll::new(10);
+            (0..n).for_each(|i| h.insert_hash(super::super::hll::hash64(&i.to_le_bytes())));
+            let json = serde_json::to_string(&HllWire::encode(&h)).unwrap();
+            let back: HllWire = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.decode().unwrap(), h);
+        }
+    }
+
+    #[test]
+    fn malformed_hll_wire_rejected() {
+        for bad in [
+            r#"{"p":10,"dense":"0g"}"#,
+            r#"{"p":10,"dense":"000"}"#,
+            r#"{"p":10}"#,
+            r#"{"p":10,"sparse":[],"dense":""}"#,
+            r#"{"p":2,"sparse":[]}"#,
+        ] {
+            let w: HllWire = serde_json::from_str(bad).unwrap();
+            assert!(w.decode().is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_keys() {
+        let mut out = Vec::new();
+        let raw: Box<RawValue> = serde_json::from_str(r#"[ "a" , null, 4 ]"#).unwrap();
+        canonical_key(&raw, 3, &mut out).unwrap();
+        assert_eq!(out, br#"["a",null,4]"#);
+        assert!(canonical_key(&raw, 2, &mut out).is_err());
+        for bad in [r#"[{"a":1}]"#, r#"[[1]]"#, r#"{"a":1}"#, "3"] {
+            let raw: Box<RawValue> = serde_json::from_str(bad).unwrap();
+            assert!(canonical_key(&raw, 1, &mut out).is_err(), "{bad}");
+        }
+    }
+}
