@@ -18,6 +18,10 @@
 //! - grouped numbers (`4111 1111 1111 1111`, `138-0013-8000`) are split at
 //!   single spaces or dashes, and a hit always covers whole groups.
 //!
+//! Deliberate narrowings, each to keep logs readable: card numbers must start
+//! with 2–9 (no card network uses 0 or 1, epoch milli/microsecond timestamps
+//! do); IPv6 candidates must contain a digit (keeps out `::` and `cafe::beef`).
+//!
 //! Overlaps are resolved deterministically: credentials, then email, then
 //! China ID take precedence; among phone, card and IP the longest hit wins,
 //! then the earliest, then phone before card before IP.
@@ -198,21 +202,13 @@ impl Redactor {
     fn scan_digit_runs(&self, b: &[u8], hits: &mut Vec<Hit>) {
         let mut run = Run::default();
         let mut joiner = 0;
-        let mut i = 0;
-        while i < b.len() {
-            if !digit_at(b, i) {
-                i += 1;
-                continue;
-            }
-            let start = i;
+        let mut from = 0;
+        while let Some(start) = next_digit(b, from) {
+            let mut i = start;
             while digit_at(b, i) {
                 i += 1;
             }
-            run.push(Group {
-                start,
-                end: i,
-                joiner,
-            });
+            run.push(Group { start, end: i, joiner });
             if self.is_enabled(Detector::CnId) {
                 cn_id_candidate(b, &run, hits);
             }
@@ -223,15 +219,13 @@ impl Redactor {
                 card_candidates(b, &run, hits);
             }
             match b.get(i) {
-                Some(&sep @ (b' ' | b'-')) if digit_at(b, i + 1) => {
-                    joiner = sep;
-                    i += 1;
-                }
+                Some(&sep @ (b' ' | b'-')) if digit_at(b, i + 1) => joiner = sep,
                 _ => {
                     joiner = 0;
                     run.count = 0;
                 }
             }
+            from = i;
         }
     }
 }
@@ -247,23 +241,40 @@ struct Triggers {
 }
 
 impl Triggers {
+    const DIGIT: u8 = 1;
+    const AT: u8 = 2;
+    const COLON: u8 = 4;
+    const PLUS: u8 = 8;
+    const EVERY: u8 = 15;
+
+    /// Byte → trigger bit, so the scan is one load and one OR per byte.
+    const TABLE: [u8; 256] = {
+        let mut table = [0; 256];
+        let mut c = b'0';
+        while c <= b'9' {
+            table[c as usize] = Self::DIGIT;
+            c += 1;
+        }
+        table[b'@' as usize] = Self::AT;
+        table[b':' as usize] = Self::COLON;
+        table[b'+' as usize] = Self::PLUS;
+        table
+    };
+
     fn of(b: &[u8]) -> Self {
-        let mut t = Triggers {
-            digit: false,
-            at: false,
-            colon: false,
-            plus: false,
-        };
-        for &c in b {
-            match c {
-                b'0'..=b'9' => t.digit = true,
-                b'@' => t.at = true,
-                b':' => t.colon = true,
-                b'+' => t.plus = true,
-                _ => {}
+        let mut seen = 0;
+        for chunk in b.chunks(64) {
+            seen = chunk.iter().fold(seen, |acc, &c| acc | Self::TABLE[usize::from(c)]);
+            if seen == Self::EVERY {
+                break;
             }
         }
-        t
+        Triggers {
+            digit: seen & Self::DIGIT != 0,
+            at: seen & Self::AT != 0,
+            colon: seen & Self::COLON != 0,
+            plus: seen & Self::PLUS != 0,
+        }
     }
 
     fn any(self) -> bool {
@@ -282,12 +293,7 @@ struct Hit {
 
 impl Hit {
     fn new(start: usize, end: usize, detector: Detector) -> Self {
-        Self {
-            start,
-            end,
-            detector,
-            keep: false,
-        }
+        Self { start, end, detector, keep: false }
     }
 
     fn len(&self) -> usize {
@@ -307,10 +313,7 @@ const RETAINED_CAPACITY: usize = 4096;
 
 impl Scratch {
     const fn new() -> Self {
-        Self {
-            hits: Vec::new(),
-            taken: Vec::new(),
-        }
+        Self { hits: Vec::new(), taken: Vec::new() }
     }
 
     fn trim(&mut self) {
@@ -395,6 +398,18 @@ fn write_redacted(text: &str, hits: &[Hit], out: &mut String) {
 }
 
 // ---------------------------------------------------------------- boundaries
+
+/// The position of the first ASCII digit at or after `from`.
+fn next_digit(b: &[u8], from: usize) -> Option<usize> {
+    let rest = b.get(from..)?;
+    rest.iter().position(u8::is_ascii_digit).map(|p| from + p)
+}
+
+/// The position of the first `byte` at or after `from`.
+fn next_byte(b: &[u8], from: usize, byte: u8) -> Option<usize> {
+    let rest = b.get(from..)?;
+    rest.iter().position(|&c| c == byte).map(|p| from + p)
+}
 
 fn digit_at(b: &[u8], i: usize) -> bool {
     b.get(i).is_some_and(u8::is_ascii_digit)
@@ -498,19 +513,13 @@ fn valid_cn_id(id: &[u8]) -> bool {
     if body.len() != 17 || !body.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = body
-        .iter()
-        .zip(CN_ID_WEIGHTS)
-        .map(|(&d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = body.iter().zip(CN_ID_WEIGHTS).map(|(&d, w)| u32::from(d - b'0') * w).sum();
     let expected = CN_ID_CHECK[(sum % 11) as usize];
     if check.to_ascii_uppercase() != expected {
         return false;
     }
     let num = |r: std::ops::Range<usize>| {
-        body[r]
-            .iter()
-            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
+        body[r].iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
     };
     valid_date(num(6..10), num(10..12), num(12..14))
 }
@@ -663,9 +672,7 @@ fn card_candidates(b: &[u8], run: &Run, hits: &mut Vec<Hit>) {
             break;
         }
         if back > 0 {
-            let joined_alike = run
-                .get(back - 1)
-                .is_some_and(|next| next.joiner == last.joiner);
+            let joined_alike = run.get(back - 1).is_some_and(|next| next.joiner == last.joiner);
             if !group_ok(&first) || !group_ok(&last) || !joined_alike {
                 break;
             }
@@ -702,13 +709,9 @@ fn luhn_valid(span: &[u8]) -> bool {
 /// IPv4 dotted quads: exactly four groups of 1–3 digits, each at most 255,
 /// in a maximal run of dot-joined digit groups (so `1.2.3.4.5` is not one).
 fn scan_ipv4(b: &[u8], hits: &mut Vec<Hit>) {
-    let mut i = 0;
-    while i < b.len() {
-        if !digit_at(b, i) {
-            i += 1;
-            continue;
-        }
-        let start = i;
+    let mut from = 0;
+    while let Some(start) = next_digit(b, from) {
+        let mut i = start;
         let mut groups = 0;
         let mut octets_ok = true;
         loop {
@@ -731,6 +734,7 @@ fn scan_ipv4(b: &[u8], hits: &mut Vec<Hit>) {
         if octets_ok && groups == 4 {
             push_if_clear(b, start, i, Detector::Ip, hits);
         }
+        from = i;
     }
 }
 
@@ -746,24 +750,28 @@ const MAX_IPV6_TEXT: usize = 45;
 /// IPv6 addresses, validated by std's parser, in words with two or more
 /// colons. Requiring a digit keeps out bare `::` and words like `add::bed`;
 /// clock times such as `12:30:45` do not parse.
+///
+/// Only words around a colon are looked at; each byte is visited at most
+/// twice because the search resumes after the word just examined.
 fn scan_ipv6(b: &[u8], hits: &mut Vec<Hit>) {
-    let mut i = 0;
-    while i < b.len() {
-        if !b.get(i).copied().is_some_and(is_v6_word) {
-            i += 1;
-            continue;
+    let mut from = 0;
+    while let Some(colon) = next_byte(b, from, b':') {
+        let mut word_start = colon;
+        while word_start > from && b.get(word_start - 1).copied().is_some_and(is_v6_word) {
+            word_start -= 1;
         }
-        let word_start = i;
+        let mut word_end = colon;
         let mut colons = 0;
-        while let Some(&c) = b.get(i).filter(|&&c| is_v6_word(c)) {
+        while let Some(&c) = b.get(word_end).filter(|&&c| is_v6_word(c)) {
             colons += usize::from(c == b':');
-            i += 1;
+            word_end += 1;
         }
         if colons >= 2 {
-            if let Some((start, end)) = ipv6_in_word(b, word_start, i) {
+            if let Some((start, end)) = ipv6_in_word(b, word_start, word_end) {
                 hits.push(Hit::new(start, end, Detector::Ip));
             }
         }
+        from = word_end;
     }
 }
 
@@ -812,10 +820,7 @@ fn starts_after_label(b: &[u8], word_start: usize, start: usize) -> bool {
 fn is_ipv6(candidate: &[u8]) -> bool {
     candidate.iter().filter(|&&c| c == b':').count() >= 2
         && candidate.iter().any(u8::is_ascii_digit)
-        && std::str::from_utf8(candidate)
-            .ok()
-            .and_then(|s| s.parse::<Ipv6Addr>().ok())
-            .is_some()
+        && std::str::from_utf8(candidate).ok().and_then(|s| s.parse::<Ipv6Addr>().ok()).is_some()
 }
 
 // -------------------------------------------------------------------- email
@@ -884,14 +889,12 @@ fn is_authority(c: u8) -> bool {
 /// The userinfo of `scheme://userinfo@host` URLs, up to the last `@` of the
 /// authority (as browsers parse it), so a password containing `@` is covered.
 fn scan_credentials(b: &[u8], hits: &mut Vec<Hit>) {
-    let mut i = 0;
-    while let Some(window) = b.get(i..i + 3) {
-        if window != b"://" {
-            i += 1;
+    let mut from = 0;
+    while let Some(sep) = next_byte(b, from, b':') {
+        from = sep + 1;
+        if b.get(sep..sep + 3) != Some(b"://") {
             continue;
         }
-        let sep = i;
-        i += 3;
         let mut scheme = sep;
         while scheme > 0 && b.get(scheme - 1).copied().is_some_and(is_scheme) {
             scheme -= 1;
@@ -916,7 +919,7 @@ fn scan_credentials(b: &[u8], hits: &mut Vec<Hit>) {
                 hits.push(Hit::new(user, at, Detector::Credentials));
             }
         }
-        i = end;
+        from = end;
     }
 }
 
@@ -944,30 +947,20 @@ mod tests {
     /// Completes 17 digits into a China ID with the right check character.
     fn cn_id(body17: &str) -> String {
         assert_eq!(body17.len(), 17);
-        let sum: u32 = body17
-            .bytes()
-            .zip(CN_ID_WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
+        let sum: u32 =
+            body17.bytes().zip(CN_ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
         format!("{body17}{}", CN_ID_CHECK[(sum % 11) as usize] as char)
     }
 
     /// Appends the Luhn check digit to `payload`.
     fn luhn_complete(payload: &str) -> String {
-        (0..10)
-            .map(|d| format!("{payload}{d}"))
-            .find(|s| luhn_valid(s.as_bytes()))
-            .unwrap()
+        (0..10).map(|d| format!("{payload}{d}")).find(|s| luhn_valid(s.as_bytes())).unwrap()
     }
 
     fn luhn_break(valid: &str) -> String {
         let mut s = valid.to_string();
         let last = s.pop().unwrap();
-        s.push(if last == '9' {
-            '0'
-        } else {
-            (last as u8 + 1) as char
-        });
+        s.push(if last == '9' { '0' } else { (last as u8 + 1) as char });
         assert!(!luhn_valid(s.as_bytes()));
         s
     }
@@ -1016,12 +1009,8 @@ mod tests {
 
     #[test]
     fn text_without_triggers_is_copied() {
-        for text in [
-            "",
-            "hello world",
-            "你好，请问有什么可以帮您？",
-            "a-b (c) [d] +",
-        ] {
+        for text in ["", "hello world", "你好，请问有什么可以帮您？", "a-b (c) [d] +"]
+        {
             assert_eq!(redact_with(&Detector::ALL, text), (text.to_string(), 0));
         }
     }
@@ -1071,18 +1060,9 @@ mod tests {
             only(Detector::Email, "contact john.doe+tag@example.co.uk today"),
             "contact [EMAIL] today"
         );
-        assert_eq!(
-            only(Detector::Email, "邮箱abc_1@qq.com谢谢"),
-            "邮箱[EMAIL]谢谢"
-        );
-        assert_eq!(
-            only(Detector::Email, "<a@b-c.io>, x@y.org."),
-            "<[EMAIL]>, [EMAIL]."
-        );
-        assert_eq!(
-            only(Detector::Email, "mailto:joe@mail.example.com"),
-            "mailto:[EMAIL]"
-        );
+        assert_eq!(only(Detector::Email, "邮箱abc_1@qq.com谢谢"), "邮箱[EMAIL]谢谢");
+        assert_eq!(only(Detector::Email, "<a@b-c.io>, x@y.org."), "<[EMAIL]>, [EMAIL].");
+        assert_eq!(only(Detector::Email, "mailto:joe@mail.example.com"), "mailto:[EMAIL]");
         assert_eq!(only(Detector::Email, "...joe@x.com"), "...[EMAIL]");
     }
 
@@ -1124,29 +1104,16 @@ mod tests {
             "+49.30.123456",
             "+12345678",
         ] {
-            assert_eq!(
-                redact_with(&[Detector::Phone], text),
-                ("[PHONE]".into(), 1),
-                "{text}"
-            );
+            assert_eq!(redact_with(&[Detector::Phone], text), ("[PHONE]".into(), 1), "{text}");
             assert_eq!(all(text), "[PHONE]", "all detectors: {text}");
         }
     }
 
     #[test]
     fn phone_in_context() {
-        assert_eq!(
-            only(Detector::Phone, "电话13800138000谢谢"),
-            "电话[PHONE]谢谢"
-        );
-        assert_eq!(
-            only(Detector::Phone, "tel: +1 415 555 2671 (mobile)"),
-            "tel: [PHONE] (mobile)"
-        );
-        assert_eq!(
-            only(Detector::Phone, "13800138000 13900139000"),
-            "[PHONE] [PHONE]"
-        );
+        assert_eq!(only(Detector::Phone, "电话13800138000谢谢"), "电话[PHONE]谢谢");
+        assert_eq!(only(Detector::Phone, "tel: +1 415 555 2671 (mobile)"), "tel: [PHONE] (mobile)");
+        assert_eq!(only(Detector::Phone, "13800138000 13900139000"), "[PHONE] [PHONE]");
         assert_eq!(only(Detector::Phone, "call 13800138000."), "call [PHONE].");
     }
 
@@ -1189,14 +1156,8 @@ mod tests {
         assert!(valid_cn_id(b"11010519491231002X"));
         assert!(valid_cn_id(b"11010519491231002x"));
         assert_eq!(cn_id("11010519491231002"), "11010519491231002X");
-        assert_eq!(
-            only(Detector::CnId, "身份证11010519491231002X。"),
-            "身份证[CN_ID]。"
-        );
-        assert_eq!(
-            only(Detector::CnId, "id 11010519491231002x ok"),
-            "id [CN_ID] ok"
-        );
+        assert_eq!(only(Detector::CnId, "身份证11010519491231002X。"), "身份证[CN_ID]。");
+        assert_eq!(only(Detector::CnId, "id 11010519491231002x ok"), "id [CN_ID] ok");
     }
 
     #[test]
@@ -1208,11 +1169,7 @@ mod tests {
             "65010120991130789",
         ] {
             let id = cn_id(body);
-            assert_eq!(
-                redact_with(&[Detector::CnId], &id),
-                ("[CN_ID]".into(), 1),
-                "{id}"
-            );
+            assert_eq!(redact_with(&[Detector::CnId], &id), ("[CN_ID]".into(), 1), "{id}");
             assert_eq!(all(&format!("号码:{id}")), "号码:[CN_ID]");
         }
     }
@@ -1220,10 +1177,7 @@ mod tests {
     #[test]
     fn cn_id_with_bad_checksum_is_kept() {
         assert!(!valid_cn_id(b"110105194912310021"));
-        assert_eq!(
-            only(Detector::CnId, "110105194912310021"),
-            "110105194912310021"
-        );
+        assert_eq!(only(Detector::CnId, "110105194912310021"), "110105194912310021");
         let good = cn_id("44030419900101001");
         let mut bad = good[..17].to_string();
         bad.push(if good.ends_with('0') { '1' } else { '0' });
@@ -1249,12 +1203,7 @@ mod tests {
     #[test]
     fn cn_id_inside_longer_runs_is_kept() {
         let id = cn_id("44030419900101001");
-        for text in [
-            format!("9{id}"),
-            format!("{id}7"),
-            format!("A{id}"),
-            format!("{id}.5"),
-        ] {
+        for text in [format!("9{id}"), format!("{id}7"), format!("A{id}"), format!("{id}.5")] {
             assert_eq!(only(Detector::CnId, &text), text);
         }
     }
@@ -1284,17 +1233,10 @@ mod tests {
             "3782 822463 10005",
             unionpay.as_str(),
         ] {
-            assert_eq!(
-                redact_with(&[Detector::Card], text),
-                ("[CARD]".into(), 1),
-                "{text}"
-            );
+            assert_eq!(redact_with(&[Detector::Card], text), ("[CARD]".into(), 1), "{text}");
             assert_eq!(all(text), "[CARD]", "all detectors: {text}");
         }
-        assert_eq!(
-            only(Detector::Card, "卡号4111111111111111。"),
-            "卡号[CARD]。"
-        );
+        assert_eq!(only(Detector::Card, "卡号4111111111111111。"), "卡号[CARD]。");
         assert_eq!(
             only(Detector::Card, "card 4111 1111 1111 1111 exp 12/27"),
             "card [CARD] exp 12/27"
@@ -1322,37 +1264,22 @@ mod tests {
         ] {
             assert_eq!(only(Detector::Card, text), text, "{text}");
         }
-        assert_eq!(
-            all(&format!("订单号{order}已发货")),
-            format!("订单号{order}已发货")
-        );
+        assert_eq!(all(&format!("订单号{order}已发货")), format!("订单号{order}已发货"));
     }
 
     #[test]
     fn card_next_to_other_numbers() {
-        assert_eq!(
-            only(Detector::Card, "4111 1111 1111 1111 2024"),
-            "[CARD] 2024"
-        );
-        assert_eq!(
-            only(Detector::Card, "ref 12 4111111111111111 34"),
-            "ref 12 [CARD] 34"
-        );
+        assert_eq!(only(Detector::Card, "4111 1111 1111 1111 2024"), "[CARD] 2024");
+        assert_eq!(only(Detector::Card, "ref 12 4111111111111111 34"), "ref 12 [CARD] 34");
     }
 
     // --------------------------------------------------------------- IP
 
     #[test]
     fn ipv4_positives_and_negatives() {
-        assert_eq!(
-            only(Detector::Ip, "from 192.168.1.20:8080"),
-            "from [IP]:8080"
-        );
+        assert_eq!(only(Detector::Ip, "from 192.168.1.20:8080"), "from [IP]:8080");
         assert_eq!(only(Detector::Ip, "ip=255.255.255.255."), "ip=[IP].");
-        assert_eq!(
-            only(Detector::Ip, "登录IP10.0.0.1成功"),
-            "登录IP10.0.0.1成功"
-        );
+        assert_eq!(only(Detector::Ip, "登录IP10.0.0.1成功"), "登录IP10.0.0.1成功");
         assert_eq!(only(Detector::Ip, "登录10.0.0.1成功"), "登录[IP]成功");
         assert_eq!(only(Detector::Ip, "0.0.0.0"), "[IP]");
         for text in [
@@ -1381,11 +1308,7 @@ mod tests {
             ("客户端2001:db8::5连接", "客户端[IP]连接"),
             ("at 2001:db8::1: timeout", "at [IP]: timeout"),
         ] {
-            assert_eq!(
-                redact_with(&[Detector::Ip], text),
-                (expected.into(), 1),
-                "{text}"
-            );
+            assert_eq!(redact_with(&[Detector::Ip], text), (expected.into(), 1), "{text}");
         }
         assert_eq!(
             redact_with(&[Detector::Ip], "src:2001:db8::1 dst:fe80::2."),
@@ -1414,23 +1337,11 @@ mod tests {
     #[test]
     fn url_credentials_are_redacted_keeping_scheme_and_host() {
         for (text, expected) in [
-            (
-                "https://user:pa55@example.com/path",
-                "https://[CREDENTIALS]@example.com/path",
-            ),
-            (
-                "ssh://git@github.com/org/repo",
-                "ssh://[CREDENTIALS]@github.com/org/repo",
-            ),
+            ("https://user:pa55@example.com/path", "https://[CREDENTIALS]@example.com/path"),
+            ("ssh://git@github.com/org/repo", "ssh://[CREDENTIALS]@github.com/org/repo"),
             ("https://u:p@ss@host.io", "https://[CREDENTIALS]@host.io"),
-            (
-                "链接redis://:hunter2@cache:6379",
-                "链接redis://[CREDENTIALS]@cache:6379",
-            ),
-            (
-                "postgres+ssl://a:b@[::1]:5432/db",
-                "postgres+ssl://[CREDENTIALS]@[::1]:5432/db",
-            ),
+            ("链接redis://:hunter2@cache:6379", "链接redis://[CREDENTIALS]@cache:6379"),
+            ("postgres+ssl://a:b@[::1]:5432/db", "postgres+ssl://[CREDENTIALS]@[::1]:5432/db"),
         ] {
             assert_eq!(only(Detector::Credentials, text), expected, "{text}");
         }
@@ -1459,26 +1370,14 @@ mod tests {
 
     #[test]
     fn overlaps_resolve_by_precedence() {
-        assert_eq!(
-            all("https://john@example.com"),
-            "https://[CREDENTIALS]@example.com"
-        );
+        assert_eq!(all("https://john@example.com"), "https://[CREDENTIALS]@example.com");
         assert_eq!(
             all("https://u:pw@mail.example.com/"),
             "https://[CREDENTIALS]@mail.example.com/"
         );
-        assert_eq!(
-            all("http://u:p@10.0.0.1:8080/"),
-            "http://[CREDENTIALS]@[IP]:8080/"
-        );
-        assert_eq!(
-            redact_with(&Detector::ALL, "13800138000@qq.com"),
-            ("[EMAIL]".into(), 1)
-        );
-        assert_eq!(
-            redact_with(&Detector::ALL, "+86 138 0013 8000"),
-            ("[PHONE]".into(), 1)
-        );
+        assert_eq!(all("http://u:p@10.0.0.1:8080/"), "http://[CREDENTIALS]@[IP]:8080/");
+        assert_eq!(redact_with(&Detector::ALL, "13800138000@qq.com"), ("[EMAIL]".into(), 1));
+        assert_eq!(redact_with(&Detector::ALL, "+86 138 0013 8000"), ("[PHONE]".into(), 1));
     }
 
     #[test]
@@ -1513,9 +1412,8 @@ mod tests {
             prop::sample::select(vec!["", " ", "-"]),
         )
             .prop_map(|(first, rest, sep)| {
-                let payload: String = std::iter::once(first)
-                    .chain(rest.iter().map(|d| (b'0' + d) as char))
-                    .collect();
+                let payload: String =
+                    std::iter::once(first).chain(rest.iter().map(|d| (b'0' + d) as char)).collect();
                 let card = luhn_complete(&payload);
                 if sep.is_empty() || card.len() != 16 {
                     card
@@ -1530,16 +1428,11 @@ mod tests {
     }
 
     fn arb_cn_id() -> impl Strategy<Value = String> {
-        (
-            100_000u32..900_000,
-            1900u32..2100,
-            1u32..13,
-            1u32..29,
-            0u32..1000,
-        )
-            .prop_map(|(region, year, month, day, seq)| {
+        (100_000u32..900_000, 1900u32..2100, 1u32..13, 1u32..29, 0u32..1000).prop_map(
+            |(region, year, month, day, seq)| {
                 cn_id(&format!("{region}{year}{month:02}{day:02}{seq:03}"))
-            })
+            },
+        )
     }
 
     fn arb_text() -> impl Strategy<Value = String> {
@@ -1576,7 +1469,7 @@ mod tests {
         }
 
         #[test]
-        fn redacting_twice_changes_nothing(text in arb_text()) {
+        fn redacting_twice_changes_nothing(text in prop_oneof![arb_text(), "[0-9a-f:. @/+x-]{0,60}"]) {
             let once = all(&text);
             prop_assert_eq!(all(&once), once);
         }

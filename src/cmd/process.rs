@@ -161,14 +161,15 @@ fn write_rows(
     Ok(())
 }
 
-/// Ends statistics: every window is complete once the input has ended.
+/// Ends statistics: windows still open at the end of input are emitted,
+/// marked `"partial": true` (the input may have stopped mid-window).
 ///
 /// # Errors
 /// I/O errors writing rows.
 pub fn finish_stats(sinks: &mut Sinks<'_>, summary: &mut Summary) -> io::Result<()> {
     if let Some((w, engine)) = sinks.stats.as_mut() {
         let mut rows = Vec::new();
-        engine.flush_all(&mut rows);
+        engine.finish(&mut rows);
         write_rows(*w, &mut rows, summary)?;
         w.flush()?;
     }

@@ -243,6 +243,8 @@ pub struct Pipeline {
     pub rules: Vec<FieldRule>,
     /// Compiled statistics.
     pub stats: Vec<CompiledStat>,
+    /// Statistics as written (for `explain`).
+    pub stats_specs: Vec<crate::stats::StatSpec>,
     /// Embedded test cases.
     pub tests: Vec<TestCase>,
     /// File it was loaded from.
@@ -440,6 +442,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         root,
         rules,
         stats,
+        stats_specs: spec.stats,
         tests: spec.tests,
         file: file.to_path_buf(),
         key_id,

@@ -61,7 +61,9 @@ fn is_identifier(segment: &str) -> bool {
     if b.is_empty() {
         return false;
     }
-    b.iter().all(u8::is_ascii_digit) || (b.len() >= 8 && b.iter().all(u8::is_ascii_hexdigit)) || is_uuid(b)
+    b.iter().all(u8::is_ascii_digit)
+        || (b.len() >= 8 && b.iter().all(u8::is_ascii_hexdigit))
+        || is_uuid(b)
 }
 
 fn is_uuid(b: &[u8]) -> bool {
@@ -135,12 +137,14 @@ mod tests {
             (Val::Missing, None),
         ] {
             let ok = derive(DeriveKind::StatusClass, &rec, v, &mut out);
-            assert_eq!(ok.then(|| out.as_str()), expected, "{v:?}");
+            assert_eq!(ok.then_some(out.as_str()), expected, "{v:?}");
         }
-        for (text, expected) in [("503", Some("5xx")), ("50", None), ("5033", None), ("x03", None), ("099", None)] {
+        for (text, expected) in
+            [("503", Some("5xx")), ("50", None), ("5033", None), ("x03", None), ("099", None)]
+        {
             let v = rec.push_str(text);
             let ok = derive(DeriveKind::StatusClass, &rec, v, &mut out);
-            assert_eq!(ok.then(|| out.as_str()), expected, "{text}");
+            assert_eq!(ok.then_some(out.as_str()), expected, "{text}");
         }
     }
 

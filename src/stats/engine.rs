@@ -1,1 +1,389 @@
-pub struct StatsEngine;
+//! [`StatsEngine`]: feeds anonymized records into the windows of every
+//! statistic, tracks per-stat watermarks (with idle advance), closes windows
+//! into final rows or mergeable partials, and merges partials from other
+//! instances. Single-threaded; the caller wraps it in a `Mutex`.
+//!
+//! All statistics share one extraction pass per record: their paths live in
+//! one trie, derived dimensions are computed once into extra slots, and each
+//! stat then builds its group key into a reused buffer, so a record for an
+//! existing group allocates nothing.
+
+use std::collections::BTreeMap;
+
+use super::compile::{CompiledStat, Source};
+use super::derive::derive;
+use super::extract::{PathTrie, Record, Val};
+use super::noise::Noise;
+use super::partial::{
+    canonical_key, decode_group, decode_overflow_keys, window_partials, PartialKind, PartialWire,
+    PARTIAL_SCHEMA,
+};
+use super::render::Emit;
+use super::spec::{DeriveKind, TimeFormat};
+use super::time::{epoch_to_ms, parse_rfc3339_ms, MAX_EVENT_MS, MIN_EVENT_MS};
+use super::window::WindowAgg;
+use super::{PartialRow, StatsCounters, StatsError, StatsRow};
+
+/// Event times further than this many windows ahead of the watermark (or of
+/// the last `now_ms`) are invalid; bounds the number of open windows.
+const MAX_WINDOWS_AHEAD: i64 = 1000;
+
+/// Slots of one stat's inputs in the shared [`Record`].
+#[derive(Debug)]
+struct Slots {
+    time: usize,
+    dims: Vec<usize>,
+    measures: Vec<Option<usize>>,
+}
+
+/// Runtime state of one statistic.
+#[derive(Debug)]
+struct StatState {
+    spec: CompiledStat,
+    slots: Slots,
+    windows: BTreeMap<i64, WindowAgg>,
+    /// Largest accepted event time (or sender watermark, or idle-advanced).
+    watermark: Option<i64>,
+    /// Every window ending at or before this has been emitted.
+    closed_until: i64,
+    /// Late records not yet reported in a summary.
+    pending_late: u64,
+    /// Accepted records and merged partials so far, and the value at the last poll.
+    activity: u64,
+    activity_at_poll: u64,
+    /// `now_ms` of the poll that last saw activity, and the watermark then.
+    active_since: Option<(i64, Option<i64>)>,
+    /// Largest `now_ms` seen.
+    last_now: Option<i64>,
+}
+
+impl StatState {
+    fn is_closed(&self, start: i64) -> bool {
+        let end = start.saturating_add(self.spec.window_ms);
+        end <= self.closed_until
+            || self.watermark.is_some_and(|wm| end.saturating_add(self.spec.lateness_ms) <= wm)
+    }
+
+    fn observe(
+        &mut self,
+        rec: &Record,
+        key: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        counters: &mut StatsCounters,
+    ) {
+        let time = rec.vals.get(self.slots.time).copied().unwrap_or(Val::Missing);
+        let Some(t) = event_time(rec, time, self.spec.time_format) else {
+            counters.invalid_time += 1;
+            return;
+        };
+        let w = self.spec.window_ms;
+        let horizon = w.saturating_mul(MAX_WINDOWS_AHEAD);
+        let too_far = |base: Option<i64>| base.is_some_and(|b| t > b.saturating_add(horizon));
+        if too_far(self.watermark) || too_far(self.last_now) {
+            counters.invalid_time += 1;
+            return;
+        }
+        let start = t.div_euclid(w) * w;
+        if self.is_closed(start) {
+            counters.late_records += 1;
+            self.pending_late += 1;
+            return;
+        }
+        self.watermark = Some(self.watermark.map_or(t, |wm| wm.max(t)));
+        self.activity += 1;
+        key.clear();
+        key.push(b'[');
+        for (i, &slot) in self.slots.dims.iter().enumerate() {
+            if i > 0 {
+                key.push(b',');
+            }
+            rec.write_json(rec.vals.get(slot).copied().unwrap_or(Val::Missing), key);
+        }
+        key.push(b']');
+        let window = self.windows.entry(start).or_default();
+        window.observe(key, &self.spec, rec, &self.slots.measures, scratch);
+    }
+
+    /// Records `now_ms`; advances the watermark after one idle window length.
+    fn tick(&mut self, now: i64) {
+        self.last_now = Some(self.last_now.map_or(now, |n| n.max(now)));
+        if self.activity != self.activity_at_poll {
+            self.activity_at_poll = self.activity;
+            self.active_since = Some((now, self.watermark));
+        } else if let Some((since, Some(wm0))) = self.active_since {
+            let idle = now.saturating_sub(since);
+            if idle >= self.spec.window_ms {
+                let advanced = wm0.saturating_add(idle);
+                self.watermark = Some(self.watermark.map_or(advanced, |wm| wm.max(advanced)));
+            }
+        }
+    }
+
+    /// Removes the windows to emit: closable ones, or all of them.
+    fn take_windows(&mut self, all: bool) -> Vec<(i64, WindowAgg)> {
+        let (w, lateness) = (self.spec.window_ms, self.spec.lateness_ms);
+        let mut out = Vec::new();
+        while let Some(entry) = self.windows.first_entry() {
+            let end = entry.key().saturating_add(w);
+            if !all && self.watermark.map_or(true, |wm| end.saturating_add(lateness) > wm) {
+                break;
+            }
+            self.closed_until = self.closed_until.max(end);
+            out.push(entry.remove_entry());
+        }
+        out
+    }
+}
+
+fn event_time(rec: &Record, v: Val, format: TimeFormat) -> Option<i64> {
+    match v {
+        Val::Str(..) if matches!(format, TimeFormat::Auto | TimeFormat::Rfc3339) => {
+            parse_rfc3339_ms(rec.text(v).as_bytes())
+        }
+        Val::Int(_) | Val::UInt(_) | Val::Float(_) => epoch_to_ms(Record::number(v)?, format),
+        _ => None,
+    }
+}
+
+/// Computes all statistics of a pipeline. See the module doc for semantics.
+#[derive(Debug)]
+pub struct StatsEngine {
+    trie: PathTrie,
+    derived: Vec<(DeriveKind, usize)>,
+    stats: Vec<StatState>,
+    rec: Record,
+    derived_buf: String,
+    key_buf: Vec<u8>,
+    hash_buf: Vec<u8>,
+    counters: StatsCounters,
+    noise: Noise,
+}
+
+impl StatsEngine {
+    /// Builds the engine; stats are emitted in this order.
+    pub fn new(stats: Vec<CompiledStat>) -> Self {
+        let mut trie = PathTrie::new();
+        for s in &stats {
+            trie.insert(&s.time_path);
+            let sources = s
+                .dims
+                .iter()
+                .map(|d| &d.1)
+                .chain(s.measures.iter().filter_map(|m| m.source.as_ref()));
+            for src in sources {
+                let (Source::Path(p) | Source::Derived(_, p)) = src;
+                trie.insert(p);
+            }
+        }
+        let path_slots = trie.slots();
+        let mut derived: Vec<(DeriveKind, usize)> = Vec::new();
+        let mut slot_of = |src: &Source| match src {
+            Source::Path(p) => trie.insert(p),
+            Source::Derived(kind, p) => {
+                let def = (*kind, trie.insert(p));
+                let idx = derived.iter().position(|d| *d == def).unwrap_or_else(|| {
+                    derived.push(def);
+                    derived.len() - 1
+                });
+                path_slots + idx
+            }
+        };
+        let mut states = Vec::with_capacity(stats.len());
+        for spec in stats {
+            let slots = Slots {
+                time: slot_of(&Source::Path(spec.time_path.clone())),
+                dims: spec.dims.iter().map(|d| slot_of(&d.1)).collect(),
+                measures: spec
+                    .measures
+                    .iter()
+                    .map(|m| m.source.as_ref().map(&mut slot_of))
+                    .collect(),
+            };
+            states.push(StatState {
+                spec,
+                slots,
+                windows: BTreeMap::new(),
+                watermark: None,
+                closed_until: i64::MIN,
+                pending_late: 0,
+                activity: 0,
+                activity_at_poll: 0,
+                active_since: None,
+                last_now: None,
+            });
+        }
+        Self {
+            trie,
+            derived,
+            stats: states,
+            rec: Record::default(),
+            derived_buf: String::new(),
+            key_buf: Vec::new(),
+            hash_buf: Vec::new(),
+            counters: StatsCounters::default(),
+            noise: Noise::from_entropy(),
+        }
+    }
+
+    /// Makes count noise (`epsilon`) reproducible; for tests and replays only.
+    pub fn set_noise_seed(&mut self, seed: u64) {
+        self.noise = Noise::seeded(seed);
+    }
+
+    /// Feeds one anonymized record (compact JSON object bytes). Records that
+    /// are not an object, or lack a valid event time for a stat, or are late,
+    /// are only counted (see [`StatsEngine::counters`]).
+    pub fn observe(&mut self, anon_record: &[u8]) {
+        self.counters.records_observed += 1;
+        if self.trie.extract(anon_record, &mut self.rec).is_err() {
+            self.counters.invalid_records += 1;
+            return;
+        }
+        for &(kind, from) in &self.derived {
+            let v = self.rec.vals.get(from).copied().unwrap_or(Val::Missing);
+            let val = if derive(kind, &self.rec, v, &mut self.derived_buf) {
+                self.rec.push_str(&self.derived_buf)
+            } else {
+                Val::Missing
+            };
+            self.rec.vals.push(val);
+        }
+        for st in &mut self.stats {
+            st.observe(&self.rec, &mut self.key_buf, &mut self.hash_buf, &mut self.counters);
+        }
+    }
+
+    /// Emits every window with `end + allowed_lateness <= watermark` as final
+    /// rows; `now_ms` (wall clock, epoch ms) drives the idle advance.
+    pub fn poll(&mut self, now_ms: i64, out: &mut Vec<StatsRow>) {
+        self.emit_final(Some(now_ms), out);
+    }
+
+    /// Emits all open windows as final rows marked `"partial": true` (graceful shutdown).
+    pub fn finish(&mut self, out: &mut Vec<StatsRow>) {
+        self.emit_final(None, out);
+    }
+
+    fn emit_final(&mut self, now: Option<i64>, out: &mut Vec<StatsRow>) {
+        for st in &mut self.stats {
+            if let Some(now) = now {
+                st.tick(now);
+            }
+            for (start, win) in st.take_windows(now.is_none()) {
+                let late = std::mem::take(&mut st.pending_late);
+                let emit = Emit { stat: &st.spec, start, partial: now.is_none() };
+                emit.final_rows(win, late, &mut self.noise, &mut self.counters, out);
+            }
+        }
+    }
+
+    /// Like [`StatsEngine::poll`], but emits mergeable partials (no thresholds) for closed windows.
+    pub fn poll_partials(&mut self, now_ms: i64, out: &mut Vec<PartialRow>) {
+        self.emit_partials(Some(now_ms), out);
+    }
+
+    /// Emits partials for all open windows (graceful shutdown of a non-owner).
+    pub fn finish_partials(&mut self, out: &mut Vec<PartialRow>) {
+        self.emit_partials(None, out);
+    }
+
+    fn emit_partials(&mut self, now: Option<i64>, out: &mut Vec<PartialRow>) {
+        for st in &mut self.stats {
+            if let Some(now) = now {
+                st.tick(now);
+            }
+            for (start, win) in st.take_windows(now.is_none()) {
+                let late = std::mem::take(&mut st.pending_late);
+                self.counters.partials_emitted +=
+                    window_partials(&st.spec, start, win, st.watermark, late, out);
+            }
+        }
+    }
+
+    /// Merges one partial (from any instance, including this one); the
+    /// owner's `poll`/`finish` then thresholds the merged groups. A partial
+    /// for a window this engine already emitted is counted as late records.
+    ///
+    /// # Errors
+    /// [`StatsError::Partial`] when the bytes are not a partial, name an
+    /// unknown stat, or their window or measures do not match its definition;
+    /// nothing is merged then.
+    pub fn merge_partial(&mut self, partial: &[u8]) -> Result<(), StatsError> {
+        let wire: PartialWire<'_> = serde_json::from_slice(partial)
+            .map_err(|_| StatsError::Partial("not a partial record"))?;
+        if wire.schema != PARTIAL_SCHEMA {
+            return Err(StatsError::Partial("unknown schema"));
+        }
+        let st = self
+            .stats
+            .iter_mut()
+            .find(|s| s.spec.name == wire.stat)
+            .ok_or(StatsError::Partial("unknown stat"))?;
+        let (start, w) = (wire.window_start_ms, st.spec.window_ms);
+        if start.rem_euclid(w) != 0 || !(MIN_EVENT_MS..=MAX_EVENT_MS).contains(&start) {
+            return Err(StatsError::Partial("window does not match the stat definition"));
+        }
+        let watermark = wire.watermark_ms.filter(|wm| (MIN_EVENT_MS..=MAX_EVENT_MS).contains(wm));
+        let (group, overflow_keys) = match wire.kind {
+            PartialKind::Window => (None, None),
+            PartialKind::Group => {
+                let raw = wire.group.ok_or(StatsError::Partial("group partial without group"))?;
+                canonical_key(raw, st.spec.dims.len(), &mut self.key_buf)?;
+                (Some(decode_group(&st.spec, wire.count, wire.measures)?), None)
+            }
+            PartialKind::Overflow => {
+                let keys = decode_overflow_keys(wire.overflow_keys)?;
+                (Some(decode_group(&st.spec, wire.count, wire.measures)?), keys)
+            }
+        };
+        self.counters.partials_merged += 1;
+        st.activity += 1;
+        if let Some(wm) = watermark {
+            st.watermark = Some(st.watermark.map_or(wm, |cur| cur.max(wm)));
+        }
+        if start.saturating_add(w) <= st.closed_until {
+            let records = group.as_ref().map_or(0, |g| g.count);
+            self.counters.late_records += records;
+            st.pending_late =
+                st.pending_late.saturating_add(records).saturating_add(wire.late_records);
+            return Ok(());
+        }
+        let win = st.windows.entry(start).or_default();
+        win.late_records = win.late_records.saturating_add(wire.late_records);
+        match (wire.kind, group) {
+            (PartialKind::Group, Some(g)) => {
+                win.merge_group(&self.key_buf, g, &st.spec)
+                    .ok_or(StatsError::Partial("measures do not match the stat definition"))?;
+            }
+            (PartialKind::Overflow, Some(g)) => win.merge_overflow(g, overflow_keys),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Cumulative counters.
+    pub fn counters(&self) -> StatsCounters {
+        self.counters
+    }
+
+    /// Distinct output topics, in stat order.
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = Vec::new();
+        for st in &self.stats {
+            if !topics.contains(&st.spec.topic) {
+                topics.push(st.spec.topic.clone());
+            }
+        }
+        topics
+    }
+
+    /// Number of open windows over all stats (a gauge for bounded state).
+    pub fn open_windows(&self) -> usize {
+        self.stats.iter().map(|s| s.windows.len()).sum()
+    }
+
+    /// Number of groups held in open windows over all stats.
+    pub fn open_groups(&self) -> usize {
+        self.stats.iter().flat_map(|s| s.windows.values()).map(|w| w.groups.len()).sum()
+    }
+}

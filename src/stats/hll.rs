@@ -6,9 +6,11 @@
 //! standard error of `1.04 / sqrt(m)` (p = 12: ~1.6%). The estimate uses
 //! Ertl's improved estimator ("New cardinality estimation algorithms for
 //! HyperLogLog sketches", 2017), which is unbiased over the whole range
-//! without empirical tables and exact-ish for tiny sets. Small sketches are
-//! kept sparse (sorted `(index, rank)` entries) and switch to a dense register
-//! array once that would be smaller; both forms estimate identically.
+//! without empirical tables. While a sketch holds at most `2^p / 16` items it
+//! keeps their exact hash set instead (half the register array's size), so
+//! small groups, where `min_distinct` thresholds matter most, are counted
+//! exactly (up to 64-bit hash collisions) instead of losing items to register
+//! collisions. Merged results depend only on the union of the inputs.
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;
 const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
@@ -78,10 +80,12 @@ pub(crate) fn hash64(input: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
-/// Register storage: sorted `index << 8 | rank` entries, or one byte per register.
+/// Sketch storage: the exact set of item hashes while small, then registers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Registers {
-    Sparse(Vec<u32>),
+    /// Sorted, distinct 64-bit item hashes (at most `2^p / 16`, min 4).
+    Exact(Vec<u64>),
+    /// One byte per register.
     Dense(Box<[u8]>),
 }
 
@@ -93,9 +97,9 @@ pub(crate) struct Hll {
 }
 
 impl Hll {
-    /// Empty sketch; `p` must be in 4..=18 (checked by the spec).
+    /// Empty sketch; `p` is clamped to 4..=18 (the spec checks it).
     pub(crate) fn new(p: u8) -> Self {
-        Self { p: p.clamp(4, 18), regs: Registers::Sparse(Vec::new()) }
+        Self { p: p.clamp(4, 18), regs: Registers::Exact(Vec::new()) }
     }
 
     pub(crate) fn precision(&self) -> u8 {
@@ -106,68 +110,52 @@ impl Hll {
         1 << self.p
     }
 
-    /// Sparse form is abandoned beyond `m / 8` entries (half the dense size).
-    fn sparse_limit(&self) -> usize {
-        self.m() / 8
+    /// The exact set is abandoned beyond this many items (half the dense size in bytes).
+    fn exact_limit(&self) -> usize {
+        (self.m() / 16).max(4)
     }
 
     /// Largest register value: `64 - p + 1`.
-    pub(crate) fn max_rank(&self) -> u8 {
+    fn max_rank(&self) -> u8 {
         65 - self.p
     }
 
     /// Adds an item by its hash.
     pub(crate) fn insert_hash(&mut self, hash: u64) {
-        let idx = (hash >> (64 - self.p)) as u32;
-        let w = hash << self.p;
-        let rank = (w.leading_zeros() as u8 + 1).min(self.max_rank());
-        self.set(idx, rank);
-    }
-
-    /// Raises register `idx` to `rank` (register-wise max).
-    fn set(&mut self, idx: u32, rank: u8) {
         match &mut self.regs {
             Registers::Dense(r) => {
+                let (idx, rank) =
+                    (hash >> (64 - self.p), (hash << self.p).leading_zeros() as u8 + 1);
                 let slot = &mut r[idx as usize];
-                *slot = (*slot).max(rank);
+                *slot = (*slot).max(rank.min(65 - self.p));
             }
-            Registers::Sparse(entries) => {
-                match entries.binary_search_by_key(&idx, |e| e >> 8) {
-                    Ok(pos) => {
-                        if (entries[pos] & 0xFF) < u32::from(rank) {
-                            entries[pos] = idx << 8 | u32::from(rank);
-                        }
+            Registers::Exact(set) => {
+                if let Err(pos) = set.binary_search(&hash) {
+                    set.insert(pos, hash);
+                    if set.len() > self.exact_limit() {
+                        self.densify();
                     }
-                    Err(pos) => entries.insert(pos, idx << 8 | u32::from(rank)),
-                }
-                if entries.len() > self.sparse_limit() {
-                    self.densify();
                 }
             }
         }
     }
 
     fn densify(&mut self) {
-        if let Registers::Sparse(entries) = &self.regs {
-            let mut dense = vec![0u8; self.m()].into_boxed_slice();
-            for e in entries {
-                dense[(e >> 8) as usize] = (e & 0xFF) as u8;
-            }
-            self.regs = Registers::Dense(dense);
+        if let Registers::Exact(set) = &mut self.regs {
+            let set = std::mem::take(set);
+            self.regs = Registers::Dense(vec![0u8; self.m()].into_boxed_slice());
+            set.into_iter().for_each(|h| self.insert_hash(h));
         }
     }
 
-    /// Merges `other` (same precision) into `self`; `false` on a precision mismatch.
+    /// Merges `other` (same precision) into `self`; `false` on a precision
+    /// mismatch. The result depends only on the union of the inputs.
     pub(crate) fn merge(&mut self, other: &Hll) -> bool {
         if other.p != self.p {
             return false;
         }
         match &other.regs {
-            Registers::Sparse(entries) => {
-                for e in entries {
-                    self.set(e >> 8, (e & 0xFF) as u8);
-                }
-            }
+            Registers::Exact(set) => set.iter().for_each(|&h| self.insert_hash(h)),
             Registers::Dense(theirs) => {
                 self.densify();
                 if let Registers::Dense(mine) = &mut self.regs {
@@ -180,12 +168,12 @@ impl Hll {
         true
     }
 
-    /// The registers, for encoding.
+    /// The storage, for encoding.
     pub(crate) fn registers(&self) -> &Registers {
         &self.regs
     }
 
-    /// Rebuilds a sketch from decoded registers; `None` if any index or rank is out of range.
+    /// Rebuilds a sketch from decoded storage; `None` if it is out of range.
     pub(crate) fn from_registers(p: u8, regs: Registers) -> Option<Self> {
         if !(4..=18).contains(&p) {
             return None;
@@ -198,31 +186,21 @@ impl Hll {
                 }
                 hll.regs = Registers::Dense(r);
             }
-            Registers::Sparse(entries) => {
-                for e in entries {
-                    let (idx, rank) = (e >> 8, (e & 0xFF) as u8);
-                    if idx as usize >= hll.m() || rank == 0 || rank > hll.max_rank() {
-                        return None;
-                    }
-                    hll.set(idx, rank);
-                }
-            }
+            Registers::Exact(set) => set.into_iter().for_each(|h| hll.insert_hash(h)),
         }
         Some(hll)
     }
 
-    /// Estimated number of distinct items.
+    /// Estimated number of distinct items (exact while the set is small).
     pub(crate) fn estimate(&self) -> f64 {
+        let regs = match &self.regs {
+            Registers::Exact(set) => return set.len() as f64,
+            Registers::Dense(r) => r,
+        };
         let m = self.m();
         let q = usize::from(64 - self.p);
         let mut hist = [0_u32; 66];
-        match &self.regs {
-            Registers::Dense(r) => r.iter().for_each(|&v| hist[usize::from(v)] += 1),
-            Registers::Sparse(entries) => {
-                hist[0] = (m - entries.len()) as u32;
-                entries.iter().for_each(|e| hist[(e & 0xFF) as usize] += 1);
-            }
-        }
+        regs.iter().for_each(|&v| hist[usize::from(v)] += 1);
         let mf = m as f64;
         let mut z = mf * tau(1.0 - f64::from(hist[q + 1]) / mf);
         for k in (1..=q).rev() {
@@ -291,25 +269,38 @@ mod tests {
     }
 
     #[test]
-    fn empty_and_tiny_sets_are_exact() {
+    fn empty_and_small_sets_are_exact() {
         assert_eq!(Hll::new(12).estimate(), 0.0);
-        for n in 1..=50 {
+        for n in 1..=256 {
             let h = filled(12, 0..n);
-            assert_eq!(h.estimate().round() as u64, n, "n={n}");
+            assert!(matches!(h.registers(), Registers::Exact(_)));
+            assert_eq!(h.estimate(), n as f64, "n={n}");
+        }
+        assert!(matches!(filled(12, 0..257).registers(), Registers::Dense(_)));
+    }
+
+    #[test]
+    fn dense_estimator_is_close_for_tiny_sets() {
+        for n in 1..=60 {
+            let mut h = filled(12, 0..n);
+            h.densify();
+            assert!((h.estimate() - n as f64).abs() <= 1.0, "n={n} est={}", h.estimate());
         }
     }
 
     #[test]
     fn duplicates_do_not_count() {
-        let mut h = filled(12, 0..10);
+        let mut h = filled(12, 0..1_000);
         let before = h.clone();
+        h.merge(&filled(12, 0..1_000));
         h.merge(&filled(12, 0..10));
         assert_eq!(h, before);
     }
 
     #[test]
     fn large_sets_within_four_standard_errors() {
-        for (p, n) in [(12_u8, 1_000_u64), (12, 20_000), (12, 200_000), (10, 50_000), (14, 30_000)] {
+        for (p, n) in [(12_u8, 1_000_u64), (12, 20_000), (12, 200_000), (10, 50_000), (14, 30_000)]
+        {
             let est = filled(p, 0..n).estimate();
             let se = 1.04 / f64::from(1_u32 << p).sqrt();
             let rel = (est - n as f64).abs() / n as f64;
@@ -318,35 +309,36 @@ mod tests {
     }
 
     #[test]
-    fn sparse_and_dense_agree_and_merge_is_order_free() {
-        let a = filled(12, 0..300);
-        let b = filled(12, 200..5_000);
-        assert!(matches!(a.registers(), Registers::Sparse(_)));
+    fn merge_is_order_free_across_representations() {
+        let a = filled(12, 0..200);
+        let b = filled(12, 150..5_000);
+        let c = filled(12, 100..300);
+        assert!(matches!(a.registers(), Registers::Exact(_)));
         assert!(matches!(b.registers(), Registers::Dense(_)));
-        let mut ab = a.clone();
-        assert!(ab.merge(&b));
-        let mut ba = b.clone();
-        assert!(ba.merge(&a));
         let all = filled(12, 0..5_000);
-        assert_eq!(ab.estimate(), all.estimate());
-        assert_eq!(ba, all);
-        let mut dense_a = a.clone();
-        dense_a.densify();
-        assert_eq!(dense_a.estimate(), a.estimate());
+        for order in [[&a, &b, &c], [&c, &b, &a], [&b, &a, &c]] {
+            let mut acc = Hll::new(12);
+            order.iter().for_each(|h| assert!(acc.merge(h)));
+            assert_eq!(acc, all);
+        }
+        let mut ac = a.clone();
+        ac.merge(&c);
+        assert_eq!(ac, filled(12, 0..300), "two exact sets whose union overflows become dense");
+        assert!(matches!(ac.registers(), Registers::Dense(_)));
     }
 
     #[test]
     fn precision_mismatch_and_bad_registers_rejected() {
         let mut a = Hll::new(12);
         assert!(!a.merge(&Hll::new(10)));
-        assert!(Hll::from_registers(12, Registers::Sparse(vec![4096 << 8 | 1])).is_none());
-        assert!(Hll::from_registers(12, Registers::Sparse(vec![1 << 8 | 54])).is_none());
-        assert!(Hll::from_registers(12, Registers::Sparse(vec![1 << 8])).is_none());
+        assert!(Hll::from_registers(12, Registers::Dense(vec![54; 4096].into())).is_none());
         assert!(Hll::from_registers(12, Registers::Dense(vec![0; 10].into())).is_none());
-        assert!(Hll::from_registers(3, Registers::Sparse(vec![])).is_none());
-        let h = filled(8, 0..1_000);
-        let back = Hll::from_registers(8, h.registers().clone()).unwrap();
-        assert_eq!(back, h);
+        assert!(Hll::from_registers(3, Registers::Exact(vec![])).is_none());
+        for h in [filled(8, 0..1_000), filled(8, 0..5)] {
+            assert_eq!(Hll::from_registers(8, h.registers().clone()).unwrap(), h);
+        }
+        let unsorted = Hll::from_registers(8, Registers::Exact(vec![9, 3, 9])).unwrap();
+        assert_eq!(unsorted.registers(), &Registers::Exact(vec![3, 9]));
     }
 
     proptest! {
@@ -360,7 +352,7 @@ mod tests {
                 if i < split { left.insert_hash(h) } else { right.insert_hash(h) }
             }
             left.merge(&right);
-            prop_assert_eq!(left.estimate().to_bits(), whole.estimate().to_bits());
+            prop_assert_eq!(left, whole);
         }
     }
 }

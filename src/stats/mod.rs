@@ -10,13 +10,16 @@
 //! per window, which is itself thresholded.
 //!
 //! # Layout
-//! - [`spec`]: the `[[stats]]` TOML block ([`StatSpec`]) and `compile()` into [`CompiledStat`].
+//! - [`spec`]: the `[[stats]]` TOML block ([`StatSpec`]); `compile`: its
+//!   validation into [`CompiledStat`].
 //! - `engine`: [`StatsEngine`] — observe records, watermarks, window closing, partials.
-//! - `window`: per-window aggregation, thresholds and row rendering.
+//! - `window`: per-window aggregation state; `render`: thresholds, `__other__`
+//!   folding and final rows.
 //! - `partial`: the wire format of mergeable partial aggregates.
 //! - `extract`: one-pass extraction of the needed paths from the record JSON.
 //! - `derive`: derived dimensions (`path_template`, `status_class`).
-//! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles.
+//! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles;
+//!   `noise`: two-sided geometric count noise.
 //! - `time`: RFC 3339 / epoch parsing and window-bound formatting.
 //!
 //! # Windows and lateness
@@ -80,22 +83,29 @@
 //! Per stat: open windows lie within `[watermark - allowed_lateness - window,
 //! watermark + 1000 windows]`; each holds at most `max_groups` groups (further
 //! groups fold into one overflow aggregate). A group holds its key (<= 256
-//! bytes per dimension), a count, 16 bytes per sum, a HyperLogLog (sparse up to
-//! 2^p/8 entries, then 2^p bytes) per distinct measure and up to 4096 8-byte
+//! bytes per dimension), a count, 16 bytes per sum, a HyperLogLog (an exact hash
+//! set of up to 2^p/16 8-byte entries, then 2^p bytes) per distinct measure and up to 4096 8-byte
 //! buckets per sign per quantiles measure (typically a few hundred).
 
+mod compile;
 mod derive;
 mod engine;
 mod extract;
 mod hll;
+mod noise;
 mod partial;
+mod render;
 mod sketch;
 pub mod spec;
 mod time;
 mod window;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod time_tests;
 
 pub use engine::StatsEngine;
 pub use spec::{compile_all, CompiledStat, StatSpec};

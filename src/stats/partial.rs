@@ -9,15 +9,15 @@
 //! partial from a differently configured instance is rejected, not mixed in.
 //!
 //! Measures: `{"count":n}`, `{"sum":{"scaled":"<i128 in 2^-32 units>","int":bool}}`,
-//! `{"distinct":{"p":12,"sparse":[index<<8|rank,..]}}` or `{"distinct":{"p":12,"dense":"<hex registers>"}}`,
+//! `{"distinct":{"p":12,"exact":[hash,..]}}` or `{"distinct":{"p":12,"dense":"<hex registers>"}}`,
 //! `{"quantiles":{"accuracy":0.01,"zero":n,"pos":[offset,[counts..]],"neg":[offset,[counts..]]}}`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::compile::CompiledStat;
 use super::hll::{Hll, Registers};
 use super::sketch::{DdSketch, Store};
-use super::spec::CompiledStat;
 use super::time::write_rfc3339_secs;
 use super::window::{GroupAgg, MeasureAgg, SumAgg, WindowAgg};
 use super::{PartialRow, StatsError};
@@ -74,34 +74,37 @@ pub(crate) enum MeasureWire {
 pub(crate) struct HllWire {
     p: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    sparse: Option<Vec<u32>>,
+    exact: Option<Vec<u64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dense: Option<String>,
 }
 
 impl HllWire {
     fn encode(h: &Hll) -> Self {
-        let (sparse, dense) = match h.registers() {
-            Registers::Sparse(e) => (Some(e.clone()), None),
+        let (exact, dense) = match h.registers() {
+            Registers::Exact(e) => (Some(e.clone()), None),
             Registers::Dense(r) => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let hex = r.iter().flat_map(|b| [HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
+                let hex = r.iter().flat_map(|b| {
+                    [HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]
+                });
                 (None, Some(hex.collect()))
             }
         };
-        Self { p: h.precision(), sparse, dense }
+        Self { p: h.precision(), exact, dense }
     }
 
     fn decode(self) -> Option<Hll> {
-        let regs = match (self.sparse, self.dense) {
-            (Some(e), None) => Registers::Sparse(e),
+        let regs = match (self.exact, self.dense) {
+            (Some(e), None) => Registers::Exact(e),
             (None, Some(hex)) => {
                 let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
                 let bytes = hex.as_bytes();
                 if bytes.len() % 2 != 0 {
                     return None;
                 }
-                let regs: Option<Vec<u8>> = bytes.chunks(2).map(|c| Some(nibble(c[0])? << 4 | nibble(c[1])?)).collect();
+                let regs: Option<Vec<u8>> =
+                    bytes.chunks(2).map(|c| Some(nibble(c[0])? << 4 | nibble(c[1])?)).collect();
                 Registers::Dense(regs?.into_boxed_slice())
             }
             _ => return None,
@@ -131,7 +134,11 @@ fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
 ///
 /// # Errors
 /// [`StatsError::Partial`] when a measure is malformed or shaped differently.
-pub(crate) fn decode_group(stat: &CompiledStat, count: u64, measures: Vec<MeasureWire>) -> Result<GroupAgg, StatsError> {
+pub(crate) fn decode_group(
+    stat: &CompiledStat,
+    count: u64,
+    measures: Vec<MeasureWire>,
+) -> Result<GroupAgg, StatsError> {
     let mismatch = StatsError::Partial("measures do not match the stat definition");
     if measures.len() != stat.measures.len() {
         return Err(mismatch);
@@ -172,7 +179,11 @@ pub(crate) fn decode_group(stat: &CompiledStat, count: u64, measures: Vec<Measur
 ///
 /// # Errors
 /// [`StatsError::Partial`] when the key is not such an array.
-pub(crate) fn canonical_key(raw: &RawValue, dims: usize, out: &mut Vec<u8>) -> Result<(), StatsError> {
+pub(crate) fn canonical_key(
+    raw: &RawValue,
+    dims: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), StatsError> {
     let bad = StatsError::Partial("malformed group key");
     let values: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| bad)?;
     if values.len() != dims || values.iter().any(|v| v.get().starts_with(['{', '['])) {
@@ -252,7 +263,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hll_wire_round_trips_sparse_and_dense() {
+    fn hll_wire_round_trips_exact_and_dense() {
         for n in [0_u64, 5, 5_000] {
             let mut h = Hll::new(10);
             (0..n).for_each(|i| h.insert_hash(super::super::hll::hash64(&i.to_le_bytes())));
@@ -268,8 +279,8 @@ mod tests {
             r#"{"p":10,"dense":"0g"}"#,
             r#"{"p":10,"dense":"000"}"#,
             r#"{"p":10}"#,
-            r#"{"p":10,"sparse":[],"dense":""}"#,
-            r#"{"p":2,"sparse":[]}"#,
+            r#"{"p":10,"exact":[],"dense":""}"#,
+            r#"{"p":2,"exact":[]}"#,
         ] {
             let w: HllWire = serde_json::from_str(bad).unwrap();
             assert!(w.decode().is_none(), "{bad}");

@@ -157,9 +157,9 @@ pub(crate) fn write_rfc3339_secs(ms: i64, out: &mut Vec<u8>) {
 
 fn digits(text: &[u8], at: usize, n: usize) -> Option<i64> {
     let slice = text.get(at..at + n)?;
-    slice.iter().try_fold(0_i64, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
-    })
+    slice
+        .iter()
+        .try_fold(0_i64, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0')))
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {

@@ -1,6 +1,6 @@
-//! Aggregation state of one window (groups, measures, overflow) and turning a
-//! closed window into final rows: privacy thresholds, `__other__` folding,
-//! optional count noise and the summary row.
+//! Aggregation state of one window: groups keyed by their dimension values,
+//! one state per measure, and the overflow that absorbs groups beyond
+//! `max_groups` (with a sketch counting how many distinct groups it absorbed).
 //!
 //! Everything here is deterministic: groups are emitted in byte order of
 //! their key (a compact JSON array of the dimension values), and aggregates
@@ -11,19 +11,11 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 
-use serde_json::value::RawValue;
-
+use super::compile::{CompiledKind, CompiledMeasure, CompiledStat};
 use super::extract::{push_json, Record, Val};
 use super::hll::{hash64, Hll};
 use super::sketch::DdSketch;
-use super::spec::{CompiledKind, CompiledMeasure, CompiledStat, Suppression};
-use super::time::write_rfc3339_secs;
-use super::{StatsCounters, StatsRow};
 
-/// Schema tag of final rows.
-pub(crate) const SCHEMA: &str = "logveil.stats/1";
-/// Dimension value of the row collecting suppressed and overflow groups.
-const OTHER: &str = "__other__";
 /// Fixed-point scale of sums (2^32).
 const SUM_SCALE: f64 = 4_294_967_296.0;
 /// Floats with a larger magnitude are ignored by sums.
@@ -52,7 +44,8 @@ impl SumAgg {
         self.scaled = self.scaled.saturating_add(scaled);
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
+    /// Appends the sum as JSON: an integer if every input was one, else a float.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         if self.all_int {
             let _ = write!(out, "{}", self.scaled >> 32);
         } else {
@@ -85,7 +78,9 @@ impl GroupAgg {
                 CompiledKind::Count => MeasureAgg::Count(0),
                 CompiledKind::Sum => MeasureAgg::Sum(SumAgg { scaled: 0, all_int: true }),
                 CompiledKind::Distinct { precision } => MeasureAgg::Distinct(Hll::new(*precision)),
-                CompiledKind::Quantiles { accuracy, .. } => MeasureAgg::Quantiles(DdSketch::new(*accuracy)),
+                CompiledKind::Quantiles { accuracy, .. } => {
+                    MeasureAgg::Quantiles(DdSketch::new(*accuracy))
+                }
             })
             .collect();
         Self { count: 0, measures }
@@ -97,7 +92,11 @@ impl GroupAgg {
         for (m, slot) in self.measures.iter_mut().zip(slots) {
             let v = slot.and_then(|s| rec.vals.get(s).copied()).unwrap_or(Val::Missing);
             match m {
-                MeasureAgg::Count(n) if slot.is_none() || !matches!(v, Val::Missing | Val::Null) => *n += 1,
+                MeasureAgg::Count(n)
+                    if slot.is_none() || !matches!(v, Val::Missing | Val::Null) =>
+                {
+                    *n += 1
+                }
                 MeasureAgg::Count(_) => {}
                 MeasureAgg::Sum(s) => s.add(v),
                 MeasureAgg::Distinct(h) => {
@@ -137,7 +136,7 @@ impl GroupAgg {
     }
 
     /// k-anonymity check on the final (merged) group.
-    fn passes(&self, stat: &CompiledStat) -> bool {
+    pub(crate) fn passes(&self, stat: &CompiledStat) -> bool {
         self.count >= stat.min_count
             && (stat.min_distinct == 0
                 || self.measures.iter().all(|m| match m {
@@ -174,14 +173,29 @@ impl WindowAgg {
             g.observe(rec, slots, scratch);
             return false;
         }
-        let mut g = GroupAgg::new(&stat.measures);
-        g.observe(rec, slots, scratch);
-        self.add_new_group(key, g, stat)
+        if self.groups.len() < stat.max_groups {
+            let mut g = GroupAgg::new(&stat.measures);
+            g.observe(rec, slots, scratch);
+            self.groups.insert(key.into(), g);
+            return false;
+        }
+        self.overflow_keys
+            .get_or_insert_with(|| Hll::new(OVERFLOW_KEYS_PRECISION))
+            .insert_hash(hash64(key));
+        self.overflow
+            .get_or_insert_with(|| GroupAgg::new(&stat.measures))
+            .observe(rec, slots, scratch);
+        true
     }
 
     /// Merges a group aggregate (from a partial); `None` on a shape mismatch,
     /// else whether it went to the overflow.
-    pub(crate) fn merge_group(&mut self, key: &[u8], g: GroupAgg, stat: &CompiledStat) -> Option<bool> {
+    pub(crate) fn merge_group(
+        &mut self,
+        key: &[u8],
+        g: GroupAgg,
+        stat: &CompiledStat,
+    ) -> Option<bool> {
         match self.groups.get_mut(key) {
             Some(existing) => existing.merge(&g).then_some(false),
             None => Some(self.add_new_group(key, g, stat)),
@@ -193,16 +207,27 @@ impl WindowAgg {
             self.groups.insert(key.into(), g);
             return false;
         }
-        self.overflow_keys
-            .get_or_insert_with(|| Hll::new(OVERFLOW_KEYS_PRECISION))
-            .insert_hash(hash64(key));
+        let mut keys = Hll::new(OVERFLOW_KEYS_PRECISION);
+        keys.insert_hash(hash64(key));
+        self.merge_overflow(g, Some(keys));
+        true
+    }
+
+    /// Folds `g` (and the sketch of its group keys) into the overflow.
+    pub(crate) fn merge_overflow(&mut self, g: GroupAgg, keys: Option<Hll>) {
         match &mut self.overflow {
             Some(o) => {
                 o.merge(&g);
             }
             None => self.overflow = Some(g),
         }
-        true
+        match (&mut self.overflow_keys, keys) {
+            (Some(mine), Some(k)) => {
+                mine.merge(&k);
+            }
+            (None, k) => self.overflow_keys = k,
+            (Some(_), None) => {}
+        }
     }
 
     /// Groups sorted by key (the deterministic output order).
@@ -210,182 +235,5 @@ impl WindowAgg {
         let mut groups: Vec<_> = std::mem::take(&mut self.groups).into_iter().collect();
         groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         groups
-    }
-}
-
-/// Random source for count noise (splitmix64).
-#[derive(Debug, Clone)]
-pub(crate) struct Noise(u64);
-
-impl Noise {
-    /// Seeded from the process's hash randomness (OS entropy).
-    pub(crate) fn from_entropy() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0x6c6f_6776_6569_6c21);
-        Self(h.finish())
-    }
-
-    pub(crate) fn seeded(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Geometric variable with `P(G = k) = (1 - a) a^k`, `a = exp(-epsilon)`.
-    fn geometric(&mut self, epsilon: f64) -> i64 {
-        let u = ((self.next_u64() >> 11) + 1) as f64 / (1_u64 << 53) as f64;
-        (u.ln() / -epsilon).floor() as i64
-    }
-
-    /// Two-sided geometric (discrete Laplace) noise with scale `1 / epsilon`.
-    pub(crate) fn two_sided(&mut self, epsilon: f64) -> i64 {
-        self.geometric(epsilon).saturating_sub(self.geometric(epsilon))
-    }
-}
-
-/// Per-window emission context.
-pub(crate) struct Emit<'a> {
-    pub(crate) stat: &'a CompiledStat,
-    pub(crate) start: i64,
-    pub(crate) partial: bool,
-}
-
-impl Emit<'_> {
-    /// Writes `{"schema":..,"stat":..,"window_start":..,"window_end":..,"partial":..,`.
-    fn head(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"schema\":\"");
-        out.extend_from_slice(SCHEMA.as_bytes());
-        out.extend_from_slice(b"\",\"stat\":");
-        push_json(out, &self.stat.name);
-        out.extend_from_slice(b",\"window_start\":\"");
-        write_rfc3339_secs(self.start, out);
-        out.extend_from_slice(b"\",\"window_end\":\"");
-        write_rfc3339_secs(self.start.saturating_add(self.stat.window_ms), out);
-        out.extend_from_slice(if self.partial { b"\",\"partial\":true," } else { b"\",\"partial\":false," });
-    }
-
-    fn push(&self, json: Vec<u8>, out: &mut Vec<StatsRow>, counters: &mut StatsCounters) {
-        counters.rows_emitted += 1;
-        out.push(StatsRow { topic: self.stat.topic.clone(), stat: self.stat.name.clone(), json });
-    }
-
-    /// One group row; `key` is the group key, or `None` for `__other__`.
-    fn group_row(&self, key: Option<&[u8]>, g: &GroupAgg, noise: &mut Noise) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        self.head(&mut out);
-        out.extend_from_slice(b"\"dimensions\":{");
-        let values: Option<Vec<&RawValue>> = key.and_then(|k| serde_json::from_slice(k).ok());
-        for (i, (name, _)) in self.stat.dims.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_json(&mut out, name);
-            out.push(b':');
-            match (&values, key) {
-                (_, None) => push_json(&mut out, OTHER),
-                (Some(v), _) if v.len() == self.stat.dims.len() => out.extend_from_slice(v[i].get().as_bytes()),
-                _ => out.extend_from_slice(b"null"),
-            }
-        }
-        out.extend_from_slice(b"},\"measures\":{");
-        for (i, (spec, m)) in self.stat.measures.iter().zip(&g.measures).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_json(&mut out, &spec.name);
-            out.push(b':');
-            match m {
-                MeasureAgg::Count(n) => match self.stat.epsilon {
-                    Some(eps) => push_json(&mut out, &(*n as i64).saturating_add(noise.two_sided(eps)).max(0)),
-                    None => push_json(&mut out, n),
-                },
-                MeasureAgg::Sum(s) => s.write(&mut out),
-                MeasureAgg::Distinct(h) => push_json(&mut out, &(h.estimate().round() as u64)),
-                MeasureAgg::Quantiles(d) => {
-                    out.push(b'{');
-                    if let CompiledKind::Quantiles { quantiles, .. } = &spec.kind {
-                        for (j, (q, label)) in quantiles.iter().enumerate() {
-                            if j > 0 {
-                                out.push(b',');
-                            }
-                            push_json(&mut out, label);
-                            out.push(b':');
-                            push_json(&mut out, &d.quantile(*q));
-                        }
-                    }
-                    out.push(b'}');
-                }
-            }
-        }
-        out.extend_from_slice(b"}}");
-        out
-    }
-
-    /// Thresholds a closed window and appends its rows (groups, `__other__`, summary).
-    pub(crate) fn final_rows(
-        &self,
-        mut win: WindowAgg,
-        late: u64,
-        noise: &mut Noise,
-        counters: &mut StatsCounters,
-        out: &mut Vec<StatsRow>,
-    ) {
-        let fold = self.stat.suppression == Suppression::Other;
-        let (mut emitted, mut suppressed, mut suppressed_records) = (0_u64, 0_u64, 0_u64);
-        let mut other: Option<GroupAgg> = None;
-        let mut fold_in = |g: GroupAgg| match &mut other {
-            Some(o) => {
-                o.merge(&g);
-            }
-            None => other = Some(g),
-        };
-        for (key, g) in win.take_sorted() {
-            if g.passes(self.stat) {
-                emitted += 1;
-                self.push(self.group_row(Some(&key), &g, noise), out, counters);
-            } else {
-                suppressed += 1;
-                suppressed_records += g.count;
-                if fold {
-                    fold_in(g);
-                }
-            }
-        }
-        let overflow_records = win.overflow.as_ref().map_or(0, |o| o.count);
-        if let Some(o) = win.overflow.take().filter(|_| fold) {
-            fold_in(o);
-        }
-        let mut other_emitted = false;
-        if let Some(o) = other {
-            if o.passes(self.stat) {
-                emitted += 1;
-                other_emitted = true;
-                self.push(self.group_row(None, &o, noise), out, counters);
-            } else {
-                counters.other_rows_dropped += 1;
-            }
-        }
-        counters.suppressed_groups += suppressed;
-        counters.suppressed_records += suppressed_records;
-        counters.overflow_records += overflow_records;
-        counters.overflow_groups += win.overflow_keys.map_or(0, |h| h.estimate().round() as u64);
-        counters.windows_emitted += 1;
-        let mut json = Vec::with_capacity(320);
-        self.head(&mut json);
-        let _ = write!(
-            json,
-            "\"summary\":true,\"groups_emitted\":{emitted},\"groups_suppressed\":{suppressed},\
-             \"records_suppressed\":{suppressed_records},\"overflow_records\":{overflow_records},\
-             \"other_emitted\":{other_emitted},\"late_records\":{}}}",
-            late.saturating_add(win.late_records)
-        );
-        self.push(json, out, counters);
     }
 }

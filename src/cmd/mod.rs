@@ -1,0 +1,9 @@
+//! One file per command; each exposes its clap arguments and a `run`.
+
+pub mod check;
+pub mod demo;
+pub mod explain;
+pub mod keygen;
+pub mod process;
+pub mod run;
+pub mod test_cases;

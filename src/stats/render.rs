@@ -1,0 +1,170 @@
+//! Turning a closed window into final rows: privacy thresholds on the final
+//! (merged) groups, `__other__` folding, optional count noise, and the
+//! per-window summary row. Row layout is documented in the `stats` module doc;
+//! groups come out in byte order of their key, so output is deterministic.
+
+use std::io::Write as _;
+
+use serde_json::value::RawValue;
+
+use super::compile::{CompiledKind, CompiledStat};
+use super::extract::push_json;
+use super::noise::Noise;
+use super::spec::Suppression;
+use super::time::write_rfc3339_secs;
+use super::window::{GroupAgg, MeasureAgg, WindowAgg};
+use super::{StatsCounters, StatsRow};
+
+/// Schema tag of final rows.
+pub(crate) const SCHEMA: &str = "logveil.stats/1";
+/// Dimension value of the row collecting suppressed and overflow groups.
+const OTHER: &str = "__other__";
+
+/// Per-window emission context.
+pub(crate) struct Emit<'a> {
+    pub(crate) stat: &'a CompiledStat,
+    pub(crate) start: i64,
+    pub(crate) partial: bool,
+}
+
+impl Emit<'_> {
+    /// Writes `{"schema":..,"stat":..,"window_start":..,"window_end":..,"partial":..,`.
+    fn head(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"schema\":\"");
+        out.extend_from_slice(SCHEMA.as_bytes());
+        out.extend_from_slice(b"\",\"stat\":");
+        push_json(out, &self.stat.name);
+        out.extend_from_slice(b",\"window_start\":\"");
+        write_rfc3339_secs(self.start, out);
+        out.extend_from_slice(b"\",\"window_end\":\"");
+        write_rfc3339_secs(self.start.saturating_add(self.stat.window_ms), out);
+        out.extend_from_slice(if self.partial {
+            b"\",\"partial\":true,"
+        } else {
+            b"\",\"partial\":false,"
+        });
+    }
+
+    fn push(&self, json: Vec<u8>, out: &mut Vec<StatsRow>, counters: &mut StatsCounters) {
+        counters.rows_emitted += 1;
+        out.push(StatsRow { topic: self.stat.topic.clone(), stat: self.stat.name.clone(), json });
+    }
+
+    /// One group row; `key` is the group key, or `None` for `__other__`.
+    fn group_row(&self, key: Option<&[u8]>, g: &GroupAgg, noise: &mut Noise) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.head(&mut out);
+        out.extend_from_slice(b"\"dimensions\":{");
+        let values: Option<Vec<&RawValue>> = key.and_then(|k| serde_json::from_slice(k).ok());
+        for (i, (name, _)) in self.stat.dims.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json(&mut out, name);
+            out.push(b':');
+            match (&values, key) {
+                (_, None) => push_json(&mut out, OTHER),
+                (Some(v), _) if v.len() == self.stat.dims.len() => {
+                    out.extend_from_slice(v[i].get().as_bytes())
+                }
+                _ => out.extend_from_slice(b"null"),
+            }
+        }
+        out.extend_from_slice(b"},\"measures\":{");
+        for (i, (spec, m)) in self.stat.measures.iter().zip(&g.measures).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json(&mut out, &spec.name);
+            out.push(b':');
+            match m {
+                MeasureAgg::Count(n) => match self.stat.epsilon {
+                    Some(eps) => push_json(
+                        &mut out,
+                        &(*n as i64).saturating_add(noise.two_sided(eps)).max(0),
+                    ),
+                    None => push_json(&mut out, n),
+                },
+                MeasureAgg::Sum(s) => s.write(&mut out),
+                MeasureAgg::Distinct(h) => push_json(&mut out, &(h.estimate().round() as u64)),
+                MeasureAgg::Quantiles(d) => {
+                    out.push(b'{');
+                    if let CompiledKind::Quantiles { quantiles, .. } = &spec.kind {
+                        for (j, (q, label)) in quantiles.iter().enumerate() {
+                            if j > 0 {
+                                out.push(b',');
+                            }
+                            push_json(&mut out, label);
+                            out.push(b':');
+                            push_json(&mut out, &d.quantile(*q));
+                        }
+                    }
+                    out.push(b'}');
+                }
+            }
+        }
+        out.extend_from_slice(b"}}");
+        out
+    }
+
+    /// Thresholds a closed window and appends its rows (groups, `__other__`, summary).
+    pub(crate) fn final_rows(
+        &self,
+        mut win: WindowAgg,
+        late: u64,
+        noise: &mut Noise,
+        counters: &mut StatsCounters,
+        out: &mut Vec<StatsRow>,
+    ) {
+        let fold = self.stat.suppression == Suppression::Other;
+        let (mut emitted, mut suppressed, mut suppressed_records) = (0_u64, 0_u64, 0_u64);
+        let mut other: Option<GroupAgg> = None;
+        let mut fold_in = |g: GroupAgg| match &mut other {
+            Some(o) => {
+                o.merge(&g);
+            }
+            None => other = Some(g),
+        };
+        for (key, g) in win.take_sorted() {
+            if g.passes(self.stat) {
+                emitted += 1;
+                self.push(self.group_row(Some(&key), &g, noise), out, counters);
+            } else {
+                suppressed += 1;
+                suppressed_records += g.count;
+                if fold {
+                    fold_in(g);
+                }
+            }
+        }
+        let overflow_records = win.overflow.as_ref().map_or(0, |o| o.count);
+        if let Some(o) = win.overflow.take().filter(|_| fold) {
+            fold_in(o);
+        }
+        let mut other_emitted = false;
+        if let Some(o) = other {
+            if o.passes(self.stat) {
+                emitted += 1;
+                other_emitted = true;
+                self.push(self.group_row(None, &o, noise), out, counters);
+            } else {
+                counters.other_rows_dropped += 1;
+            }
+        }
+        counters.suppressed_groups += suppressed;
+        counters.suppressed_records += suppressed_records;
+        counters.overflow_records += overflow_records;
+        counters.overflow_groups += win.overflow_keys.map_or(0, |h| h.estimate().round() as u64);
+        counters.windows_emitted += 1;
+        let mut json = Vec::with_capacity(320);
+        self.head(&mut json);
+        let _ = write!(
+            json,
+            "\"summary\":true,\"groups_emitted\":{emitted},\"groups_suppressed\":{suppressed},\
+             \"records_suppressed\":{suppressed_records},\"overflow_records\":{overflow_records},\
+             \"other_emitted\":{other_emitted},\"late_records\":{}}}",
+            late.saturating_add(win.late_records)
+        );
+        self.push(json, out, counters);
+    }
+}
