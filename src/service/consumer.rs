@@ -149,6 +149,51 @@ fn commit<C: ConsumerContext>(
     }
 }
 
+/// Commits `tpl` synchronously, retrying while the group is rebalancing
+/// (another member leaving at the same moment makes the coordinator refuse
+/// commits until this member rejoins; polling serves that rejoin, and any
+/// record it fetches is dropped unstored, so it is simply read again later).
+fn final_commit(
+    consumer: &BaseConsumer<GroupContext>,
+    tpl: &TopicPartitionList,
+    deadline: Instant,
+) -> bool {
+    if tpl.count() == 0 {
+        return true;
+    }
+    if let Err(error) = consumer.store_offsets(tpl) {
+        tracing::debug!(%error, "storing final offsets failed");
+    }
+    loop {
+        match consumer.commit(tpl, CommitMode::Sync) {
+            Ok(()) => return true,
+            Err(KafkaError::ConsumerCommit(code))
+                if retriable_commit_error(code) && Instant::now() < deadline =>
+            {
+                tracing::info!(%code, "final commit refused during a rebalance; retrying");
+                let _ = consumer.poll(Duration::from_millis(100));
+            }
+            Err(error) => {
+                metrics::commit_failed(&error);
+                return false;
+            }
+        }
+    }
+}
+
+fn retriable_commit_error(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::RebalanceInProgress
+            | RDKafkaErrorCode::IllegalGeneration
+            | RDKafkaErrorCode::UnknownMemberId
+            | RDKafkaErrorCode::NotCoordinator
+            | RDKafkaErrorCode::CoordinatorNotAvailable
+            | RDKafkaErrorCode::CoordinatorLoadInProgress
+            | RDKafkaErrorCode::RequestTimedOut
+    )
+}
+
 /// Hands the commit points that moved to librdkafka's offset store.
 fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
     let mut tpl = TopicPartitionList::new();
@@ -242,12 +287,15 @@ impl ConsumerLoop {
         }
         // Only delivered work is below each commit point, flushed or not.
         let trackers = shared.trackers.all();
-        commit(&consumer, &trackers, CommitMode::Sync);
-        tracing::info!(partitions = trackers.len(), "final offsets committed");
+        let tpl = commit_list(&trackers);
+        drop(trackers);
+        if final_commit(&consumer, &tpl, deadline) {
+            tracing::info!(partitions = tpl.count(), "final offsets committed");
+        }
+        drop(tpl);
         let timed_out = !flushed;
         // The revocation run by close() must not wait any more.
         shared.abort();
-        drop(trackers);
         drop(consumer);
         summary.delivery_errors = shared.delivery_errors();
         if let Some(fatal) = shared.take_fatal() {
