@@ -16,8 +16,9 @@ use crate::cmd;
 #[command(name = "logveil", version, about, long_about = None)]
 pub struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info` or `logveil=debug`.
-    #[arg(long, global = true, env = "LOGVEIL_LOG", default_value = "info")]
-    pub log: String,
+    /// Default: `info`, `warn` for `demo` (its report goes to stdout).
+    #[arg(long, global = true, env = "LOGVEIL_LOG")]
+    pub log: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -53,7 +54,8 @@ pub struct ConfigArg {
 /// Parses arguments, sets up logging, runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+    let default = if matches!(cli.command, Command::Demo(_)) { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_new(cli.log.as_deref().unwrap_or(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {

@@ -168,6 +168,33 @@ pub fn records(category: Category, n: usize) -> Vec<Vec<u8>> {
     out
 }
 
+/// `n` Apache/nginx combined-format lines plus two malformed ones.
+pub fn combined_lines(n: usize) -> Vec<Vec<u8>> {
+    let mut p = Pick(0xC0B1);
+    let mut out: Vec<Vec<u8>> = (0..n as u64)
+        .map(|i| {
+            format!(
+                r#"{}.{}.{}.{} - {} [14/May/2024:{:02}:{:02}:{:02} +0200] "{} /shop/item/{}?ref=mail&token={:x} HTTP/1.1" {} {} "{}" "{}""#,
+                1 + p.below(223), p.below(256), p.below(256), 1 + p.below(254),
+                p.of(&["-", "alice", "bob", "carol"]),
+                8 + i / 3600, (i / 60) % 60, i % 60,
+                p.of(&["GET", "GET", "POST"]), p.below(10_000), p.next(),
+                p.of(&["200", "200", "304", "404", "500"]), p.below(50_000),
+                p.of(&["-", "https://www.google.com/search?q=shoes", "https://shop.example.com/cart?session=abc"]),
+                p.of(&[
+                    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+                    "curl/8.5.0",
+                ])
+            )
+            .into_bytes()
+        })
+        .collect();
+    out.push(b"this is not a log line".to_vec());
+    out.push(b"10.0.0.1 - - [99/Foo/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1".to_vec());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

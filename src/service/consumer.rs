@@ -1,0 +1,331 @@
+//! The consumer thread: fetches, dispatches by partition, stores offsets,
+//! handles rebalances and runs the shutdown sequence.
+//!
+//! It owns the group consumer. Rebalance callbacks run on this thread inside
+//! `poll`, so a revocation can wait for the revoked partitions' in-flight
+//! outputs (bounded), commit their delivered offsets synchronously and drop
+//! their trackers before the partitions move to another instance.
+
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::producer::Producer;
+use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
+
+use super::metrics;
+use super::offsets::PartitionTracker;
+use super::producer::OutputProducer;
+use super::state::Shared;
+use super::worker::Job;
+use super::{RunSummary, ServiceError};
+
+/// How often delivered offsets are handed to librdkafka's offset store
+/// (librdkafka commits the store every `kafka.commit_interval_ms`).
+const STORE_EVERY: Duration = Duration::from_millis(100);
+
+/// Consumer callbacks: rebalances, commit results, statistics, logs.
+pub(crate) struct GroupContext {
+    pub shared: Arc<Shared>,
+    /// How long a revocation waits for in-flight outputs.
+    pub revoke_timeout: Duration,
+}
+
+impl ClientContext for GroupContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        super::state::log_librdkafka("consumer", level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(client = "consumer", %error, reason, "librdkafka error");
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    metrics::set_consumer_lag(topic, *partition, p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.on_revoke(consumer, tpl);
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                for elem in tpl.elements() {
+                    self.shared.trackers.get_or_create(elem.topic(), elem.partition());
+                }
+                metrics::rebalanced("assign", tpl.count());
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
+        }
+        self.shared.readiness.set_assigned(self.shared.trackers.len() > 0);
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => metrics::commit_failed(&error),
+        }
+    }
+}
+
+impl GroupContext {
+    /// Drains the revoked partitions (bounded), commits their delivered
+    /// offsets and forgets them. Never commits past undelivered work.
+    fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let revoked: Vec<Arc<PartitionTracker>> = tpl
+            .elements()
+            .iter()
+            .filter_map(|e| self.shared.trackers.remove(e.topic(), e.partition()))
+            .collect();
+        for t in &revoked {
+            t.revoke();
+        }
+        let deadline = if self.shared.is_aborting() {
+            Instant::now()
+        } else {
+            Instant::now() + self.revoke_timeout
+        };
+        for t in &revoked {
+            if !t.wait_drained(deadline) {
+                tracing::warn!(
+                    topic = %t.topic, partition = t.partition, in_flight = t.in_flight(),
+                    "revoked partition still has undelivered outputs; committing only delivered work"
+                );
+            }
+        }
+        metrics::rebalanced("revoke", revoked.len());
+        if consumer.assignment_lost() {
+            tracing::warn!("assignment lost; not committing revoked partitions");
+            return;
+        }
+        commit(consumer, &revoked, CommitMode::Sync);
+    }
+}
+
+/// The commit points of `trackers` as a list (partitions with no completed
+/// record are left out).
+fn commit_list(trackers: &[Arc<PartitionTracker>]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for t in trackers {
+        if let Some(p) = t.commit_point() {
+            if let Err(error) = tpl.add_partition_offset(&t.topic, t.partition, Offset::Offset(p)) {
+                tracing::warn!(%error, "cannot list an offset to commit");
+            }
+        }
+    }
+    tpl
+}
+
+/// Stores and commits the delivered offsets of `trackers`.
+fn commit<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    trackers: &[Arc<PartitionTracker>],
+    mode: CommitMode,
+) {
+    let tpl = commit_list(trackers);
+    if tpl.count() == 0 {
+        return;
+    }
+    if let Err(error) = consumer.store_offsets(&tpl) {
+        tracing::debug!(%error, "storing offsets before commit failed");
+    }
+    if let Err(error) = consumer.commit(&tpl, mode) {
+        metrics::commit_failed(&error);
+    }
+}
+
+/// Commits `tpl` synchronously, retrying while the group is rebalancing
+/// (another member leaving at the same moment makes the coordinator refuse
+/// commits until this member rejoins; polling serves that rejoin, and any
+/// record it fetches is dropped unstored, so it is simply read again later).
+fn final_commit(
+    consumer: &BaseConsumer<GroupContext>,
+    tpl: &TopicPartitionList,
+    deadline: Instant,
+) -> bool {
+    if tpl.count() == 0 {
+        return true;
+    }
+    if let Err(error) = consumer.store_offsets(tpl) {
+        tracing::debug!(%error, "storing final offsets failed");
+    }
+    loop {
+        match consumer.commit(tpl, CommitMode::Sync) {
+            Ok(()) => return true,
+            Err(KafkaError::ConsumerCommit(code))
+                if retriable_commit_error(code) && Instant::now() < deadline =>
+            {
+                tracing::info!(%code, "final commit refused during a rebalance; retrying");
+                let _ = consumer.poll(Duration::from_millis(100));
+            }
+            Err(error) => {
+                metrics::commit_failed(&error);
+                return false;
+            }
+        }
+    }
+}
+
+fn retriable_commit_error(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::RebalanceInProgress
+            | RDKafkaErrorCode::IllegalGeneration
+            | RDKafkaErrorCode::UnknownMemberId
+            | RDKafkaErrorCode::NotCoordinator
+            | RDKafkaErrorCode::CoordinatorNotAvailable
+            | RDKafkaErrorCode::CoordinatorLoadInProgress
+            | RDKafkaErrorCode::RequestTimedOut
+    )
+}
+
+/// Hands the commit points that moved to librdkafka's offset store.
+fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
+    let mut tpl = TopicPartitionList::new();
+    for t in shared.trackers.all() {
+        if let Some(p) = t.commit_point_to_store() {
+            let _ = tpl.add_partition_offset(&t.topic, t.partition, Offset::Offset(p));
+        }
+    }
+    if tpl.count() > 0 {
+        if let Err(error) = consumer.store_offsets(&tpl) {
+            tracing::debug!(%error, "storing offsets failed; retried on the next round");
+        }
+    }
+}
+
+/// Everything the consumer thread owns.
+pub(crate) struct ConsumerLoop {
+    pub consumer: BaseConsumer<GroupContext>,
+    pub producer: Arc<OutputProducer>,
+    pub queues: Vec<SyncSender<Job>>,
+    pub workers: Vec<JoinHandle<RunSummary>>,
+    pub shared: Arc<Shared>,
+    pub grace: Duration,
+}
+
+impl ConsumerLoop {
+    /// Runs until shutdown, abort or a fatal error, then drains and commits.
+    pub fn run(self) -> Result<RunSummary, ServiceError> {
+        let ConsumerLoop { consumer, producer, queues, workers, shared, grace } = self;
+        wait_for_broker(&producer, &shared);
+        let mut last_store = Instant::now();
+        while !shared.should_stop() {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(msg)) => {
+                    let tracker = shared.trackers.get_or_create(msg.topic(), msg.partition());
+                    let job = Job {
+                        offset: msg.offset(),
+                        key: msg.key().map(<[u8]>::to_vec),
+                        payload: msg.payload().map(<[u8]>::to_vec),
+                        timestamp_ms: msg.timestamp().to_millis(),
+                        tracker,
+                    };
+                    drop(msg);
+                    let worker = job.tracker.worker;
+                    // Blocks while the worker's queue is full: back-pressure.
+                    let sent = queues.get(worker).map(|q| q.send(job).is_ok());
+                    if sent != Some(true) {
+                        if !shared.is_aborting() {
+                            shared.set_fatal(ServiceError::WorkerPanicked { worker });
+                        }
+                        break;
+                    }
+                }
+                Some(Err(error)) => tracing::warn!(%error, "consumer error"),
+                None => {}
+            }
+            if last_store.elapsed() >= STORE_EVERY {
+                store_moved(&consumer, &shared);
+                metrics::set_producer_queue_depth(producer.inner.in_flight_count());
+                last_store = Instant::now();
+            }
+        }
+        let deadline = Instant::now() + grace;
+        tracing::info!("stopped fetching; finishing in-flight records");
+        // Closing the queues lets the workers drain them and call finish().
+        drop(queues);
+        let mut summary = RunSummary::default();
+        let mut worker_error = None;
+        while !workers.iter().all(JoinHandle::is_finished) {
+            if Instant::now() >= deadline && !shared.is_aborting() {
+                tracing::warn!("grace period over; abandoning in-flight records");
+                shared.abort();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for (i, w) in workers.into_iter().enumerate() {
+            match w.join() {
+                Ok(s) => summary.merge(&s),
+                Err(_) => worker_error = Some(ServiceError::WorkerPanicked { worker: i }),
+            }
+        }
+        let mut flushed = false;
+        if !shared.is_aborting() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match producer.inner.flush(left) {
+                Ok(()) => flushed = true,
+                Err(error) => {
+                    tracing::warn!(%error, "producer flush did not finish in the grace period")
+                }
+            }
+        }
+        // Only delivered work is below each commit point, flushed or not.
+        let trackers = shared.trackers.all();
+        let tpl = commit_list(&trackers);
+        drop(trackers);
+        if final_commit(&consumer, &tpl, deadline) {
+            tracing::info!(partitions = tpl.count(), "final offsets committed");
+        }
+        drop(tpl);
+        let timed_out = !flushed;
+        // The revocation run by close() must not wait any more.
+        shared.abort();
+        drop(consumer);
+        summary.delivery_errors = shared.delivery_errors();
+        if let Some(fatal) = shared.take_fatal() {
+            return Err(fatal);
+        }
+        if let Some(e) = worker_error {
+            return Err(e);
+        }
+        if timed_out && shared.shutdown.is_triggered() {
+            return Err(ServiceError::GracePeriodExceeded { grace });
+        }
+        Ok(summary)
+    }
+}
+
+/// Blocks until the producer reached a broker (for `/readyz`) or the
+/// service stops.
+fn wait_for_broker(producer: &OutputProducer, shared: &Shared) {
+    let mut warned = false;
+    while !shared.should_stop() {
+        match producer.inner.client().fetch_metadata(None, Duration::from_secs(1)) {
+            Ok(_) => {
+                shared.readiness.set_producer_connected();
+                return;
+            }
+            Err(error) if !warned => {
+                tracing::warn!(%error, "producer cannot reach a broker yet; retrying");
+                warned = true;
+            }
+            Err(_) => {}
+        }
+    }
+}

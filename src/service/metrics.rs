@@ -1,0 +1,200 @@
+//! Every metric logveil exports, and the events that log and count together.
+//!
+//! Names carry the `logveil_` prefix and counters end in `_total`. Label
+//! values come only from small fixed sets: pipeline names and topics from
+//! the operator's config, `error_code` from [`crate::error::ErrorCode`],
+//! field actions, partition numbers, output kinds. Never from record content.
+//!
+//! The recorder is process-global (metrics-exporter-prometheus): it is
+//! installed once by [`prometheus_handle`] and shared by every service in the
+//! process, so tests compare deltas or use their own pipeline names.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram, Counter, Histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Source records taken by a pipeline. Labels: `pipeline`.
+pub const RECORDS_IN_TOTAL: &str = "logveil_records_in_total";
+/// Anonymized records produced. Labels: `pipeline`.
+pub const RECORDS_OUT_TOTAL: &str = "logveil_records_out_total";
+/// Statistics records produced. Labels: `pipeline`.
+pub const STATS_RECORDS_OUT_TOTAL: &str = "logveil_stats_records_out_total";
+/// Records sent to the dead-letter topic. Labels: `pipeline`, `error_code`.
+pub const RECORDS_DEAD_LETTERED_TOTAL: &str = "logveil_records_dead_lettered_total";
+/// Records intentionally filtered by a pipeline. Labels: `pipeline`.
+pub const RECORDS_FILTERED_TOTAL: &str = "logveil_records_filtered_total";
+/// Fields dropped because their value could not be transformed (never
+/// passed through raw). Labels: `pipeline`, `action`.
+pub const FIELDS_DROPPED_TOTAL: &str = "logveil_fields_dropped_total";
+/// Time to process one record in a pipeline, seconds. Labels: `pipeline`.
+pub const PROCESSING_SECONDS: &str = "logveil_processing_duration_seconds";
+/// Records behind the partition's high watermark. Labels: `topic`, `partition`.
+pub const CONSUMER_LAG: &str = "logveil_consumer_lag_records";
+/// Offset commits the broker refused.
+pub const COMMIT_FAILURES_TOTAL: &str = "logveil_commit_failures_total";
+/// Messages waiting in the producer (queued or in flight).
+pub const PRODUCER_QUEUE_DEPTH: &str = "logveil_producer_queue_messages";
+/// Outputs whose delivery finally failed. Labels: `kind`
+/// (`anonymized`, `dead_letter`, `stats`).
+pub const DELIVERY_ERRORS_TOTAL: &str = "logveil_delivery_errors_total";
+/// Key id in use per key ring; the value is always 1. Labels: `ring`, `key_id`.
+pub const KEY_INFO: &str = "logveil_key_info";
+/// 1 when the consumer has an assignment and the producer reached a broker.
+pub const READY: &str = "logveil_ready";
+/// Partition assignments and revocations. Labels: `kind` (`assign`, `revoke`).
+pub const REBALANCES_TOTAL: &str = "logveil_rebalances_total";
+/// Queued records dropped because their partition was revoked; the new
+/// owner reads them again from the committed offset.
+pub const RECORDS_REQUEUED_TOTAL: &str = "logveil_records_revoked_before_processing_total";
+
+/// Bucket bounds of [`PROCESSING_SECONDS`]: 1 µs to 100 ms.
+const PROCESSING_BUCKETS: &[f64] =
+    &[1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 1e-2, 1e-1];
+
+/// Installs the process-wide Prometheus recorder on first use and returns
+/// the handle that renders `/metrics`.
+///
+/// # Errors
+/// When another metrics recorder was installed in this process first.
+pub fn prometheus_handle() -> Result<PrometheusHandle, String> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(PROCESSING_SECONDS.to_owned()),
+                    PROCESSING_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
+                .install_recorder()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
+/// Counts a field the engine dropped because its value could not be
+/// transformed. For the engine; `action` is the rule's action name.
+pub fn field_dropped(pipeline: &str, action: &'static str) {
+    counter!(FIELDS_DROPPED_TOTAL, "pipeline" => pipeline.to_owned(), "action" => action)
+        .increment(1);
+}
+
+/// Publishes which key id a ring uses (`logveil_key_info{ring,key_id} 1`).
+/// For the engine, at start and on rotation. Never pass key material.
+pub fn key_in_use(ring: &str, key_id: &str) {
+    gauge!(KEY_INFO, "ring" => ring.to_owned(), "key_id" => key_id.to_owned()).set(1.0);
+}
+
+/// Per-pipeline handles a worker caches, so the hot path does not look up
+/// the registry per record.
+#[derive(Clone)]
+pub(crate) struct PipelineMetrics {
+    pub records_in: Counter,
+    pub records_out: Counter,
+    pub stats_out: Counter,
+    pub filtered: Counter,
+    pub processing: Histogram,
+}
+
+impl PipelineMetrics {
+    pub fn new(pipeline: &str) -> Self {
+        let p = pipeline.to_owned();
+        PipelineMetrics {
+            records_in: counter!(RECORDS_IN_TOTAL, "pipeline" => p.clone()),
+            records_out: counter!(RECORDS_OUT_TOTAL, "pipeline" => p.clone()),
+            stats_out: counter!(STATS_RECORDS_OUT_TOTAL, "pipeline" => p.clone()),
+            filtered: counter!(RECORDS_FILTERED_TOTAL, "pipeline" => p.clone()),
+            processing: histogram!(PROCESSING_SECONDS, "pipeline" => p),
+        }
+    }
+}
+
+/// A record went to the dead-letter topic: debug log and counter together.
+/// Logs coordinates and the code only, never the record.
+pub(crate) fn dead_lettered(
+    pipeline: Option<&str>,
+    error_code: &'static str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) {
+    let p = pipeline.unwrap_or("none");
+    tracing::debug!(pipeline = p, error_code, topic, partition, offset, "record dead-lettered");
+    counter!(RECORDS_DEAD_LETTERED_TOTAL, "pipeline" => p.to_owned(), "error_code" => error_code)
+        .increment(1);
+}
+
+/// What an output was, for the delivery-error label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputLabel {
+    Anonymized,
+    DeadLetter,
+    Stats,
+}
+
+impl OutputLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputLabel::Anonymized => "anonymized",
+            OutputLabel::DeadLetter => "dead_letter",
+            OutputLabel::Stats => "stats",
+        }
+    }
+}
+
+/// An output finally failed to deliver (after librdkafka's retries).
+pub(crate) fn delivery_failed(
+    kind: OutputLabel,
+    source: Option<(&str, i32, i64)>,
+    error: &dyn std::fmt::Display,
+) {
+    match source {
+        Some((topic, partition, offset)) => tracing::error!(
+            kind = kind.as_str(),
+            source_topic = topic,
+            source_partition = partition,
+            source_offset = offset,
+            %error,
+            "output delivery failed; its source offset will not be committed"
+        ),
+        None => tracing::error!(kind = kind.as_str(), %error, "statistics output delivery failed"),
+    }
+    counter!(DELIVERY_ERRORS_TOTAL, "kind" => kind.as_str()).increment(1);
+}
+
+/// The broker refused an offset commit.
+pub(crate) fn commit_failed(error: &dyn std::fmt::Display) {
+    tracing::warn!(%error, "offset commit failed; it is retried on the next commit");
+    counter!(COMMIT_FAILURES_TOTAL).increment(1);
+}
+
+/// A rebalance assigned or revoked partitions.
+pub(crate) fn rebalanced(kind: &'static str, partitions: usize) {
+    tracing::info!(kind, partitions, "consumer group rebalance");
+    counter!(REBALANCES_TOTAL, "kind" => kind).increment(1);
+}
+
+/// Queued records skipped because their partition was revoked.
+pub(crate) fn skipped_revoked(n: u64) {
+    counter!(RECORDS_REQUEUED_TOTAL).increment(n);
+}
+
+pub(crate) fn set_ready(ready: bool) {
+    gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
+pub(crate) fn set_producer_queue_depth(n: i32) {
+    gauge!(PRODUCER_QUEUE_DEPTH).set(f64::from(n));
+}
+
+pub(crate) fn set_consumer_lag(topic: &str, partition: i32, lag: i64) {
+    gauge!(CONSUMER_LAG, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .set(lag as f64);
+}
+
+/// Seconds as the histogram wants them.
+pub(crate) fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}

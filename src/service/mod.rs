@@ -1,0 +1,180 @@
+//! The Kafka service: consume raw topics, run the processor, produce
+//! anonymized records and dead letters, commit only what was delivered.
+//!
+//! # Layout
+//! - [`settings`]: the `[service]` and `[kafka]` config sections.
+//! - [`shutdown`]: the graceful-shutdown signal every task watches.
+//! - [`runner`]: [`run`] and [`Service`], which wire everything together.
+//! - `consumer`: the consumer thread (fetch, dispatch, rebalance, commit).
+//! - `worker`: worker threads running the processor per partition.
+//! - `producer`: the shared output producer and its delivery reports.
+//! - [`offsets`]: out-of-order delivery acks → contiguous commit point.
+//! - [`metrics`]: every metric name, and events that log and count together.
+//! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`embedded`]: an in-process Kafka-protocol broker for demo and tests.
+//!
+//! # Threads
+//! One consumer thread owns the group consumer and dispatches each record to
+//! the worker that owns its partition through a bounded queue (when a queue
+//! is full the consumer stops fetching: memory is bounded by
+//! `worker_threads × queue_capacity`). Workers run [`RecordProcessor`] and
+//! hand outputs to one batching producer whose own thread runs the delivery
+//! reports. The HTTP server runs on the caller's tokio runtime.
+//!
+//! # Delivery guarantee: at least once
+//! `enable.auto.offset.store=false`. A source offset is stored (and then
+//! committed by librdkafka every `commit_interval_ms`) only after every
+//! output it caused — its anonymized records or its dead letter — has a
+//! successful delivery report, and so have all earlier offsets of its
+//! partition ([`offsets::OffsetTracker`]). Statistics outputs do not gate
+//! offsets: they aggregate many records and leave on window close, so a
+//! crash may lose an open window's partial counts, never a record.
+//!
+//! An output that still fails after librdkafka's retries (for
+//! `message_timeout_ms`) pins its partition's commit point and stops the
+//! service with [`ServiceError::Delivery`]: a failure that survives minutes
+//! of retries is persistent (authorization, a missing topic, a record over
+//! the broker's size limit), so restarting in a loop would not help an
+//! operator, but failing loudly does. Everything delivered before it is
+//! committed; on restart the partition is re-read from the failed offset.
+//!
+//! Rebalance: on revocation the queued records of the revoked partitions
+//! are skipped (the new owner reads them again), in-flight outputs are
+//! awaited for up to the shutdown grace period, the delivered offsets are
+//! committed synchronously, and the partition's tracker is dropped.
+//!
+//! # Output records
+//! Anonymized records keep the key the processor returns and carry the
+//! headers in [`headers`] (source topic, partition and offset as decimal
+//! ASCII, pipeline, key id when one was used), so consumers can deduplicate
+//! replays. Dead letters (JSON, see [`crate::dead_letter`]) carry the same
+//! provenance headers and no key (the source key may be personal data).
+//!
+//! [`RecordProcessor`]: crate::processor::RecordProcessor
+
+mod consumer;
+pub mod embedded;
+pub mod http;
+mod kafka_config;
+pub mod metrics;
+pub mod offsets;
+mod producer;
+pub mod runner;
+pub mod settings;
+pub mod shutdown;
+mod state;
+mod worker;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+
+pub use embedded::EmbeddedBroker;
+pub use producer::headers;
+pub use runner::{run, Service};
+pub use settings::{KafkaSettings, RuntimeSettings, ServiceSettings, SettingsError};
+pub use shutdown::Shutdown;
+
+/// What one run of the service did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Source records processed.
+    pub records_in: u64,
+    /// Anonymized records produced.
+    pub records_out: u64,
+    /// Records sent to the dead-letter topic.
+    pub dead_lettered: u64,
+    /// Records a pipeline filtered on purpose.
+    pub filtered: u64,
+    /// Statistics records produced.
+    pub stats_out: u64,
+    /// Outputs whose delivery finally failed.
+    pub delivery_errors: u64,
+}
+
+impl RunSummary {
+    fn merge(&mut self, other: &RunSummary) {
+        self.records_in += other.records_in;
+        self.records_out += other.records_out;
+        self.dead_lettered += other.dead_lettered;
+        self.filtered += other.filtered;
+        self.stats_out += other.stats_out;
+        self.delivery_errors += other.delivery_errors;
+    }
+}
+
+/// Why the service could not start or did not finish cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A setting is invalid.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The processor names no topic to consume.
+    #[error("no pipeline names an input topic; nothing to consume")]
+    NoInputTopics,
+    /// The Prometheus recorder could not be installed.
+    #[error("cannot install the metrics recorder: {0}")]
+    Metrics(String),
+    /// The HTTP listener could not be bound.
+    #[error("cannot serve HTTP on {addr}: {source}")]
+    Http {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Kafka client could not be created or subscribed.
+    #[error("kafka: cannot {context}: {source}")]
+    Kafka {
+        /// What was attempted.
+        context: &'static str,
+        /// The librdkafka error.
+        #[source]
+        source: KafkaError,
+    },
+    /// A thread could not be spawned.
+    #[error("cannot spawn thread {name}: {source}")]
+    Thread {
+        /// The thread's name.
+        name: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output could not be delivered after librdkafka's retries.
+    #[error(
+        "an output of {topic}/{partition} at offset {offset} could not be delivered ({reason}); \
+         offsets from there on were not committed and will be re-read on restart"
+    )]
+    Delivery {
+        /// Source topic of the record whose output failed.
+        topic: String,
+        /// Source partition.
+        partition: i32,
+        /// Source offset.
+        offset: i64,
+        /// librdkafka's error (it never contains record data).
+        reason: String,
+    },
+    /// Shutdown did not complete in time; undelivered work was not committed.
+    #[error(
+        "shutdown did not finish within the grace period of {grace:?}; \
+         undelivered records were not committed and will be re-read"
+    )]
+    GracePeriodExceeded {
+        /// The configured grace period.
+        grace: Duration,
+    },
+    /// A worker thread panicked (a processor bug); its partitions' offsets
+    /// stay at the record it was processing.
+    #[error("worker thread {worker} panicked")]
+    WorkerPanicked {
+        /// Index of the worker.
+        worker: usize,
+    },
+    /// The consumer thread ended without reporting (it panicked).
+    #[error("the consumer thread ended unexpectedly")]
+    ConsumerThreadLost,
+}

@@ -1,0 +1,719 @@
+//! The Kafka service against a real Kafka protocol: librdkafka's mock
+//! cluster started by each test ([`EmbeddedBroker`]), unique topic names,
+//! and a small processor defined here (uppercase the payload; `bad…` fails
+//! with `invalid_json`; `skip` is filtered). The engine's own end-to-end
+//! tests live elsewhere; these prove the service mechanics: outputs, dead
+//! letters, offsets, crashes, broker faults, rebalances, shutdown, metrics.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logveil::processor::{
+    Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
+};
+use logveil::service::{self, EmbeddedBroker, Service, ServiceError, ServiceSettings, Shutdown};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// ---------------------------------------------------------------- helpers
+
+fn unique(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{name}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Names of one test's topics and group.
+#[derive(Clone)]
+struct Names {
+    input: String,
+    output: String,
+    dead: String,
+    group: String,
+    pipeline: String,
+}
+
+impl Names {
+    fn new(test: &str) -> Self {
+        let id = unique(test);
+        Names {
+            input: format!("raw.{id}"),
+            output: format!("out.raw.{id}"),
+            dead: format!("dlq.{id}"),
+            group: format!("group.{id}"),
+            pipeline: format!("p_{}", id.replace('-', "_")),
+        }
+    }
+}
+
+fn settings(bootstrap: &str, names: &Names) -> ServiceSettings {
+    // Logs for debugging a failure: RUST_LOG=logveil=debug cargo test --test kafka
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let mut s = ServiceSettings::default();
+    s.service.worker_threads = 2;
+    s.service.queue_capacity = 256;
+    s.service.shutdown_grace_secs = 20;
+    s.service.http_listen = "127.0.0.1:0".parse().unwrap();
+    s.kafka.brokers = bootstrap.to_owned();
+    s.kafka.group_id = names.group.clone();
+    s.kafka.dead_letter_topic = names.dead.clone();
+    s.kafka.commit_interval_ms = 200;
+    for (k, v) in [
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "500"),
+        ("fetch.wait.max.ms", "20"),
+        ("fetch.queue.backoff.ms", "10"),
+    ] {
+        s.kafka.consumer.insert(k.into(), v.into());
+    }
+    s
+}
+
+/// Uppercases payloads into `out.<topic>`; fails `bad…`; filters `skip`.
+struct TestProcessor {
+    names: Names,
+    /// Per-record pause, to keep a stream running long enough for faults.
+    delay: Duration,
+    processed: AtomicU64,
+}
+
+impl TestProcessor {
+    fn new(names: &Names, delay: Duration) -> Arc<Self> {
+        Arc::new(TestProcessor { names: names.clone(), delay, processed: AtomicU64::new(0) })
+    }
+}
+
+impl RecordProcessor for TestProcessor {
+    type Worker = Vec<u8>;
+
+    fn new_worker(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn input_topics(&self) -> Vec<String> {
+        vec![self.names.input.clone()]
+    }
+    fn output_topics(&self) -> Vec<String> {
+        vec![self.names.output.clone()]
+    }
+    fn process(
+        &self,
+        buf: &mut Vec<u8>,
+        record: &SourceRecord<'_>,
+        sink: &mut dyn FnMut(OutputRecord<'_>),
+    ) -> Disposition {
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        let payload = record.payload.unwrap_or_default();
+        let pipeline = self.names.pipeline.clone();
+        if payload.starts_with(b"bad") {
+            return Disposition::Failed(RecordFailure {
+                error_code: "invalid_json",
+                message: "expected value at line 1 column 1".into(),
+                pipeline: Some(pipeline),
+            });
+        }
+        if payload == b"skip" {
+            return Disposition::Filtered { pipeline };
+        }
+        buf.clear();
+        buf.extend(payload.iter().map(u8::to_ascii_uppercase));
+        sink(OutputRecord {
+            topic: &self.names.output,
+            key: record.key,
+            payload: buf,
+            pipeline: &self.names.pipeline,
+            key_id: Some("k1"),
+            kind: OutputKind::Anonymized,
+        });
+        Disposition::Emitted
+    }
+    fn tick(&self, _: &mut Vec<u8>, _: i64, _: &mut dyn FnMut(OutputRecord<'_>)) {}
+    fn finish(&self, _: &mut Vec<u8>, _: &mut dyn FnMut(OutputRecord<'_>)) {}
+}
+
+fn broker_with_topics(brokers: i32, names: &Names, partitions: i32) -> EmbeddedBroker {
+    let b = EmbeddedBroker::start(brokers).unwrap();
+    b.create_topic(&names.input, partitions).unwrap();
+    b.create_topic(&names.output, 3).unwrap();
+    b.create_topic(&names.dead, 1).unwrap();
+    b
+}
+
+/// Produces `payloads[i]` with key `k<i>` to partition `i % partitions`.
+fn produce_inputs(bootstrap: &str, topic: &str, partitions: i32, payloads: &[String]) {
+    let p: ThreadedProducer<_> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    for (i, payload) in payloads.iter().enumerate() {
+        let key = format!("k{i}");
+        let mut rec = BaseRecord::to(topic)
+            .partition(i as i32 % partitions)
+            .key(key.as_bytes())
+            .payload(payload.as_bytes());
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    rec = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+struct Rec {
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    headers: HashMap<String, String>,
+}
+
+impl Rec {
+    /// (source partition, source offset) from the provenance headers.
+    fn source(&self) -> (i32, i64) {
+        (
+            self.headers[service::headers::SOURCE_PARTITION].parse().unwrap(),
+            self.headers[service::headers::SOURCE_OFFSET].parse().unwrap(),
+        )
+    }
+}
+
+/// Reads a whole topic from the beginning, accumulating across calls.
+struct Reader {
+    consumer: BaseConsumer,
+    records: Vec<Rec>,
+}
+
+impl Reader {
+    fn new(bootstrap: &str, topic: &str, partitions: i32) -> Self {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", unique("reader"))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "20")
+            .set("fetch.queue.backoff.ms", "10")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        Reader { consumer, records: Vec::new() }
+    }
+
+    fn poll_for(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        while Instant::now() < end {
+            match self.consumer.poll(Duration::from_millis(50)) {
+                Some(Ok(m)) => {
+                    let mut headers = HashMap::new();
+                    if let Some(h) = m.headers() {
+                        for hd in h.iter() {
+                            let v = String::from_utf8_lossy(hd.value.unwrap_or_default());
+                            headers.insert(hd.key.to_owned(), v.into_owned());
+                        }
+                    }
+                    self.records.push(Rec {
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        payload: m.payload().unwrap_or_default().to_vec(),
+                        headers,
+                    });
+                }
+                // Transient while a test takes brokers down; the reader retries.
+                Some(Err(_)) => {}
+                None => {}
+            }
+        }
+    }
+
+    /// Polls until `done(records)` or panics after `timeout`.
+    fn until(&mut self, timeout: Duration, what: &str, done: impl Fn(&[Rec]) -> bool) {
+        let end = Instant::now() + timeout;
+        while !done(&self.records) {
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}; have {}",
+                self.records.len()
+            );
+            self.poll_for(Duration::from_millis(200));
+        }
+    }
+
+    fn sources(&self) -> BTreeSet<(i32, i64)> {
+        self.records.iter().map(Rec::source).collect()
+    }
+}
+
+/// Committed offsets of `group` for partitions 0..n (-1 when none).
+fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    let out = (0..partitions)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) => o,
+            _ => -1,
+        })
+        .collect();
+    // Kafka notes: drop lists returned by the consumer before the consumer.
+    drop(got);
+    out
+}
+
+/// The (partition, offset) of every input record, with its payload.
+fn input_map(bootstrap: &str, topic: &str, partitions: i32, n: usize) -> BTreeMap<(i32, i64), Rec> {
+    let mut r = Reader::new(bootstrap, topic, partitions);
+    r.until(Duration::from_secs(30), "inputs", |recs| recs.len() >= n);
+    r.records.iter().map(|x| ((x.partition, x.offset), x.clone())).collect()
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// The value of one sample line `name{labels} value` in Prometheus text.
+fn sample(text: &str, name: &str, labels: &str) -> f64 {
+    let prefix = format!("{name}{{{labels}}} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+fn payloads(n: usize, bad_every: usize, skip_every: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            if bad_every > 0 && i % bad_every == 3 {
+                format!("bad-secret-{i}")
+            } else if skip_every > 0 && i % skip_every == 5 {
+                "skip".to_owned()
+            } else {
+                format!("record-{i}")
+            }
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ tests
+
+/// Every input offset ends in exactly one place: its uppercased output (key
+/// and provenance headers intact), a dead letter without the raw payload, or
+/// a counted filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_outputs_dead_letters_and_filters() {
+    let names = Names::new("rt");
+    let broker = broker_with_topics(1, &names, 4);
+    let bs = broker.bootstrap_servers().to_owned();
+    let inputs = payloads(400, 10, 15);
+    produce_inputs(&bs, &names.input, 4, &inputs);
+    let input = input_map(&bs, &names.input, 4, inputs.len());
+    let bad = inputs.iter().filter(|p| p.starts_with("bad")).count();
+    let skipped = inputs.iter().filter(|p| *p == "skip").count();
+    let good = inputs.len() - bad - skipped;
+
+    let shutdown = Shutdown::new();
+    let proc = TestProcessor::new(&names, Duration::ZERO);
+    let task = {
+        let (s, p, sd) = (settings(&bs, &names), proc.clone(), shutdown.clone());
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let mut out = Reader::new(&bs, &names.output, 3);
+    let mut dlq = Reader::new(&bs, &names.dead, 1);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "outputs", |r| r.len() >= good);
+        dlq.until(Duration::from_secs(30), "dead letters", |r| r.len() >= bad);
+    });
+    shutdown.trigger();
+    let summary = task.await.unwrap().unwrap();
+    assert_eq!(summary.records_in, inputs.len() as u64);
+    assert_eq!(summary.records_out, good as u64);
+    assert_eq!(summary.dead_lettered, bad as u64);
+    assert_eq!(summary.filtered, skipped as u64);
+    assert_eq!(summary.delivery_errors, 0);
+
+    let mut seen = BTreeSet::new();
+    for o in &out.records {
+        let src = o.source();
+        assert!(seen.insert(src), "duplicate output for {src:?} in a clean run");
+        let i = &input[&src];
+        assert_eq!(o.payload, i.payload.to_ascii_uppercase());
+        assert_eq!(o.key, i.key, "key passes through");
+        assert_eq!(o.headers[service::headers::SOURCE_TOPIC], names.input);
+        assert_eq!(o.headers[service::headers::PIPELINE], names.pipeline);
+        assert_eq!(o.headers[service::headers::KEY_ID], "k1");
+    }
+    for d in &dlq.records {
+        let src = d.source();
+        assert!(seen.insert(src), "record with both an output and a dead letter");
+        let text = String::from_utf8(d.payload.clone()).unwrap();
+        assert!(!text.contains("secret"), "dead letter leaks the raw record: {text}");
+        assert!(d.key.is_none());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["error_code"], "invalid_json");
+        assert_eq!(v["pipeline"], names.pipeline.as_str());
+        assert_eq!(v["source"]["topic"], names.input.as_str());
+        assert_eq!(v["source"]["partition"], src.0);
+        assert_eq!(v["source"]["offset"], src.1);
+        assert!(input[&src].payload.starts_with(b"bad"));
+        assert_eq!(v["bytes"], input[&src].payload.len());
+    }
+    let filtered: BTreeSet<_> =
+        input.iter().filter(|(_, r)| r.payload == b"skip").map(|(k, _)| *k).collect();
+    let all: BTreeSet<_> = seen.union(&filtered).copied().collect();
+    assert_eq!(all, input.keys().copied().collect(), "every input offset accounted for");
+    assert_eq!(
+        committed(&bs, &names.group, &names.input, 4).iter().sum::<i64>(),
+        inputs.len() as i64
+    );
+}
+
+/// Graceful shutdown mid-stream commits exactly what was delivered: below
+/// each partition's committed offset every record has its output, and no
+/// output exists at or above it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_commits_delivered_work_and_nothing_more() {
+    let names = Names::new("graceful");
+    let broker = broker_with_topics(1, &names, 4);
+    let bs = broker.bootstrap_servers().to_owned();
+    let inputs = payloads(3000, 0, 0);
+    produce_inputs(&bs, &names.input, 4, &inputs);
+
+    let shutdown = Shutdown::new();
+    let proc = TestProcessor::new(&names, Duration::from_millis(2));
+    let mut s = settings(&bs, &names);
+    s.service.queue_capacity = 32;
+    let task = {
+        let (p, sd) = (proc.clone(), shutdown.clone());
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "first outputs", |r| r.len() >= 300);
+    });
+    shutdown.trigger();
+    let summary = task.await.unwrap().unwrap();
+    assert!(summary.records_in < inputs.len() as u64, "stopped mid-stream");
+    tokio::task::block_in_place(|| out.poll_for(Duration::from_secs(2)));
+
+    let committed = committed(&bs, &names.group, &names.input, 4);
+    let sources = out.sources();
+    assert_eq!(sources.len(), out.records.len(), "no duplicates in one clean run");
+    for (p, &c) in committed.iter().enumerate() {
+        let p = p as i32;
+        let have: Vec<i64> = sources.iter().filter(|s| s.0 == p).map(|s| s.1).collect();
+        let expect: Vec<i64> = (0..c.max(0)).collect();
+        assert_eq!(have, expect, "partition {p}: outputs must be exactly 0..committed");
+    }
+    assert_eq!(committed.iter().map(|c| (*c).max(0)).sum::<i64>() as u64, summary.records_in);
+}
+
+/// Settings for the crash child, passed through the environment.
+const CHILD_ENV: &str = "LOGVEIL_TEST_CRASH_CHILD";
+
+/// Not a test on its own: the child process of
+/// `no_record_lost_when_the_process_is_killed`, run the service until killed.
+#[test]
+#[ignore = "child process of the crash test"]
+fn crash_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let names = Names {
+        input: parts[1].into(),
+        output: parts[2].into(),
+        dead: parts[3].into(),
+        group: parts[4].into(),
+        pipeline: parts[5].into(),
+    };
+    let s = settings(parts[0], &names);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let proc = TestProcessor::new(&names, Duration::from_millis(5));
+        let run = service::run(&s, proc, Shutdown::new());
+        // The parent kills us long before this.
+        let _ = tokio::time::timeout(Duration::from_secs(120), run).await;
+    });
+}
+
+/// Kill -9 the service mid-stream in a child process, restart it in the same
+/// group: every input offset has its output at least once, and the offsets
+/// committed before the kill only covered delivered outputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_record_lost_when_the_process_is_killed() {
+    let names = Names::new("crash");
+    let broker = broker_with_topics(1, &names, 4);
+    let bs = broker.bootstrap_servers().to_owned();
+    let n = 1500;
+    produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
+
+    let spec = [&bs, &names.input, &names.output, &names.dead, &names.group, &names.pipeline]
+        .map(String::as_str)
+        .join("|");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["crash_child", "--exact", "--ignored", "--nocapture"])
+        .env(CHILD_ENV, spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "child outputs", |r| r.len() >= 300);
+    });
+    child.kill().unwrap(); // SIGKILL: no shutdown code runs
+    child.wait().unwrap();
+    let before_kill = out.sources();
+    let committed_at_kill = committed(&bs, &names.group, &names.input, 4);
+    let committed_total: i64 = committed_at_kill.iter().map(|c| (*c).max(0)).sum();
+    assert!(committed_total > 0, "the child committed progress before the kill");
+    assert!(committed_total < n as i64, "the kill landed mid-stream");
+    tokio::task::block_in_place(|| out.poll_for(Duration::from_secs(1)));
+    for (p, &c) in committed_at_kill.iter().enumerate() {
+        for o in 0..c {
+            assert!(
+                out.sources().contains(&(p as i32, o)),
+                "offset {p}/{o} committed but its output was never delivered"
+            );
+        }
+    }
+
+    // Restart in the same group, in this process.
+    let shutdown = Shutdown::new();
+    let task = {
+        let (s, p, sd) =
+            (settings(&bs, &names), TestProcessor::new(&names, Duration::ZERO), shutdown.clone());
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(90), "every offset after restart", |r| {
+            r.iter().map(Rec::source).collect::<BTreeSet<_>>().len() >= n
+        });
+    });
+    shutdown.trigger();
+    let summary = task.await.unwrap().unwrap();
+    let expected: BTreeSet<(i32, i64)> = (0..n).map(|i| ((i % 4) as i32, (i / 4) as i64)).collect();
+    assert_eq!(out.sources(), expected);
+    assert!(
+        summary.records_in <= (n as i64 - committed_total) as u64 + 4 * 256 + 64,
+        "the restart resumed near the committed offsets, not from the beginning"
+    );
+    eprintln!(
+        "crash test: {} outputs before the kill, {} committed, {} re-read after restart, {} duplicates",
+        before_kill.len(),
+        committed_total,
+        summary.records_in,
+        out.records.len() - n
+    );
+}
+
+/// Take brokers down and up mid-stream: nothing is lost, and after a
+/// graceful stop every offset is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_outages_lose_nothing() {
+    let names = Names::new("faults");
+    let broker = broker_with_topics(3, &names, 6);
+    let bs = broker.bootstrap_servers().to_owned();
+    let n = 3000;
+    produce_inputs(&bs, &names.input, 6, &payloads(n, 0, 0));
+
+    let shutdown = Shutdown::new();
+    let task = {
+        let (s, p, sd) = (
+            settings(&bs, &names),
+            TestProcessor::new(&names, Duration::from_millis(1)),
+            shutdown.clone(),
+        );
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "first outputs", |r| r.len() >= 200);
+        for id in [1, 2, 3] {
+            broker.broker_down(id).unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+            broker.broker_up(id).unwrap();
+            out.poll_for(Duration::from_millis(500));
+        }
+        out.until(Duration::from_secs(120), "every offset", |r| {
+            r.iter().map(Rec::source).collect::<BTreeSet<_>>().len() >= n
+        });
+    });
+    shutdown.trigger();
+    let summary = task.await.unwrap().unwrap();
+    let expected: BTreeSet<(i32, i64)> = (0..n).map(|i| ((i % 6) as i32, (i / 6) as i64)).collect();
+    assert_eq!(out.sources(), expected);
+    assert_eq!(summary.delivery_errors, 0);
+    assert_eq!(committed(&bs, &names.group, &names.input, 6), vec![(n / 6) as i64; 6]);
+}
+
+/// Two instances in one group share the partitions and together produce
+/// every output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_partitions() {
+    let names = Names::new("pair");
+    let broker = broker_with_topics(1, &names, 4);
+    let bs = broker.bootstrap_servers().to_owned();
+    let n = 2000;
+    produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
+
+    let shutdown = Shutdown::new();
+    let start = |sd: Shutdown| {
+        let s = settings(&bs, &names);
+        let p = TestProcessor::new(&names, Duration::from_millis(8));
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let a = start(shutdown.clone());
+    let b = start(shutdown.clone());
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(120), "every offset", |r| {
+            r.iter().map(Rec::source).collect::<BTreeSet<_>>().len() >= n
+        });
+    });
+    shutdown.trigger();
+    let (sa, sb) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+    assert!(sa.records_in > 0 && sb.records_in > 0, "both worked: {sa:?} {sb:?}");
+    assert!(sa.records_in + sb.records_in >= n as u64);
+    let expected: BTreeSet<(i32, i64)> = (0..n).map(|i| ((i % 4) as i32, (i / 4) as i64)).collect();
+    assert_eq!(out.sources(), expected);
+    assert_eq!(committed(&bs, &names.group, &names.input, 4), vec![(n / 4) as i64; 4]);
+}
+
+/// An output that cannot be delivered stops the service with an error and
+/// is never committed past; a restart after the fault is fixed delivers all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undeliverable_output_stops_the_service_without_committing_it() {
+    let names = Names::new("undeliverable");
+    let broker = broker_with_topics(1, &names, 2);
+    let bs = broker.bootstrap_servers().to_owned();
+    let n = 200;
+    produce_inputs(&bs, &names.input, 2, &payloads(n, 0, 0));
+    broker
+        .fail_produce_requests(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 10_000)
+        .unwrap();
+
+    let mut s = settings(&bs, &names);
+    s.kafka.message_timeout_ms = 2000;
+    let err = service::run(&s, TestProcessor::new(&names, Duration::ZERO), Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Delivery { .. }), "{err}");
+    let committed_after = committed(&bs, &names.group, &names.input, 2);
+    // 0 (or nothing) means "read from the start again": nothing was delivered,
+    // so nothing may be committed past the first record.
+    assert!(committed_after.iter().all(|&c| c <= 0), "{committed_after:?}");
+
+    broker.clear_produce_errors().unwrap();
+    let shutdown = Shutdown::new();
+    let task = {
+        let (s, p, sd) =
+            (settings(&bs, &names), TestProcessor::new(&names, Duration::ZERO), shutdown.clone());
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "every offset after the fix", |r| {
+            r.iter().map(Rec::source).collect::<BTreeSet<_>>().len() >= n
+        });
+    });
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
+    assert_eq!(committed(&bs, &names.group, &names.input, 2), vec![(n / 2) as i64; 2]);
+}
+
+/// `/readyz` is 503 before the assignment and 200 after; `/metrics` counts
+/// exactly what happened, per pipeline and error code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_readiness_over_http() {
+    let names = Names::new("metrics");
+    let broker = broker_with_topics(1, &names, 2);
+    let bs = broker.bootstrap_servers().to_owned();
+    let inputs = payloads(100, 10, 15);
+    let bad = inputs.iter().filter(|p| p.starts_with("bad")).count();
+    let skipped = inputs.iter().filter(|p| *p == "skip").count();
+    let good = inputs.len() - bad - skipped;
+
+    let shutdown = Shutdown::new();
+    let service = Service::start(
+        &settings(&bs, &names),
+        TestProcessor::new(&names, Duration::ZERO),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let addr = service.http_addr();
+    assert_eq!(http_get(addr, "/healthz").await.0, 200);
+    assert_eq!(http_get(addr, "/readyz").await.0, 503, "not ready before joining the group");
+    let end = Instant::now() + Duration::from_secs(30);
+    while http_get(addr, "/readyz").await.0 != 200 {
+        assert!(Instant::now() < end, "never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(service.is_ready());
+
+    produce_inputs(&bs, &names.input, 2, &inputs);
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "outputs", |r| r.len() >= good);
+    });
+    let label = format!("pipeline=\"{}\"", names.pipeline);
+    let mut text = String::new();
+    let end = Instant::now() + Duration::from_secs(10);
+    while sample(&text, "logveil_records_in_total", &label) < inputs.len() as f64 {
+        assert!(Instant::now() < end, "records_in never reached the input count:\n{text}");
+        let (status, body) = http_get(addr, "/metrics").await;
+        assert_eq!(status, 200);
+        text = body;
+    }
+    assert_eq!(sample(&text, "logveil_records_in_total", &label), inputs.len() as f64);
+    assert_eq!(sample(&text, "logveil_records_out_total", &label), good as f64);
+    assert_eq!(sample(&text, "logveil_records_filtered_total", &label), skipped as f64);
+    assert_eq!(
+        sample(
+            &text,
+            "logveil_records_dead_lettered_total",
+            &format!("{label},error_code=\"invalid_json\"")
+        ),
+        bad as f64
+    );
+    assert_eq!(
+        sample(&text, "logveil_processing_duration_seconds_count", &label),
+        inputs.len() as f64
+    );
+    assert!(text.contains("# TYPE logveil_processing_duration_seconds histogram"));
+    assert!(!text.contains("secret"), "no record content in metrics");
+    shutdown.trigger();
+    let summary = service.wait().await.unwrap();
+    assert_eq!(summary.records_in, inputs.len() as u64);
+}
