@@ -325,3 +325,18 @@ fn combined_and_common_formats() {
         .unwrap();
     assert_eq!(out, json!({"client_ip":"10.1.2.0","status":304}));
 }
+#[test]
+fn every_shipped_pipeline_passes_its_own_cases() {
+    let files = logveil::pipeline::set::pipeline_files(Path::new("pipelines")).unwrap();
+    assert!(files.len() >= 7);
+    let mut categories = std::collections::BTreeSet::new();
+    for f in &files {
+        let p = logveil::cmd::test_cases::load_with_test_keys(f).unwrap();
+        categories.insert(p.category);
+        assert!(!p.tests.is_empty(), "{} has no [[tests]]", f.display());
+        for (name, result) in logveil::cmd::test_cases::run_cases(&p) {
+            assert_eq!(result, logveil::cmd::test_cases::CaseResult::Passed, "{} :: {name}", p.name);
+        }
+    }
+    assert_eq!(categories.len(), 7, "one pipeline per data category");
+}
