@@ -117,9 +117,9 @@ impl Config {
             field,
             problem,
         };
-        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            invalid(line_of(text, &e), e.message().to_string())
-        })?;
+        let mut doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| invalid(line_of(text, &e), e.message().to_string()))?;
         let overrides = crate::config_env::apply_overrides(&mut doc, env_vars)?;
         let file = ConfigFile::deserialize(toml::Value::Table(doc)).map_err(|e| {
             let field = if overrides.is_empty() {
@@ -142,7 +142,12 @@ impl Config {
             service: RuntimeSettings::default(),
             kafka: KafkaSettings::default(),
         };
-        Config { file, path: PathBuf::from("(built-in defaults)"), base_dir: PathBuf::from("."), overrides: vec![] }
+        Config {
+            file,
+            path: PathBuf::from("(built-in defaults)"),
+            base_dir: PathBuf::from("."),
+            overrides: vec![],
+        }
     }
 
     /// The pipelines folder, resolved.
@@ -164,7 +169,11 @@ impl Config {
     ///
     /// # Errors
     /// [`ConfigError`] for unreadable pipeline files or missing/malformed keys.
-    pub fn load_keys(&self, files: &[PathBuf], env: &dyn KeySource) -> Result<KeyStore, ConfigError> {
+    pub fn load_keys(
+        &self,
+        files: &[PathBuf],
+        env: &dyn KeySource,
+    ) -> Result<KeyStore, ConfigError> {
         let wanted = rings_of(files)?;
         Ok(KeyStore::load(
             &self.file.keys,
@@ -179,7 +188,10 @@ impl Config {
     ///
     /// # Errors
     /// [`ConfigError`] for the first problem found.
-    pub fn load_pipelines(&self, env: &dyn KeySource) -> Result<(KeyStore, PipelineSet), ConfigError> {
+    pub fn load_pipelines(
+        &self,
+        env: &dyn KeySource,
+    ) -> Result<(KeyStore, PipelineSet), ConfigError> {
         let files = pipeline_files(&self.pipelines_dir())?;
         let keys = self.load_keys(&files, env)?;
         let set = PipelineSet::load(&files, &keys)?;
@@ -200,9 +212,14 @@ mod tests {
 
     #[test]
     fn unknown_setting_names_it() {
-        let err = Config::from_text("pipelines_dr = \"x\"\n", Path::new("c.toml"), Path::new("."), vec![])
-            .unwrap_err()
-            .to_string();
+        let err = Config::from_text(
+            "pipelines_dr = \"x\"\n",
+            Path::new("c.toml"),
+            Path::new("."),
+            vec![],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("c.toml:") && err.contains("pipelines_dr"), "{err}");
     }
 
@@ -217,16 +234,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.pipelines_dir(), PathBuf::from("/srv/p"));
         assert_eq!(c.overrides, vec!["LOGVEIL_PIPELINES_DIR".to_string()]);
-        let c = Config::from_text("pipelines_dir = \"p\"\n", Path::new("c.toml"), Path::new("/etc/l"), vec![])
-            .unwrap();
+        let c = Config::from_text(
+            "pipelines_dir = \"p\"\n",
+            Path::new("c.toml"),
+            Path::new("/etc/l"),
+            vec![],
+        )
+        .unwrap();
         assert_eq!(c.pipelines_dir(), PathBuf::from("/etc/l/p"));
     }
 
     #[test]
     fn syntax_error_names_line() {
-        let err = Config::from_text("a = 1\nb = = 2\n", Path::new("c.toml"), Path::new("."), vec![])
-            .unwrap_err()
-            .to_string();
+        let err =
+            Config::from_text("a = 1\nb = = 2\n", Path::new("c.toml"), Path::new("."), vec![])
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 }

@@ -41,16 +41,12 @@ pub fn apply_overrides(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Vec<String>, EnvOverrideError> {
     let mut applied = Vec::new();
-    let mut vars: Vec<(String, String)> = vars
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("LOGVEIL_") && !reserved(k))
-        .collect();
+    let mut vars: Vec<(String, String)> =
+        vars.into_iter().filter(|(k, _)| k.starts_with("LOGVEIL_") && !reserved(k)).collect();
     vars.sort();
     for (var, value) in vars {
-        let path: Vec<String> = var["LOGVEIL_".len()..]
-            .split("__")
-            .map(|s| s.to_ascii_lowercase())
-            .collect();
+        let path: Vec<String> =
+            var["LOGVEIL_".len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
         if path.iter().any(|s| s.is_empty()) {
             return Err(EnvOverrideError { var, problem: "empty path segment".into() });
         }
@@ -101,7 +97,8 @@ mod tests {
 
     #[test]
     fn overrides_nested_and_typed() {
-        let mut doc: toml::Table = "pipelines_dir = \"p\"\n[kafka]\nbrokers = \"a:1\"\n".parse().unwrap();
+        let mut doc: toml::Table =
+            "pipelines_dir = \"p\"\n[kafka]\nbrokers = \"a:1\"\n".parse().unwrap();
         let applied = apply_overrides(
             &mut doc,
             vars(&[
@@ -125,7 +122,8 @@ mod tests {
     #[test]
     fn crossing_a_scalar_is_an_error() {
         let mut doc: toml::Table = "pipelines_dir = \"p\"\n".parse().unwrap();
-        let err = apply_overrides(&mut doc, vars(&[("LOGVEIL_PIPELINES_DIR__X", "1")])).unwrap_err();
+        let err =
+            apply_overrides(&mut doc, vars(&[("LOGVEIL_PIPELINES_DIR__X", "1")])).unwrap_err();
         assert!(err.to_string().contains("LOGVEIL_PIPELINES_DIR__X"));
     }
 }

@@ -91,8 +91,8 @@ impl SecretKey {
     /// A short public fingerprint (first 8 hex chars of SHA-256 over a
     /// domain-separated MAC); safe to print, used as the default key id.
     pub fn fingerprint(&self) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable_hmac());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
         mac.update(b"logveil/fingerprint/v1");
         let out = mac.finalize().into_bytes();
         hex::encode(&out[..4])
@@ -101,8 +101,8 @@ impl SecretKey {
     /// Derives 32 bytes of sub-key material for another primitive
     /// (e.g. Crypto-PAn), so one ring key never feeds two algorithms directly.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable_hmac());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
         mac.update(b"logveil/derive/v1/");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
@@ -344,9 +344,14 @@ impl KeyStore {
                     )?;
                     let until = match &p.dual_write_until {
                         None => None,
-                        Some(t) => Some(crate::actions::time::rfc3339_to_epoch_ms(t).ok_or_else(
-                            || KeyError::BadOverlap { ring: name.clone(), config: config_name.into() },
-                        )?),
+                        Some(t) => {
+                            Some(crate::actions::time::rfc3339_to_epoch_ms(t).ok_or_else(|| {
+                                KeyError::BadOverlap {
+                                    ring: name.clone(),
+                                    config: config_name.into(),
+                                }
+                            })?)
+                        }
                     };
                     Some((key, until))
                 }
@@ -520,8 +525,7 @@ mod tests {
     fn short_key_file_refused_without_printing_it() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("k"), "deadbeef").unwrap();
-        let spec: BTreeMap<String, KeyRingSpec> =
-            toml::from_str("[ids]\nfile = \"k\"\n").unwrap();
+        let spec: BTreeMap<String, KeyRingSpec> = toml::from_str("[ids]\nfile = \"k\"\n").unwrap();
         let err = KeyStore::load(&spec, &[], &BTreeMap::new(), dir.path(), "cfg").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("at least 32") && !msg.contains("deadbeef"), "{msg}");

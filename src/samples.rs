@@ -46,7 +46,13 @@ fn ts(base_min: u64, i: u64) -> String {
 
 /// Valid China resident ID with the GB 11643 check character.
 fn cn_id(p: &mut Pick) -> String {
-    let body = format!("110105{}{:02}{:02}{:03}", 1960 + p.below(40), 1 + p.below(12), 1 + p.below(28), p.below(1000));
+    let body = format!(
+        "110105{}{:02}{:02}{:03}",
+        1960 + p.below(40),
+        1 + p.below(12),
+        1 + p.below(28),
+        p.below(1000)
+    );
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = body.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
@@ -63,7 +69,18 @@ fn card(p: &mut Pick) -> String {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
         .sum();
     digits.push((10 - sum % 10) % 10);
     digits.iter().map(|d| char::from_digit(*d, 10).unwrap_or('0')).collect()
@@ -212,7 +229,12 @@ mod tests {
         ] {
             let a = records(c, 30);
             assert_eq!(a, records(c, 30));
-            let good = a.iter().filter(|r| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(r).is_ok()).count();
+            let good = a
+                .iter()
+                .filter(|r| {
+                    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(r).is_ok()
+                })
+                .count();
             assert!(good >= 30, "{c:?}: {good}");
         }
     }
@@ -224,10 +246,24 @@ mod tests {
             let id = cn_id(&mut p);
             assert_eq!(id.len(), 18);
             let c = card(&mut p);
-            let sum: u32 = c.bytes().rev().enumerate().map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d }
-            }).sum();
+            let sum: u32 = c
+                .bytes()
+                .rev()
+                .enumerate()
+                .map(|(i, b)| {
+                    let d = u32::from(b - b'0');
+                    if i % 2 == 1 {
+                        let x = d * 2;
+                        if x > 9 {
+                            x - 9
+                        } else {
+                            x
+                        }
+                    } else {
+                        d
+                    }
+                })
+                .sum();
             assert_eq!(sum % 10, 0, "{c}");
         }
     }

@@ -335,7 +335,12 @@ fn every_shipped_pipeline_passes_its_own_cases() {
         categories.insert(p.category);
         assert!(!p.tests.is_empty(), "{} has no [[tests]]", f.display());
         for (name, result) in logveil::cmd::test_cases::run_cases(&p) {
-            assert_eq!(result, logveil::cmd::test_cases::CaseResult::Passed, "{} :: {name}", p.name);
+            assert_eq!(
+                result,
+                logveil::cmd::test_cases::CaseResult::Passed,
+                "{} :: {name}",
+                p.name
+            );
         }
     }
     assert_eq!(categories.len(), 7, "one pipeline per data category");

@@ -56,10 +56,7 @@ impl CryptoPan {
         let cipher = Aes128::new(aes_key.into());
         let mut pad = Block::clone_from_slice(pad_seed);
         cipher.encrypt_block(&mut pad);
-        Self {
-            cipher,
-            pad: u128::from_be_bytes(pad.into()),
-        }
+        Self { cipher, pad: u128::from_be_bytes(pad.into()) }
     }
 
     /// Anonymizes an IPv4 address (32 AES blocks, encrypted in one batch).
@@ -99,9 +96,10 @@ impl CryptoPan {
             *block = Block::from(input.to_be_bytes());
         }
         self.cipher.encrypt_blocks(&mut blocks);
-        blocks.iter().enumerate().fold(0u128, |otp, (i, block)| {
-            otp | (u128::from(block[0] >> 7) << (127 - i))
-        })
+        blocks
+            .iter()
+            .enumerate()
+            .fold(0u128, |otp, (i, block)| otp | (u128::from(block[0] >> 7) << (127 - i)))
     }
 }
 
@@ -296,22 +294,10 @@ mod tests {
                     ("fffe:638:709:861::4", "1:ce05:ee9:971:7f1f:1f8:ec7:c05f"),
                     ("ffff:638:709:861::1", "0:e9f8:3928:f76e:3f:3fc6:135:ffa6"),
                     ("ffff:638:709:861::2", "0:e9f8:3928:f76e:3f:3fc6:135:ffa5"),
-                    (
-                        "2001:638:709:861::1",
-                        "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf9f",
-                    ),
-                    (
-                        "2001:638:709:861::2",
-                        "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf9d",
-                    ),
-                    (
-                        "2001:638:709:861::3",
-                        "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf9c",
-                    ),
-                    (
-                        "2001:638:709:861::4",
-                        "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf98",
-                    ),
+                    ("2001:638:709:861::1", "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf9f"),
+                    ("2001:638:709:861::2", "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf9d"),
+                    ("2001:638:709:861::3", "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf9c"),
+                    ("2001:638:709:861::4", "d0f1:f603:8e9:98c:3f5f:1f9:ffcf:bf98"),
                     ("2001:638:709:4::1", "d0f1:f603:8e9:6cb:803f:3e39:f134:3fbe"),
                     ("2001:638:709:4::2", "d0f1:f603:8e9:6cb:803f:3e39:f134:3fbd"),
                     ("2001:638:709:4::3", "d0f1:f603:8e9:6cb:803f:3e39:f134:3fbc"),
@@ -348,22 +334,13 @@ mod tests {
                         "2a02:0db8:85a3:0000:0000:8a2e:0370:7344",
                         "1482:f447:75b3:f1f9:fbdf:622e:34f:ff7b",
                     ),
-                    (
-                        "2a02:db8:85a3::8a2e:370:7344",
-                        "1482:f447:75b3:f1f9:fbdf:622e:34f:ff7b",
-                    ),
+                    ("2a02:db8:85a3::8a2e:370:7344", "1482:f447:75b3:f1f9:fbdf:622e:34f:ff7b"),
                     (
                         "2a02:0db8:85a3:08d3:1319:8a2e:0370:7344",
                         "1482:f447:75b3:f904:c1d9:ba2e:489:1346",
                     ),
-                    (
-                        "2001:b8:a3:00:00:2e:70:44",
-                        "1f18:b37b:1cc3:8118:41f:9fd1:f875:fab8",
-                    ),
-                    (
-                        "::ffff:192.0.2.128",
-                        "3883:b073:ff0f:fff8:203f:7c8:617:fd01",
-                    ),
+                    ("2001:b8:a3:00:00:2e:70:44", "1f18:b37b:1cc3:8118:41f:9fd1:f875:fab8"),
+                    ("::ffff:192.0.2.128", "3883:b073:ff0f:fff8:203f:7c8:617:fd01"),
                     ("fc00::", "f33c:8ca3:ef0f:e019:e7ff:f1e3:f91f:f800"),
                 ],
             ),
@@ -476,21 +453,11 @@ mod tests {
         let cp = CryptoPan::new(&SAMPLE_KEY);
         for raw in ["0.0.0.0", "255.255.255.255", "128.0.0.1", "203.0.113.77"] {
             let ip: Ipv4Addr = raw.parse().unwrap();
-            assert_eq!(
-                cp.anonymize_v4(ip).octets().to_vec(),
-                reference(&cp, &ip.octets())
-            );
+            assert_eq!(cp.anonymize_v4(ip).octets().to_vec(), reference(&cp, &ip.octets()));
         }
-        for raw in [
-            "::",
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-            "2a02:810d:9f:3a::17",
-        ] {
+        for raw in ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2a02:810d:9f:3a::17"] {
             let ip: Ipv6Addr = raw.parse().unwrap();
-            assert_eq!(
-                cp.anonymize_v6(ip).octets().to_vec(),
-                reference(&cp, &ip.octets())
-            );
+            assert_eq!(cp.anonymize_v6(ip).octets().to_vec(), reference(&cp, &ip.octets()));
         }
     }
 
@@ -539,9 +506,8 @@ mod tests {
         assert!(outputs.iter().all(|o| o >> 12 == outputs[0] >> 12));
 
         let base6 = u128::from("2a02:810d:9f:3a::".parse::<Ipv6Addr>().unwrap());
-        let outputs6: HashSet<_> = (0..512u128)
-            .map(|host| cp.anonymize_v6(Ipv6Addr::from(base6 | host)))
-            .collect();
+        let outputs6: HashSet<_> =
+            (0..512u128).map(|host| cp.anonymize_v6(Ipv6Addr::from(base6 | host))).collect();
         assert_eq!(outputs6.len(), 512);
     }
 

@@ -55,9 +55,7 @@ pub fn truncate_ip(ip: IpAddr, v4_prefix: u8, v6_prefix: u8) -> IpAddr {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V6(truncate_v4(v4, v4_prefix).to_ipv6_mapped()),
             None => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(v6_prefix.min(128)))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(v6_prefix.min(128))).unwrap_or(0);
                 IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
             }
         },
@@ -66,9 +64,7 @@ pub fn truncate_ip(ip: IpAddr, v4_prefix: u8, v6_prefix: u8) -> IpAddr {
 
 /// Keeps the first `prefix` bits (clamped to 32) of `ip`.
 fn truncate_v4(ip: Ipv4Addr, prefix: u8) -> Ipv4Addr {
-    let mask = u32::MAX
-        .checked_shl(32 - u32::from(prefix.min(32)))
-        .unwrap_or(0);
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
     Ipv4Addr::from(u32::from(ip) & mask)
 }
 
@@ -95,15 +91,10 @@ mod tests {
 
     #[test]
     fn parses_plain_ipv4_and_ipv6() {
-        assert_eq!(
-            parse_ip("203.0.113.77"),
-            Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 77)))
-        );
+        assert_eq!(parse_ip("203.0.113.77"), Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 77))));
         assert_eq!(
             parse_ip("2a02:810d:9f:3a::17"),
-            Some(IpAddr::V6(Ipv6Addr::new(
-                0x2a02, 0x810d, 0x9f, 0x3a, 0, 0, 0, 0x17
-            )))
+            Some(IpAddr::V6(Ipv6Addr::new(0x2a02, 0x810d, 0x9f, 0x3a, 0, 0, 0, 0x17)))
         );
         assert_eq!(
             parse_ip("2001:0DB8:0000:0000:0000:0000:0000:0001"),
@@ -128,10 +119,7 @@ mod tests {
     #[test]
     fn mapped_addresses_stay_ipv6() {
         let ip = parse_ip("::ffff:192.0.2.128").unwrap();
-        assert_eq!(
-            ip,
-            IpAddr::V6(Ipv4Addr::new(192, 0, 2, 128).to_ipv6_mapped())
-        );
+        assert_eq!(ip, IpAddr::V6(Ipv4Addr::new(192, 0, 2, 128).to_ipv6_mapped()));
         assert_eq!(
             parse_ip("[::ffff:c000:280]"),
             Some(IpAddr::V6(Ipv4Addr::new(192, 0, 2, 128).to_ipv6_mapped()))
@@ -182,10 +170,7 @@ mod tests {
     fn default_prefixes() {
         assert_eq!(trunc("203.0.113.77", 24, 48), "203.0.113.0");
         assert_eq!(trunc("2a02:810d:9f:3a::17", 24, 48), "2a02:810d:9f::");
-        assert_eq!(
-            trunc("[2001:db8:abcd:12:34:56:78:9a]", 24, 48),
-            "2001:db8:abcd::"
-        );
+        assert_eq!(trunc("[2001:db8:abcd:12:34:56:78:9a]", 24, 48), "2001:db8:abcd::");
     }
 
     #[test]
@@ -206,10 +191,7 @@ mod tests {
         assert_eq!(trunc("255.255.255.255", 1, 48), "128.0.0.0");
         assert_eq!(trunc("255.255.255.255", 31, 48), "255.255.255.254");
         assert_eq!(trunc("2a02:810d:9f:3a::17", 24, 20), "2a02:8000::");
-        assert_eq!(
-            trunc("ffff:ffff:ffff:ffff::ffff", 24, 127),
-            "ffff:ffff:ffff:ffff::fffe"
-        );
+        assert_eq!(trunc("ffff:ffff:ffff:ffff::ffff", 24, 127), "ffff:ffff:ffff:ffff::fffe");
         assert_eq!(trunc("ffff:ffff:ffff:ffff::ffff", 24, 1), "8000::");
     }
 
@@ -244,10 +226,7 @@ mod tests {
     #[test]
     fn write_ip_appends_canonical_form() {
         let mut out = String::from("ip=");
-        write_ip(
-            parse_ip("2001:0db8:0000:0000:0001:0000:0000:0001").unwrap(),
-            &mut out,
-        );
+        write_ip(parse_ip("2001:0db8:0000:0000:0001:0000:0000:0001").unwrap(), &mut out);
         assert_eq!(out, "ip=2001:db8::1:0:0:1");
         out.clear();
         write_ip(parse_ip("2001:DB8:0:0:0:0:2:1").unwrap(), &mut out);
@@ -267,10 +246,7 @@ mod tests {
     fn write_ip_reuses_capacity() {
         let mut out = String::with_capacity(64);
         let ptr = out.as_ptr();
-        write_ip(
-            parse_ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe").unwrap(),
-            &mut out,
-        );
+        write_ip(parse_ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe").unwrap(), &mut out);
         assert_eq!(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
         assert_eq!(out.as_ptr(), ptr);
     }

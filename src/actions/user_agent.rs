@@ -201,12 +201,7 @@ pub fn classify(ua: &str) -> UserAgentClass {
     }
     let os = detect_os(s, lower);
     let (browser, browser_major) = detect_browser(s, os);
-    UserAgentClass {
-        browser,
-        browser_major,
-        os: os.name(),
-        device: detect_device(s, os),
-    }
+    UserAgentClass { browser, browser_major, os: os.name(), device: detect_device(s, os) }
 }
 
 /// Bot family names, checked in order against the lowercased User-Agent once
@@ -465,11 +460,7 @@ fn major_at(s: &[u8], at: usize) -> Option<u32> {
     if len == 0 || len > MAX_MAJOR_DIGITS {
         return None;
     }
-    Some(
-        digits[..len]
-            .iter()
-            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0')),
-    )
+    Some(digits[..len].iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0')))
 }
 
 /// Finds `token` where it starts a product token (at the start, or after a
@@ -525,11 +516,8 @@ pub struct UserAgentCache {
 impl UserAgentCache {
     /// Creates a cache holding at most `capacity` user-agents.
     pub fn new(capacity: usize) -> Self {
-        let (generation_limit, cold_capacity) = if capacity >= 2 {
-            (capacity / 2, capacity / 2)
-        } else {
-            (capacity, 0)
-        };
+        let (generation_limit, cold_capacity) =
+            if capacity >= 2 { (capacity / 2, capacity / 2) } else { (capacity, 0) };
         UserAgentCache {
             hot: HashMap::with_capacity(generation_limit),
             cold: HashMap::with_capacity(cold_capacity),
@@ -812,9 +800,7 @@ mod tests {
             OsFamily::ChromeOs,
             OsFamily::Other,
         ];
-        let names = all_families()
-            .into_iter()
-            .chain(oses.iter().map(|os| os.name()));
+        let names = all_families().into_iter().chain(oses.iter().map(|os| os.name()));
         for name in names {
             assert!(!name.is_empty());
             assert!(
@@ -836,12 +822,7 @@ mod tests {
     fn real_user_agents_classify_as_expected() {
         assert!(CASES.len() >= 45);
         for &(ua, browser, major, os, device) in CASES {
-            let expected = UserAgentClass {
-                browser,
-                browser_major: major,
-                os,
-                device,
-            };
+            let expected = UserAgentClass { browser, browser_major: major, os, device };
             assert_eq!(classify(ua), expected, "{ua}");
         }
     }
@@ -852,10 +833,8 @@ mod tests {
         let class = classify(ua);
         assert!(all_families().contains(&class.browser), "{}", class.browser);
         let json = json_of(&class);
-        let digit_runs: Vec<&str> = json
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|run| !run.is_empty())
-            .collect();
+        let digit_runs: Vec<&str> =
+            json.split(|c: char| !c.is_ascii_digit()).filter(|run| !run.is_empty()).collect();
         match class.browser_major {
             Some(major) => assert_eq!(digit_runs, vec![major.to_string()], "{json}"),
             None => assert!(digit_runs.is_empty(), "{json}"),
@@ -891,10 +870,7 @@ mod tests {
         assert_eq!(classify(ua).browser_major, None);
         let ua = "Mozilla/5.0 (Windows NT 10.0) Chrome/9999.0 Safari/537.36";
         assert_eq!(classify(ua).browser_major, Some(9999));
-        assert_eq!(
-            classify("Mozilla/5.0 (Windows NT 10.0) Chrome/x").browser_major,
-            None
-        );
+        assert_eq!(classify("Mozilla/5.0 (Windows NT 10.0) Chrome/x").browser_major, None);
     }
 
     #[test]
@@ -918,10 +894,8 @@ mod tests {
 
     #[test]
     fn device_class_names() {
-        let names: Vec<&str> = [Desktop, Mobile, Tablet, Bot, Other]
-            .iter()
-            .map(|d| d.as_str())
-            .collect();
+        let names: Vec<&str> =
+            [Desktop, Mobile, Tablet, Bot, Other].iter().map(|d| d.as_str()).collect();
         assert_eq!(names, ["desktop", "mobile", "tablet", "bot", "other"]);
     }
 

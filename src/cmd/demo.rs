@@ -65,12 +65,19 @@ fn demo_keys(files: &[PathBuf]) -> anyhow::Result<KeyStore> {
     for ring in &rings {
         let env = crate::keys::env_var_for(ring);
         let loaded = match std::env::var(&env) {
-            Ok(_) => KeyStore::load(&BTreeMap::new(), std::slice::from_ref(ring), &ProcessEnv, Path::new("."), "(demo)")?
-                .ring(ring)
-                .map(|r| r.current.clone()),
+            Ok(_) => KeyStore::load(
+                &BTreeMap::new(),
+                std::slice::from_ref(ring),
+                &ProcessEnv,
+                Path::new("."),
+                "(demo)",
+            )?
+            .ring(ring)
+            .map(|r| r.current.clone()),
             Err(_) => None,
         };
-        let current = loaded.unwrap_or_else(|| LoadedKey { id: "demo".into(), key: SecretKey::generate() });
+        let current =
+            loaded.unwrap_or_else(|| LoadedKey { id: "demo".into(), key: SecretKey::generate() });
         store.insert(KeyRing { name: ring.clone(), current, previous: None });
     }
     Ok(store)
@@ -92,7 +99,10 @@ fn publish(producer: &BaseProducer, topic: &str, records: &[Vec<u8>]) -> anyhow:
             match producer.send(rec) {
                 Ok(()) => break,
                 Err((e, back)) => {
-                    if !matches!(e.rdkafka_error_code(), Some(rdkafka::types::RDKafkaErrorCode::QueueFull)) {
+                    if !matches!(
+                        e.rdkafka_error_code(),
+                        Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                    ) {
                         return Err(anyhow::anyhow!("cannot publish demo record: {e}"));
                     }
                     producer.poll(Duration::from_millis(10));
@@ -106,7 +116,11 @@ fn publish(producer: &BaseProducer, topic: &str, records: &[Vec<u8>]) -> anyhow:
 }
 
 fn header<'a>(m: &'a rdkafka::message::BorrowedMessage<'a>, name: &str) -> Option<&'a str> {
-    m.headers()?.iter().find(|h| h.key == name).and_then(|h| h.value).and_then(|v| std::str::from_utf8(v).ok())
+    m.headers()?
+        .iter()
+        .find(|h| h.key == name)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
 }
 
 /// Everything read back from the output topics.
@@ -178,7 +192,12 @@ fn print_pair(raw: &[u8], anon: &[u8]) {
     };
     println!("   {:<17} {:<44} {}", "field", "raw", "anonymized");
     for (k, rv) in &r {
-        println!("   {:<17} {:<44} {}", cut(k, 17), cut(&show_value(Some(rv)), 44), cut(&show_value(a.get(k)), 60));
+        println!(
+            "   {:<17} {:<44} {}",
+            cut(k, 17),
+            cut(&show_value(Some(rv)), 44),
+            cut(&show_value(a.get(k)), 60)
+        );
     }
     for (k, av) in a.iter().filter(|(k, _)| !r.contains_key(*k)) {
         println!("   {:<17} {:<44} {}", cut(k, 17), "(new)", cut(&show_value(Some(av)), 60));
@@ -226,7 +245,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut raw: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
     let mut total = 0usize;
     for p in set.pipelines() {
-        let n = if p.category == crate::pipeline::spec::Category::LogInformation { args.records * 10 } else { args.records };
+        let n = if p.category == crate::pipeline::spec::Category::LogInformation {
+            args.records * 10
+        } else {
+            args.records
+        };
         let records = match p.format {
             crate::pipeline::spec::Format::Json => crate::samples::records(p.category, n),
             _ => crate::samples::combined_lines(n),
@@ -237,7 +260,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         raw.insert(topic.clone(), records);
     }
     producer.flush(Duration::from_secs(30)).context("cannot flush the demo records")?;
-    println!("published {total} raw records to {} topics (each category includes bad records)", raw.len());
+    println!(
+        "published {total} raw records to {} topics (each category includes bad records)",
+        raw.len()
+    );
 
     let output_consumer: BaseConsumer = client(&bootstrap)
         .set("group.id", "logveil-demo-reader")
@@ -258,15 +284,26 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     output_consumer.assign(&tpl)?;
 
     let processor = Arc::new(Anonymizer::new(set));
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let shutdown = Shutdown::new();
-    let service = runtime.block_on(service::Service::start(&settings, processor.clone(), shutdown.clone()))?;
+    let service = runtime.block_on(service::Service::start(
+        &settings,
+        processor.clone(),
+        shutdown.clone(),
+    ))?;
     println!("metrics: http://{}/metrics   health: /healthz /readyz", service.http_addr());
 
     let dlq = settings.kafka.dead_letter_topic.clone();
     let mut outputs = Outputs::default();
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
-    read_outputs(&output_consumer, &dlq, &mut outputs, |o| o.anonymized.len() + o.dead.values().sum::<u64>() as usize >= total, deadline);
+    read_outputs(
+        &output_consumer,
+        &dlq,
+        &mut outputs,
+        |o| o.anonymized.len() + o.dead.values().sum::<u64>() as usize >= total,
+        deadline,
+    );
 
     if args.follow {
         runtime.block_on(async { shutdown.trigger_on_signals() })?;
@@ -278,14 +315,23 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .pipelines()
         .pipelines()
         .iter()
-        .find(|p| p.category == crate::pipeline::spec::Category::LogInformation && p.format == crate::pipeline::spec::Format::Json)
+        .find(|p| {
+            p.category == crate::pipeline::spec::Category::LogInformation
+                && p.format == crate::pipeline::spec::Format::Json
+        })
         .map(|p| p.input_topics[0].clone());
     print_report(&processor, &raw, &outputs, args.show);
     if args.follow {
         println!("\nfollowing: publishing 50 access-log records per second; Ctrl-C stops");
         while !shutdown.is_triggered() {
             if let Some(t) = &access_topic {
-                let batch: Vec<Vec<u8>> = (0..50).map(|_| { let mut v = Vec::new(); generator.write_record(&mut v); v }).collect();
+                let batch: Vec<Vec<u8>> = (0..50)
+                    .map(|_| {
+                        let mut v = Vec::new();
+                        generator.write_record(&mut v);
+                        v
+                    })
+                    .collect();
                 publish(&producer, t, &batch)?;
             }
             std::thread::sleep(Duration::from_secs(1));
@@ -294,11 +340,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let summary = runtime.block_on(service.wait())?;
     // Open statistics windows are emitted at shutdown; read them too.
     let before = outputs.stats.len();
-    read_outputs(&output_consumer, &dlq, &mut outputs, |_| false, Instant::now() + Duration::from_secs(2));
+    read_outputs(
+        &output_consumer,
+        &dlq,
+        &mut outputs,
+        |_| false,
+        Instant::now() + Duration::from_secs(2),
+    );
     print_stats(&outputs.stats, before);
     println!(
         "\nsummary: in {}, anonymized {}, dead-lettered {}, filtered {}, statistics rows {}",
-        summary.records_in, summary.records_out, summary.dead_lettered, summary.filtered, summary.stats_out
+        summary.records_in,
+        summary.records_out,
+        summary.dead_lettered,
+        summary.filtered,
+        summary.stats_out
     );
     drop(output_consumer);
     drop(producer);
@@ -306,7 +362,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(processor: &Anonymizer, raw: &HashMap<String, Vec<Vec<u8>>>, outputs: &Outputs, show: usize) {
+fn print_report(
+    processor: &Anonymizer,
+    raw: &HashMap<String, Vec<Vec<u8>>>,
+    outputs: &Outputs,
+    show: usize,
+) {
     for p in processor.pipelines().pipelines() {
         let topic = &p.input_topics[0];
         println!("\n━━ {} ({}): {} → {}", p.name, p.category.title(), topic, p.output_topic);
@@ -330,7 +391,13 @@ fn print_report(processor: &Anonymizer, raw: &HashMap<String, Vec<Vec<u8>>>, out
         let got = records
             .iter()
             .enumerate()
-            .filter(|(i, _)| outputs.anonymized.contains_key(&(topic.clone(), (*i as i32) % PARTITIONS, (*i / PARTITIONS as usize) as i64)))
+            .filter(|(i, _)| {
+                outputs.anonymized.contains_key(&(
+                    topic.clone(),
+                    (*i as i32) % PARTITIONS,
+                    (*i / PARTITIONS as usize) as i64,
+                ))
+            })
             .count();
         println!("   {got} of {} records anonymized", records.len());
     }
@@ -352,7 +419,12 @@ fn print_stats(rows: &[Vec<u8>], _before: usize) {
         let n = per_stat.entry(stat.clone()).or_default();
         *n += 1;
         if *n <= 3 {
-            println!("   {stat:<24} {} {} {}", v["window_start"].as_str().unwrap_or(""), v["dimensions"], v["measures"]);
+            println!(
+                "   {stat:<24} {} {} {}",
+                v["window_start"].as_str().unwrap_or(""),
+                v["dimensions"],
+                v["measures"]
+            );
         }
     }
     for (stat, n) in &per_stat {

@@ -45,7 +45,8 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
     let _ = writeln!(md, "| key ring | current key id | previous key id (dual-written until) |");
     let _ = writeln!(md, "|---|---|---|");
     for ring in keys.rings() {
-        let current = if keys_loaded { ring.current.id.clone() } else { "(key not loaded here)".into() };
+        let current =
+            if keys_loaded { ring.current.id.clone() } else { "(key not loaded here)".into() };
         let prev = match &ring.previous {
             Some((k, Some(until))) if keys_loaded => format!("{} (until epoch ms {until})", k.id),
             Some((k, None)) if keys_loaded => format!("{} (no dual write)", k.id),
@@ -53,7 +54,10 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
         };
         let _ = writeln!(md, "| `{}` | `{current}` | {prev} |", ring.name);
     }
-    let _ = writeln!(md, "\nKey material is read from files or `LOGVEIL_KEY_<RING>` and never printed.\n");
+    let _ = writeln!(
+        md,
+        "\nKey material is read from files or `LOGVEIL_KEY_<RING>` and never printed.\n"
+    );
 
     let mut pipelines: Vec<_> = set.pipelines().iter().collect();
     pipelines.sort_by_key(|p| (p.category, p.name.clone()));
@@ -62,9 +66,17 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
         if !p.description.is_empty() {
             let _ = writeln!(md, "{}\n", p.description);
         }
-        let _ = writeln!(md, "- input topics: {}", p.input_topics.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            md,
+            "- input topics: {}",
+            p.input_topics.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+        );
         let _ = writeln!(md, "- output topic: `{}`", p.output_topic);
-        let _ = writeln!(md, "- input format: {}", serde_json::to_string(&p.format).unwrap_or_default().trim_matches('"'));
+        let _ = writeln!(
+            md,
+            "- input format: {}",
+            serde_json::to_string(&p.format).unwrap_or_default().trim_matches('"')
+        );
         let _ = writeln!(
             md,
             "- fields not listed: {}",
@@ -79,7 +91,11 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
             KeyRule::Pseudonymize(ps) => format!("pseudonymized with key ring `{}`", ps.ring()),
         };
         let _ = writeln!(md, "- Kafka record key: {key}");
-        let _ = writeln!(md, "- records larger than {} bytes or nested deeper than {} levels are refused\n", p.max_record_bytes, p.max_depth);
+        let _ = writeln!(
+            md,
+            "- records larger than {} bytes or nested deeper than {} levels are refused\n",
+            p.max_record_bytes, p.max_depth
+        );
         let _ = writeln!(md, "| field | treatment |");
         let _ = writeln!(md, "|---|---|");
         for r in &p.rules {
@@ -92,7 +108,10 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
             .map(|r| r.path.as_str())
             .collect();
         if !failing.is_empty() {
-            let _ = writeln!(md, "\nA value that cannot be transformed is removed, never passed through.");
+            let _ = writeln!(
+                md,
+                "\nA value that cannot be transformed is removed, never passed through."
+            );
         }
         if !p.stats_specs.is_empty() {
             let _ = writeln!(md, "\n### Statistics (non-personal, aggregated)\n");
@@ -113,9 +132,20 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
                         }
                     })
                     .collect();
-                let _ = writeln!(md, "- `{}` → topic `{}`: {} windows over `{}`, grouped by {}; {}", s.name, s.topic, s.window, s.time_field,
-                    if s.group_by.is_empty() { "nothing".to_string() } else { s.group_by.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ") },
-                    measures.join("; "));
+                let _ = writeln!(
+                    md,
+                    "- `{}` → topic `{}`: {} windows over `{}`, grouped by {}; {}",
+                    s.name,
+                    s.topic,
+                    s.window,
+                    s.time_field,
+                    if s.group_by.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        s.group_by.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                    },
+                    measures.join("; ")
+                );
                 let _ = writeln!(
                     md,
                     "  - thresholds: a group is published only with at least {} records{}; smaller groups are {}{}",

@@ -190,7 +190,9 @@ fn open_out(path: &str) -> anyhow::Result<Box<dyn Write>> {
 fn load_keys(args: &ProcessArgs) -> anyhow::Result<KeyStore> {
     let rings: Vec<String> = referenced_rings(&args.pipeline)?.into_iter().collect();
     if args.test_keys {
-        eprintln!("warning: using the well-known test keys (key id `test`); pseudonyms are NOT secret");
+        eprintln!(
+            "warning: using the well-known test keys (key id `test`); pseudonyms are NOT secret"
+        );
         return Ok(KeyStore::for_tests(&rings));
     }
     let config = match &args.config {
@@ -261,7 +263,11 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         summary.written,
         summary.dead_total(),
         summary.fields_dropped.values().sum::<u64>(),
-        if args.stats.is_some() { format!(", stats rows {}", summary.stats_rows) } else { String::new() }
+        if args.stats.is_some() {
+            format!(", stats rows {}", summary.stats_rows)
+        } else {
+            String::new()
+        }
     );
     for (code, n) in &summary.dead_lettered {
         eprintln!("  dead letters {code}: {n}");

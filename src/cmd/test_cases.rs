@@ -54,7 +54,9 @@ pub fn run_cases(pipeline: &Pipeline) -> Vec<(String, CaseResult)> {
                     "expected dead letter `{code}`, got output {}",
                     String::from_utf8_lossy(&scratch.out)
                 )),
-                (_, None, None) => CaseResult::Failed("case has neither expect nor expect_error".into()),
+                (_, None, None) => {
+                    CaseResult::Failed("case has neither expect nor expect_error".into())
+                }
             };
             (name, result)
         })
@@ -78,7 +80,9 @@ fn compare(expect: &str, actual: &[u8]) -> CaseResult {
         for (k, wv) in w {
             match g.get(k) {
                 None => diff.push_str(&format!("  - {k}: expected {wv}, missing in output\n")),
-                Some(gv) if gv != wv => diff.push_str(&format!("  ~ {k}: expected {wv}, got {gv}\n")),
+                Some(gv) if gv != wv => {
+                    diff.push_str(&format!("  ~ {k}: expected {wv}, got {gv}\n"))
+                }
                 _ => {}
             }
         }
@@ -106,7 +110,8 @@ pub fn load_with_test_keys(file: &Path) -> anyhow::Result<Pipeline> {
 /// # Errors
 /// A pipeline file that does not load.
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let files = if args.files.is_empty() { pipeline_files(Path::new("pipelines"))? } else { args.files };
+    let files =
+        if args.files.is_empty() { pipeline_files(Path::new("pipelines"))? } else { args.files };
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in &files {
         let pipeline = load_with_test_keys(file)?;

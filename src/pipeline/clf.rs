@@ -213,14 +213,18 @@ mod tests {
             let e = conv(line, Format::Common).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidLogLine, "{line}");
         }
-        let e = conv(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1"#, Format::Combined)
-            .unwrap_err();
+        let e = conv(
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1"#,
+            Format::Combined,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidLogLine);
     }
 
     #[test]
     fn odd_request_line_kept_whole() {
-        let v = conv(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "-" 400 0"#, Format::Common).unwrap();
+        let v =
+            conv(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "-" 400 0"#, Format::Common).unwrap();
         assert_eq!(v["request"], "-");
         assert!(v.get("method").is_none());
     }

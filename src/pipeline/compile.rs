@@ -38,7 +38,11 @@ pub struct PipelineError {
 
 impl PipelineError {
     fn new(file: &Path, field: impl Into<String>, problem: impl Into<String>) -> Self {
-        PipelineError { file: file.display().to_string(), field: field.into(), problem: problem.into() }
+        PipelineError {
+            file: file.display().to_string(),
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -351,7 +355,10 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         return Err(err("input.topics".into(), "at least one topic is required".into()));
     }
     if spec.input.topics.iter().any(|t| t.is_empty()) || spec.output.topic.is_empty() {
-        return Err(err("input.topics / output.topic".into(), "topic names cannot be empty".into()));
+        return Err(err(
+            "input.topics / output.topic".into(),
+            "topic names cannot be empty".into(),
+        ));
     }
     if spec.input.topics.contains(&spec.output.topic) {
         return Err(err("output.topic".into(), "must differ from every input topic".into()));
@@ -372,8 +379,9 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
     for (path, value) in &spec.fields {
         let field = format!("fields.{path}");
         let action_spec = parse_rule(value).map_err(|p| err(field.clone(), p))?;
-        let action = compile_action(&action_spec, &spec.name, keys)
-            .map_err(|(sub, p)| err(if sub.is_empty() { field.clone() } else { format!("{field}.{sub}") }, p))?;
+        let action = compile_action(&action_spec, &spec.name, keys).map_err(|(sub, p)| {
+            err(if sub.is_empty() { field.clone() } else { format!("{field}.{sub}") }, p)
+        })?;
         if key_id.is_none() {
             key_id = match &action {
                 Action::Pseudonymize(p) => Some(p.key_id().to_string()),
@@ -404,7 +412,10 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
             other => {
                 return Err(err(
                     "output.key".into(),
-                    format!("`{}` is not allowed for record keys; use keep, drop or pseudonymize", other.name()),
+                    format!(
+                        "`{}` is not allowed for record keys; use keep, drop or pseudonymize",
+                        other.name()
+                    ),
                 ))
             }
         },
@@ -509,7 +520,8 @@ fn compile_action(
             Action::Redact(Box::new(Redactor::new(detectors)))
         }
         ActionSpec::Bucket { bounds, labels } => Action::Bucket(
-            Buckets::new(bounds, labels.as_deref()).map_err(|e| ("bounds".into(), e.to_string()))?,
+            Buckets::new(bounds, labels.as_deref())
+                .map_err(|e| ("bounds".into(), e.to_string()))?,
         ),
         ActionSpec::GeneralizeLocation { keep } => {
             if keep.is_empty() {

@@ -84,7 +84,8 @@ mod tests {
 
     #[test]
     fn escapes_round_trip() {
-        for s in ["plain", "quo\"te", "back\\slash", "nl\n tab\t cr\r", "\u{1}\u{1f}", "中文 ✓", ""] {
+        for s in ["plain", "quo\"te", "back\\slash", "nl\n tab\t cr\r", "\u{1}\u{1f}", "中文 ✓", ""]
+        {
             let mut out = Vec::new();
             write_str(&mut out, s);
             let back: String = serde_json::from_slice(&out).unwrap();

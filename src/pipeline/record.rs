@@ -14,9 +14,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::actions::{ip, language, mask, time, url};
 use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
 use crate::actions::user_agent::UserAgentCache;
+use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
 
 use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
@@ -74,7 +74,11 @@ impl Pipeline {
         if input.len() > self.max_record_bytes {
             return Err(RecordError::new(
                 ErrorCode::TooLarge,
-                format!("record has {} bytes; max_record_bytes is {}", input.len(), self.max_record_bytes),
+                format!(
+                    "record has {} bytes; max_record_bytes is {}",
+                    input.len(),
+                    self.max_record_bytes
+                ),
             ));
         }
         let text = std::str::from_utf8(input).map_err(|e| {
@@ -91,13 +95,17 @@ impl Pipeline {
             Format::Combined | Format::Common => {
                 let mut line_json = std::mem::take(&mut scratch.line_json);
                 line_json.clear();
-                let result = super::clf::to_json(text, self.format, &mut line_json).and_then(|()| {
-                    // to_json writes valid UTF-8 JSON.
-                    let json = std::str::from_utf8(&line_json).map_err(|_| {
-                        RecordError::new(ErrorCode::InvalidLogLine, "line could not be converted")
-                    })?;
-                    self.process_json(json, scratch)
-                });
+                let result =
+                    super::clf::to_json(text, self.format, &mut line_json).and_then(|()| {
+                        // to_json writes valid UTF-8 JSON.
+                        let json = std::str::from_utf8(&line_json).map_err(|_| {
+                            RecordError::new(
+                                ErrorCode::InvalidLogLine,
+                                "line could not be converted",
+                            )
+                        })?;
+                        self.process_json(json, scratch)
+                    });
                 scratch.line_json = line_json;
                 result
             }
@@ -283,7 +291,10 @@ impl<'de> Visitor<'de> for SkipSeed<'_, '_, '_> {
         if self.depth > self.ctx.pipe.max_depth {
             return Err(self.ctx.too_deep());
         }
-        while seq.next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?.is_some() {}
+        while seq
+            .next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?
+            .is_some()
+        {}
         Ok(())
     }
 }
@@ -307,7 +318,9 @@ impl ObjectVisitor<'_, '_, '_> {
     /// A non-object where an object level was expected.
     fn not_object<E: de::Error>(self, kind: &str) -> Result<bool, E> {
         if self.top {
-            Err(self.ctx.fail(ErrorCode::NotAnObject, format!("record is a JSON {kind}, not an object")))
+            Err(self
+                .ctx
+                .fail(ErrorCode::NotAnObject, format!("record is a JSON {kind}, not an object")))
         } else {
             // The rules below this name cannot apply; the value is unlisted.
             Ok(false)
@@ -343,7 +356,8 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
             return self.not_object("array");
         }
         let depth = self.depth;
-        while seq.next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: depth + 1 })?.is_some() {}
+        while seq.next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: depth + 1 })?.is_some() {
+        }
         Ok(false)
     }
 
@@ -362,7 +376,9 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                 if pipe.unknown_fields == UnknownFields::Error {
                     let mut buf = String::new();
                     let name = safe_name(&node.path, &key, &mut buf).to_string();
-                    return Err(ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed")));
+                    return Err(
+                        ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed"))
+                    );
                 }
                 map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
                 continue;
@@ -371,7 +387,9 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
             let child: &Child = &node.children[ci];
             if seen[word] & bit != 0 {
                 let path = format!("{}{}", node.path, child.name);
-                return Err(ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice")));
+                return Err(
+                    ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice"))
+                );
             }
             seen[word] |= bit;
             match &child.kind {
@@ -678,7 +696,8 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
         let pipe = ctx.pipe;
         let Action::GeneralizeLocation(levels) = &pipe.rules[rule].action else {
             let rule = &pipe.rules[rule];
-            let msg = format!("field `{}`: {} cannot take a JSON object", rule.path, rule.action_name);
+            let msg =
+                format!("field `{}`: {} cannot take a JSON object", rule.path, rule.action_name);
             return Err(ctx.fail(ErrorCode::WrongType, msg));
         };
         if depth > pipe.max_depth {
