@@ -50,14 +50,17 @@
 //! ```
 //! `partial` is `true` only for windows flushed early by `finish`.
 //! A missing dimension is `null`; strings longer than 256 bytes are cut.
-//! `count` is an integer; `sum` is an integer when every input was an integer,
-//! else a float (fractions are summed exactly in units of 2^-32, so the result
-//! does not depend on record order or on merging); `distinct` is the rounded
-//! HyperLogLog estimate (std error 1.04/sqrt(2^precision), ~1.6% at 12), also
-//! used for `min_distinct`; `quantiles` map `pNN` to values within the
-//! relative accuracy (default 1%) of the exact rank-`floor(q(n-1))` value, or
-//! `null` without values. `groups_emitted` counts group rows including
-//! `__other__`; `groups_suppressed`/`records_suppressed` cover groups failing the
+//! `count` is an integer. `sum` is an integer when every input was an
+//! integer, else a decimal rounded to 9 fraction digits (fractions are summed
+//! exactly in units of 2^-32, so the result depends neither on record order
+//! nor on merging; floats beyond 1e18 in magnitude are ignored). `distinct`
+//! is exact up to 2^precision/16 distinct values (256 at the default 12),
+//! then the rounded HyperLogLog estimate (std error 1.04/sqrt(2^precision),
+//! ~1.6% at 12); the same number is compared with `min_distinct`.
+//! `quantiles` map `pNN` to values within the relative accuracy (default 1%)
+//! of the exact rank-`floor(q(n-1))` value, or `null` without values.
+//! `groups_emitted` counts group rows including `__other__`;
+//! `groups_suppressed`/`records_suppressed` cover groups failing the
 //! thresholds; `overflow_records` were folded because of `max_groups`;
 //! `late_records` counts late records seen since the previous summary.
 //!
@@ -75,7 +78,9 @@
 //! correct). The owner feeds them to `merge_partial` and gets final rows from
 //! `poll`/`finish`: counts and sums add, HyperLogLog registers take the max,
 //! DDSketch buckets add, so the merged rows are byte-identical to a single
-//! instance's. The owner's watermark is the largest sender watermark; a
+//! instance's (given the same records were accepted: which records are late
+//! or overflow `max_groups` depends on each instance's arrival order). The
+//! owner's watermark is the largest sender watermark; a
 //! partial for a window the owner already emitted is counted as late records,
 //! so `allowed_lateness` should cover the skew between instances.
 //!
@@ -83,9 +88,10 @@
 //! Per stat: open windows lie within `[watermark - allowed_lateness - window,
 //! watermark + 1000 windows]`; each holds at most `max_groups` groups (further
 //! groups fold into one overflow aggregate). A group holds its key (<= 256
-//! bytes per dimension), a count, 16 bytes per sum, a HyperLogLog (an exact hash
-//! set of up to 2^p/16 8-byte entries, then 2^p bytes) per distinct measure and up to 4096 8-byte
-//! buckets per sign per quantiles measure (typically a few hundred).
+//! bytes per dimension), a count, 16 bytes per sum, per distinct measure an
+//! exact hash set of up to 2^p/16 8-byte entries or else 2^p register bytes,
+//! and per quantiles measure up to 4096 8-byte buckets per sign (typically a
+//! few hundred).
 
 mod compile;
 mod derive;
@@ -159,13 +165,14 @@ pub struct StatsCounters {
     pub invalid_time: u64,
     /// (record, stat) pairs for already-closed windows, plus records carried by late partials.
     pub late_records: u64,
-    /// Groups that failed the thresholds.
+    /// Groups that failed the thresholds (counted when final rows are emitted).
     pub suppressed_groups: u64,
-    /// Records in groups that failed the thresholds.
+    /// Records in groups that failed the thresholds (counted when final rows are emitted).
     pub suppressed_records: u64,
-    /// Estimated distinct groups folded into the overflow because of `max_groups`.
+    /// Estimated distinct groups folded into the overflow because of
+    /// `max_groups` (HyperLogLog, counted when final rows are emitted).
     pub overflow_groups: u64,
-    /// Records folded into the overflow because of `max_groups`.
+    /// Records folded into the overflow because of `max_groups` (counted when final rows are emitted).
     pub overflow_records: u64,
     /// `__other__` rows dropped because they failed the thresholds themselves.
     pub other_rows_dropped: u64,

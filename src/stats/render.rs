@@ -168,3 +168,65 @@ impl Emit<'_> {
         self.push(json, out, counters);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::stats::tests::{engine, parse};
+
+    fn spec(dims: &str) -> String {
+        format!(
+            "[[stats]]\nname = \"r\"\ntopic = \"t\"\nwindow = \"1m\"\ngroup_by = [{dims}]\n\
+             [[stats.measures]]\nname = \"with_x\"\nkind = \"count\"\nfield = \"x\"\n\
+             [[stats.measures]]\nname = \"q\"\nkind = \"quantiles\"\nfield = \"x\"\nquantiles = [0.5]\n\
+             [[stats.measures]]\nname = \"s\"\nkind = \"sum\"\nfield = \"x\"\n"
+        )
+    }
+
+    #[test]
+    fn dimension_values_keep_their_json_type_and_escaping() {
+        let mut e = engine(&spec("\"a\", \"b.c\""));
+        e.observe(br#"{"ts":1715674620,"a":"q\"u\\o,te]","b":{"c":7},"x":null}"#);
+        e.observe(br#"{"ts":1715674620,"a":true,"x":"text"}"#);
+        e.observe(br#"{"ts":1715674620,"a":1.5,"b":{"c":[1]},"x":2.5}"#);
+        let mut out = Vec::new();
+        e.finish(&mut out);
+        let rows = parse(&out);
+        let dims: Vec<_> = rows[..3].iter().map(|r| r["dimensions"].to_string()).collect();
+        assert_eq!(
+            dims,
+            [
+                r#"{"a":"q\"u\\o,te]","b.c":7}"#,
+                r#"{"a":1.5,"b.c":null}"#,
+                r#"{"a":true,"b.c":null}"#
+            ]
+        );
+        let m: Vec<_> = rows[..3].iter().map(|r| &r["measures"]).collect();
+        assert_eq!(
+            m[0].to_string(),
+            r#"{"q":{"p50":null},"s":0,"with_x":0}"#,
+            "null is not counted"
+        );
+        assert_eq!((m[1]["with_x"].as_u64(), m[1]["s"].as_f64()), (Some(1), Some(2.5)));
+        assert!((m[1]["q"]["p50"].as_f64().unwrap() - 2.5).abs() <= 0.025);
+        assert_eq!(
+            m[2].to_string(),
+            r#"{"q":{"p50":null},"s":0,"with_x":1}"#,
+            "text counts, is no number"
+        );
+    }
+
+    #[test]
+    fn no_dimensions_means_one_group_per_window() {
+        let mut e = engine(&spec(""));
+        for x in 0..5 {
+            e.observe(format!(r#"{{"ts":1715674620,"x":{x}}}"#).as_bytes());
+        }
+        let mut out = Vec::new();
+        e.finish(&mut out);
+        let rows = parse(&out);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["dimensions"].to_string(), "{}");
+        assert_eq!(rows[0]["measures"]["s"], 10);
+        assert_eq!(rows[1]["groups_emitted"], 1);
+    }
+}

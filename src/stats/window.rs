@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 
 use super::compile::{CompiledKind, CompiledMeasure, CompiledStat};
-use super::extract::{push_json, Record, Val};
+use super::extract::{Record, Val};
 use super::hll::{hash64, Hll};
 use super::sketch::DdSketch;
 
@@ -44,12 +44,28 @@ impl SumAgg {
         self.scaled = self.scaled.saturating_add(scaled);
     }
 
-    /// Appends the sum as JSON: an integer if every input was one, else a float.
+    /// Appends the sum as a JSON number: an integer if every input was one,
+    /// else exact decimal text rounded to 9 fraction digits (at least `.0`).
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        if self.all_int {
-            let _ = write!(out, "{}", self.scaled >> 32);
-        } else {
-            push_json(out, &(self.scaled as f64 / SUM_SCALE));
+        let abs = self.scaled.unsigned_abs();
+        let (mut int, frac) = (abs >> 32, abs & 0xFFFF_FFFF);
+        let mut nanos = (frac * 1_000_000_000 + (1 << 31)) >> 32;
+        if nanos == 1_000_000_000 {
+            int += 1;
+            nanos = 0;
+        }
+        if self.scaled < 0 && (int > 0 || nanos > 0) {
+            out.push(b'-');
+        }
+        let _ = write!(out, "{int}");
+        if !self.all_int {
+            let mut digits = [b'0'; 9];
+            for (i, d) in digits.iter_mut().enumerate() {
+                *d = b'0' + (nanos / 10_u128.pow(8 - i as u32) % 10) as u8;
+            }
+            let len = digits.iter().rposition(|&d| d != b'0').map_or(1, |p| p + 1);
+            out.push(b'.');
+            out.extend_from_slice(&digits[..len]);
         }
     }
 }
@@ -235,5 +251,103 @@ impl WindowAgg {
         let mut groups: Vec<_> = std::mem::take(&mut self.groups).into_iter().collect();
         groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::spec::tests::{parse, EXAMPLE};
+
+    fn sum_of(vals: &[Val]) -> SumAgg {
+        let mut s = SumAgg { scaled: 0, all_int: true };
+        vals.iter().for_each(|v| s.add(*v));
+        s
+    }
+
+    fn text(s: &SumAgg) -> String {
+        let mut out = Vec::new();
+        s.write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn sums_are_exact_and_order_free() {
+        assert_eq!(text(&sum_of(&[])), "0");
+        assert_eq!(
+            text(&sum_of(&[Val::UInt(u64::MAX), Val::UInt(u64::MAX), Val::Int(-1)])),
+            "36893488147419103229"
+        );
+        assert_eq!(text(&sum_of(&[Val::Int(-5), Val::UInt(2)])), "-3");
+        let floats = [Val::Float(0.1), Val::Float(0.2), Val::Float(0.3), Val::UInt(1)];
+        let mut reversed = floats;
+        reversed.reverse();
+        assert_eq!(sum_of(&floats), sum_of(&reversed));
+        assert_eq!(text(&sum_of(&floats)), "1.6");
+        assert_eq!(text(&sum_of(&[Val::Float(-0.25), Val::Int(-2)])), "-2.25");
+        assert_eq!(text(&sum_of(&[Val::Float(2.5), Val::Float(2.5)])), "5.0");
+        assert_eq!(text(&sum_of(&[Val::Float(0.999_999_999_9)])), "1.0");
+        assert_eq!(text(&sum_of(&[Val::Float(-1e-12)])), "0.0");
+        assert_eq!(text(&sum_of(&[Val::Float(1e-9)])), "0.000000001");
+        let ignored = [
+            Val::Float(1e19),
+            Val::Null,
+            Val::Missing,
+            Val::Bool(true),
+            Val::Composite,
+            Val::Str(0, 0),
+        ];
+        assert_eq!(sum_of(&ignored), SumAgg { scaled: 0, all_int: true });
+    }
+
+    fn stat(max_groups: usize) -> CompiledStat {
+        let mut c = parse(EXAMPLE).remove(0).compile().unwrap();
+        c.max_groups = max_groups;
+        c
+    }
+
+    #[test]
+    fn merged_groups_respect_max_groups() {
+        let c = stat(2);
+        let mut w = WindowAgg::default();
+        let mut g = GroupAgg::new(&c.measures);
+        g.count = 3;
+        for key in [&b"[1]"[..], b"[2]", b"[1]", b"[3]", b"[4]", b"[3]"] {
+            let overflowed = w.merge_group(key, g.clone(), &c).unwrap();
+            assert_eq!(overflowed, key == b"[3]" || key == b"[4]");
+        }
+        assert_eq!(w.groups.len(), 2);
+        assert_eq!(w.groups[&b"[1]"[..]].count, 6);
+        assert_eq!(w.overflow.as_ref().unwrap().count, 9);
+        assert_eq!(w.overflow_keys.as_ref().unwrap().estimate(), 2.0);
+        let keys: Vec<_> = w.take_sorted().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [b"[1]".to_vec().into_boxed_slice(), b"[2]".to_vec().into_boxed_slice()]);
+    }
+
+    #[test]
+    fn group_merge_checks_shape() {
+        let c = stat(10);
+        let mut a = GroupAgg::new(&c.measures);
+        let mut b = GroupAgg::new(&c.measures);
+        b.measures.swap(0, 1);
+        assert!(!a.merge(&b));
+        let mut short = GroupAgg::new(&c.measures);
+        short.measures.pop();
+        assert!(!a.merge(&short));
+        assert!(a.merge(&GroupAgg::new(&c.measures)));
+    }
+
+    #[test]
+    fn thresholds_use_count_and_every_distinct_measure() {
+        let c = stat(10); // min_count 5, min_distinct 3
+        let mut g = GroupAgg::new(&c.measures);
+        g.count = 5;
+        assert!(!g.passes(&c), "no distinct users yet");
+        if let MeasureAgg::Distinct(h) = &mut g.measures[1] {
+            (0..3_u64).for_each(|i| h.insert_hash(hash64(&i.to_le_bytes())));
+        }
+        assert!(g.passes(&c));
+        g.count = 4;
+        assert!(!g.passes(&c));
     }
 }
