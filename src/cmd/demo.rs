@@ -190,7 +190,7 @@ fn print_pair(raw: &[u8], anon: &[u8]) {
     ) else {
         return;
     };
-    println!("   {:<17} {:<44} {}", "field", "raw", "anonymized");
+    println!("   {:<17} {:<44} anonymized", "field", "raw");
     for (k, rv) in &r {
         println!(
             "   {:<17} {:<44} {}",

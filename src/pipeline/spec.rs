@@ -330,35 +330,6 @@ pub fn parse_rule(value: &toml::Value) -> Result<ActionSpec, String> {
     ActionSpec::deserialize(table).map_err(|e| e.message().to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shorthand_and_table() {
-        assert_eq!(parse_rule(&toml::Value::String("drop".into())).unwrap(), ActionSpec::Drop);
-        let v: toml::Value = toml::from_str("action = \"truncate_ip\"\nipv4_prefix = 16").unwrap();
-        assert_eq!(
-            parse_rule(&v).unwrap(),
-            ActionSpec::TruncateIp { ipv4_prefix: 16, ipv6_prefix: 48 }
-        );
-    }
-
-    #[test]
-    fn errors_are_specific() {
-        let e = parse_rule(&toml::Value::String("hash".into())).unwrap_err();
-        assert!(e.contains("unknown action `hash`"), "{e}");
-        let v: toml::Value = toml::from_str("action = \"truncate_ip\"\nipv4_prefx = 16").unwrap();
-        let e = parse_rule(&v).unwrap_err();
-        assert!(e.contains("ipv4_prefx"), "{e}");
-        let v: toml::Value = toml::from_str("action = \"pseudonymize\"\nkey = \"ids\"").unwrap();
-        let e = parse_rule(&v).unwrap_err();
-        assert!(e.contains("scope"), "{e}");
-        let e = parse_rule(&toml::Value::Integer(3)).unwrap_err();
-        assert!(e.contains("integer"), "{e}");
-    }
-}
-
 impl ActionSpec {
     /// Plain-language treatment for the record of processing (`explain`).
     pub fn describe(&self) -> String {
@@ -417,5 +388,34 @@ impl ActionSpec {
             }
             ActionSpec::Language => "reduced to the primary language".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorthand_and_table() {
+        assert_eq!(parse_rule(&toml::Value::String("drop".into())).unwrap(), ActionSpec::Drop);
+        let v: toml::Value = toml::from_str("action = \"truncate_ip\"\nipv4_prefix = 16").unwrap();
+        assert_eq!(
+            parse_rule(&v).unwrap(),
+            ActionSpec::TruncateIp { ipv4_prefix: 16, ipv6_prefix: 48 }
+        );
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        let e = parse_rule(&toml::Value::String("hash".into())).unwrap_err();
+        assert!(e.contains("unknown action `hash`"), "{e}");
+        let v: toml::Value = toml::from_str("action = \"truncate_ip\"\nipv4_prefx = 16").unwrap();
+        let e = parse_rule(&v).unwrap_err();
+        assert!(e.contains("ipv4_prefx"), "{e}");
+        let v: toml::Value = toml::from_str("action = \"pseudonymize\"\nkey = \"ids\"").unwrap();
+        let e = parse_rule(&v).unwrap_err();
+        assert!(e.contains("scope"), "{e}");
+        let e = parse_rule(&toml::Value::Integer(3)).unwrap_err();
+        assert!(e.contains("integer"), "{e}");
     }
 }
