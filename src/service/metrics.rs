@@ -49,6 +49,17 @@ pub const REBALANCES_TOTAL: &str = "logveil_rebalances_total";
 /// owner reads them again from the committed offset.
 pub const RECORDS_REQUEUED_TOTAL: &str = "logveil_records_revoked_before_processing_total";
 
+/// Statistics: (record, stat) pairs later than their window's allowed
+/// lateness (counted, never re-opening a window). Labels: `pipeline`.
+pub const STATS_LATE_RECORDS_TOTAL: &str = "logveil_stats_late_records_total";
+/// Statistics: (record, stat) pairs whose event time was missing or invalid. Labels: `pipeline`.
+pub const STATS_INVALID_TIME_TOTAL: &str = "logveil_stats_invalid_time_total";
+/// Statistics: groups suppressed by the privacy thresholds. Labels: `pipeline`.
+pub const STATS_SUPPRESSED_GROUPS_TOTAL: &str = "logveil_stats_suppressed_groups_total";
+/// Statistics: records folded into the overflow because a window reached
+/// `max_groups`. Labels: `pipeline`.
+pub const STATS_OVERFLOW_RECORDS_TOTAL: &str = "logveil_stats_overflow_records_total";
+
 /// Bucket bounds of [`PROCESSING_SECONDS`]: 1 µs to 100 ms.
 const PROCESSING_BUCKETS: &[f64] =
     &[1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 1e-2, 1e-1];
