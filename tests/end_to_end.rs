@@ -1,0 +1,310 @@
+//! Every shipped pipeline end to end through Kafka: the real service and
+//! engine on librdkafka's mock cluster (real protocol), bundled sample
+//! records in, an ordinary rdkafka consumer reading the anonymized,
+//! dead-letter and statistics topics out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logveil::anonymizer::Anonymizer;
+use logveil::keys::KeyStore;
+use logveil::pipeline::set::{pipeline_files, rings_of};
+use logveil::pipeline::spec::Format;
+use logveil::pipeline::PipelineSet;
+use logveil::service::{headers, EmbeddedBroker, Service, ServiceSettings, Shutdown};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use serde_json::Value;
+
+const PARTITIONS: i32 = 2;
+const DLQ: &str = "e2e.dead_letter";
+
+fn settings(bootstrap: &str) -> ServiceSettings {
+    let mut s = ServiceSettings::default();
+    s.service.worker_threads = 2;
+    s.service.http_listen = "127.0.0.1:0".parse().unwrap();
+    s.service.shutdown_grace_secs = 20;
+    s.kafka.brokers = bootstrap.to_owned();
+    s.kafka.group_id = "e2e".into();
+    s.kafka.dead_letter_topic = DLQ.into();
+    s.kafka.commit_interval_ms = 200;
+    for (k, v) in [
+        ("session.timeout.ms", "6000"),
+        ("fetch.wait.max.ms", "20"),
+        ("fetch.queue.backoff.ms", "10"),
+    ] {
+        s.kafka.consumer.insert(k.into(), v.into());
+    }
+    s
+}
+
+/// The value at a dotted path of a JSON object.
+fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |v, seg| v.get(seg))
+}
+
+struct Out {
+    topic: String,
+    payload: String,
+    source: Option<(String, i32, i64)>,
+}
+
+#[test]
+fn every_shipped_pipeline_end_to_end_through_kafka() {
+    let files = pipeline_files(Path::new("pipelines")).unwrap();
+    let keys = KeyStore::for_tests(&rings_of(&files).unwrap());
+    let set = PipelineSet::load(&files, &keys).unwrap();
+    let broker = EmbeddedBroker::start(1).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    logveil::cmd::run::create_topics(&broker, &set, DLQ, PARTITIONS).unwrap();
+
+    // Publish samples: record i of a topic lands at partition i % P, offset i / P.
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("enable.idempotence", "true")
+        .create()
+        .unwrap();
+    let mut inputs: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for p in set.pipelines() {
+        let records = match p.format {
+            Format::Json => logveil::samples::records(p.category, 40),
+            _ => logveil::samples::combined_lines(40),
+        };
+        for (i, r) in records.iter().enumerate() {
+            let rec = BaseRecord::<(), [u8]>::to(&p.input_topics[0])
+                .payload(&r[..])
+                .partition(i as i32 % PARTITIONS);
+            producer.send(rec).map_err(|(e, _)| e).unwrap();
+            producer.poll(Duration::ZERO);
+        }
+        inputs.insert(p.input_topics[0].clone(), records);
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let total: usize = inputs.values().map(Vec::len).sum();
+
+    // Read everything the service writes with an ordinary consumer.
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "e2e-reader")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "20")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    let mut stats_topics = BTreeSet::new();
+    for p in set.pipelines() {
+        for part in 0..PARTITIONS {
+            tpl.add_partition_offset(&p.output_topic, part, Offset::Beginning).unwrap();
+        }
+        for s in &p.stats {
+            if stats_topics.insert(s.topic().to_string()) {
+                tpl.add_partition_offset(s.topic(), 0, Offset::Beginning).unwrap();
+            }
+        }
+    }
+    tpl.add_partition_offset(DLQ, 0, Offset::Beginning).unwrap();
+    reader.assign(&tpl).unwrap();
+
+    let processor = Arc::new(Anonymizer::new(set));
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let shutdown = Shutdown::new();
+    let service = runtime
+        .block_on(Service::start(&settings(&bootstrap), processor.clone(), shutdown.clone()))
+        .unwrap();
+
+    let mut outs: Vec<Out> = Vec::new();
+    let mut read = |outs: &mut Vec<Out>, until: &dyn Fn(&[Out]) -> bool, secs: u64| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !until(outs) && Instant::now() < deadline {
+            let Some(Ok(m)) = reader.poll(Duration::from_millis(100)) else { continue };
+            let h = |name: &str| {
+                m.headers()
+                    .and_then(|hs| hs.iter().find(|h| h.key == name))
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            };
+            let source = match (
+                h(headers::SOURCE_TOPIC),
+                h(headers::SOURCE_PARTITION),
+                h(headers::SOURCE_OFFSET),
+            ) {
+                (Some(t), Some(p), Some(o)) => Some((t, p.parse().unwrap(), o.parse().unwrap())),
+                _ => None,
+            };
+            outs.push(Out {
+                topic: m.topic().to_string(),
+                payload: String::from_utf8(m.payload().unwrap_or_default().to_vec())
+                    .expect("outputs are UTF-8"),
+                source,
+            });
+        }
+    };
+    read(&mut outs, &|o: &[Out]| o.iter().filter(|o| o.source.is_some()).count() >= total, 90);
+    shutdown.trigger();
+    let summary = runtime.block_on(service.wait()).unwrap();
+    read(&mut outs, &|_: &[Out]| false, 2); // statistics emitted at shutdown
+
+    // Every input offset ends in exactly one place.
+    assert_eq!(summary.records_in as usize, total);
+    assert_eq!((summary.records_out + summary.dead_lettered) as usize, total);
+    let mut seen = BTreeSet::new();
+    for o in outs.iter().filter(|o| o.source.is_some()) {
+        assert!(
+            seen.insert(o.source.clone().unwrap()),
+            "duplicate output without a crash: {:?}",
+            o.source
+        );
+    }
+    for (topic, records) in &inputs {
+        for i in 0..records.len() {
+            let key = (topic.clone(), i as i32 % PARTITIONS, (i / PARTITIONS as usize) as i64);
+            assert!(seen.contains(&key), "no output for {key:?}");
+        }
+    }
+
+    // Per pipeline: content checks and collected sensitive values.
+    let mut sensitive: BTreeSet<String> = BTreeSet::new();
+    let dead: Vec<&Out> = outs.iter().filter(|o| o.topic == DLQ).collect();
+    for p in processor.pipelines().pipelines() {
+        let topic = &p.input_topics[0];
+        let anon: Vec<(usize, Value)> = outs
+            .iter()
+            .filter(|o| o.topic == p.output_topic)
+            .map(|o| {
+                let (_, part, off) = o.source.clone().unwrap();
+                (
+                    (off as usize) * PARTITIONS as usize + part as usize,
+                    serde_json::from_str(&o.payload).unwrap(),
+                )
+            })
+            .collect();
+        let good = inputs[topic]
+            .iter()
+            .filter(|r| serde_json::from_slice::<serde_json::Map<String, Value>>(r).is_ok())
+            .count();
+        if p.format == Format::Json {
+            let bad_here = dead.iter().filter(|d| d.source.as_ref().unwrap().0 == *topic).count();
+            assert_eq!(anon.len() + bad_here, inputs[topic].len(), "{}", p.name);
+            assert!(anon.len() + 1 >= good, "{}: {} of {good}", p.name, anon.len());
+        }
+        for (idx, out) in &anon {
+            let raw: Value = match p.format {
+                Format::Json => serde_json::from_slice(&inputs[topic][*idx]).unwrap(),
+                _ => {
+                    let line = String::from_utf8_lossy(&inputs[topic][*idx]).into_owned();
+                    let ip = line.split(' ').next().unwrap().to_string();
+                    serde_json::json!({ "client_ip": ip })
+                }
+            };
+            let obj = out.as_object().unwrap();
+            for r in &p.rules {
+                let raw_v = at(&raw, &r.path);
+                let out_v = at(out, &r.path);
+                match r.action_name {
+                    "drop" => assert!(out_v.is_none(), "{}: {} kept", p.name, r.path),
+                    "keep" if p.format == Format::Json => {
+                        assert_eq!(raw_v, out_v, "{}: {}", p.name, r.path)
+                    }
+                    "pseudonymize" => {
+                        if let Some(v) = out_v {
+                            assert!(
+                                v.as_str().unwrap().starts_with("test:"),
+                                "{}: {}",
+                                p.name,
+                                r.path
+                            )
+                        }
+                    }
+                    "reduce_user_agent" => {
+                        if let Some(v) = out_v {
+                            for k in ["browser", "os", "device"] {
+                                assert!(v.get(k).is_some(), "{}: {}", p.name, r.path);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if matches!(
+                    r.action_name,
+                    "drop"
+                        | "pseudonymize"
+                        | "pseudonymize_ip"
+                        | "truncate_ip"
+                        | "redact"
+                        | "reduce_user_agent"
+                        | "mask"
+                ) {
+                    if let Some(Value::String(s)) = raw_v {
+                        let trivial = s.len() < 6
+                            || s == "wifi"
+                            || (r.action_name == "truncate_ip" && s.ends_with(".0"));
+                        let unchanged_text = r.action_name == "redact" && out_v == raw_v;
+                        if !trivial && !unchanged_text {
+                            sensitive.insert(s.clone());
+                        }
+                    }
+                }
+            }
+            assert!(obj.len() <= p.rules.len() * 2, "{}: unexpected fields", p.name);
+        }
+    }
+    assert!(sensitive.len() > 300, "collected {} sensitive values", sensitive.len());
+
+    // No raw IP, ID, contact or device detail appears anywhere in any output topic.
+    let everything: String = outs.iter().map(|o| o.payload.as_str()).collect::<Vec<_>>().join("\n");
+    for s in &sensitive {
+        assert!(!everything.contains(s.as_str()), "a raw value leaked into the outputs");
+    }
+
+    // Dead letters: codes, no raw payload.
+    let codes: BTreeSet<String> = dead
+        .iter()
+        .map(|d| {
+            serde_json::from_str::<Value>(&d.payload).unwrap()["error_code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for c in ["invalid_json", "invalid_utf8", "not_an_object", "unknown_field", "invalid_log_line"]
+    {
+        assert!(codes.contains(c), "missing dead letter {c}: {codes:?}");
+    }
+    assert!(dead.iter().all(|d| !d.payload.contains("\"raw\"") && !d.payload.contains("broken")));
+
+    // Statistics reached their topics and respect the thresholds.
+    let stats: Vec<Value> = outs
+        .iter()
+        .filter(|o| stats_topics.contains(&o.topic))
+        .map(|o| serde_json::from_str(&o.payload).unwrap())
+        .collect();
+    assert!(!stats.is_empty());
+    assert_eq!(summary.stats_out as usize, stats.len());
+    for row in &stats {
+        assert_eq!(row["schema"], "logveil.stats/1");
+        if row.get("summary").is_some() {
+            continue;
+        }
+        let p = processor
+            .pipelines()
+            .pipelines()
+            .iter()
+            .find(|p| p.stats_specs.iter().any(|s| s.name == row["stat"]))
+            .unwrap();
+        let spec = p.stats_specs.iter().find(|s| s.name == row["stat"]).unwrap();
+        let count_measure = spec
+            .measures
+            .iter()
+            .find(|m| m.kind == logveil::stats::spec::MeasureKind::Count)
+            .unwrap();
+        let n = row["measures"][&count_measure.name].as_i64().unwrap();
+        assert!(n >= spec.min_count, "{row}");
+    }
+    drop(reader);
+    drop(producer);
+}
