@@ -5,10 +5,21 @@
 //! (buffers, user-agent cache); pipelines are shared and immutable.
 //! Statistics engines are shared per pipeline behind a mutex (observing a
 //! record is a few hash updates; windows are emitted on `tick`).
+//!
+//! # Statistics modes
+//! - [`StatsMode::Direct`] (one instance, or each instance alone): windows are
+//!   thresholded and emitted by the instance that saw the records.
+//! - [`StatsMode::Merged`] (several instances in one group): each instance
+//!   emits mergeable partial aggregates of its closed windows to an internal
+//!   topic, keyed by `stat|window`, so every partial of a window reaches the
+//!   instance that owns that key's partition; the owner merges them and
+//!   applies the thresholds to the merged groups, so suppression stays
+//!   correct when one group's records are spread over instances.
 
 use std::sync::Mutex;
 
 use metrics::Counter;
+use serde::Deserialize;
 
 use crate::error::ErrorCode;
 use crate::pipeline::{PipelineSet, Scratch};
@@ -16,12 +27,51 @@ use crate::processor::{
     Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
 };
 use crate::service::metrics as m;
-use crate::stats::{StatsEngine, StatsRow};
+use crate::stats::{PartialRow, StatsEngine, StatsRow};
+
+/// How statistics are finalized.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StatsMode {
+    /// Each instance thresholds and emits its own windows (default).
+    #[default]
+    Direct,
+    /// Partials go through `partials_topic`; the owner of a window's key merges them.
+    Merged {
+        /// Internal topic for partial aggregates (also consumed by the group).
+        #[serde(default = "default_partials_topic")]
+        partials_topic: String,
+        /// Wall-clock milliseconds a window's owner waits after a sender's
+        /// watermark arrives before it may close windows with it, so partials
+        /// from instances that tick later are merged, not counted late.
+        #[serde(default = "default_merge_delay_ms")]
+        merge_delay_ms: i64,
+    },
+}
+
+/// Default merge delay: a few service ticks (1 s each) plus produce latency.
+pub fn default_merge_delay_ms() -> i64 {
+    5_000
+}
+
+/// Default internal topic for statistics partials.
+pub fn default_partials_topic() -> String {
+    "logveil.stats.partials".into()
+}
+
+/// Statistics state of one pipeline.
+struct PipelineStats {
+    /// Direct mode: observe and emit final rows. Merged mode: observe and emit partials.
+    local: Mutex<StatsEngine>,
+    /// Merged mode only: merges partials and emits final rows.
+    merge: Option<Mutex<StatsEngine>>,
+}
 
 /// All pipelines plus their statistics, ready for the Kafka service.
 pub struct Anonymizer {
     set: PipelineSet,
-    stats: Vec<Option<Mutex<StatsEngine>>>,
+    stats: Vec<Option<PipelineStats>>,
+    mode: StatsMode,
     /// `[pipeline][rule]` counters of fields dropped by failure.
     field_dropped: Vec<Vec<Counter>>,
 }
@@ -30,6 +80,7 @@ pub struct Anonymizer {
 pub struct AnonWorker {
     scratch: Scratch,
     rows: Vec<StatsRow>,
+    partials: Vec<PartialRow>,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -39,13 +90,31 @@ impl std::fmt::Debug for Anonymizer {
 }
 
 impl Anonymizer {
+    /// Wraps compiled pipelines with direct statistics.
+    pub fn new(set: PipelineSet) -> Self {
+        Self::with_stats_mode(set, StatsMode::Direct)
+    }
+
     /// Wraps compiled pipelines; registers metric handles (install the
     /// metrics recorder before calling this, or counts go nowhere).
-    pub fn new(set: PipelineSet) -> Self {
+    pub fn with_stats_mode(set: PipelineSet, mode: StatsMode) -> Self {
+        let merge_delay = match &mode {
+            StatsMode::Direct => None,
+            StatsMode::Merged { merge_delay_ms, .. } => Some(*merge_delay_ms),
+        };
         let stats = set
             .pipelines()
             .iter()
-            .map(|p| (!p.stats.is_empty()).then(|| Mutex::new(StatsEngine::new(p.stats.clone()))))
+            .map(|p| {
+                (!p.stats.is_empty()).then(|| PipelineStats {
+                    local: Mutex::new(StatsEngine::new(p.stats.clone())),
+                    merge: merge_delay.map(|delay| {
+                        let mut e = StatsEngine::new(p.stats.clone());
+                        e.set_merge_delay(delay);
+                        Mutex::new(e)
+                    }),
+                })
+            })
             .collect();
         let field_dropped = set
             .pipelines()
@@ -60,7 +129,7 @@ impl Anonymizer {
                     .collect()
             })
             .collect();
-        Anonymizer { set, stats, field_dropped }
+        Anonymizer { set, stats, mode, field_dropped }
     }
 
     /// The pipelines.
@@ -68,7 +137,15 @@ impl Anonymizer {
         &self.set
     }
 
-    /// Polls (or finishes) every pipeline's statistics and hands the rows to `sink`.
+    fn partials_topic(&self) -> Option<&str> {
+        match &self.mode {
+            StatsMode::Direct => None,
+            StatsMode::Merged { partials_topic, .. } => Some(partials_topic),
+        }
+    }
+
+    /// Polls (or finishes) every pipeline's statistics and hands rows and
+    /// partials to `sink`.
     fn drain_stats(
         &self,
         worker: &mut AnonWorker,
@@ -76,16 +153,27 @@ impl Anonymizer {
         now_ms: i64,
         sink: &mut dyn FnMut(OutputRecord<'_>),
     ) {
-        for (p, engine) in self.set.pipelines().iter().zip(&self.stats) {
-            let Some(engine) = engine else { continue };
+        for (p, stats) in self.set.pipelines().iter().zip(&self.stats) {
+            let Some(stats) = stats else { continue };
             // A poisoned lock means a panic elsewhere; skip rather than propagate.
-            if let Ok(mut e) = engine.lock() {
-                if finish {
-                    e.finish(&mut worker.rows);
-                } else {
-                    e.poll(now_ms, &mut worker.rows);
+            if let Ok(mut e) = stats.local.lock() {
+                match (self.partials_topic(), finish) {
+                    (None, false) => e.poll(now_ms, &mut worker.rows),
+                    (None, true) => e.finish(&mut worker.rows),
+                    (Some(_), false) => e.poll_partials(now_ms, &mut worker.partials),
+                    (Some(_), true) => e.finish_partials(&mut worker.partials),
                 }
                 publish_stats_counters(&p.name, &e.counters());
+            }
+            if let Some(merge) = &stats.merge {
+                if let Ok(mut e) = merge.lock() {
+                    if finish {
+                        e.finish(&mut worker.rows);
+                    } else {
+                        e.poll(now_ms, &mut worker.rows);
+                    }
+                    publish_stats_counters(&format!("{}:merge", p.name), &e.counters());
+                }
             }
             for row in worker.rows.drain(..) {
                 sink(OutputRecord {
@@ -97,32 +185,61 @@ impl Anonymizer {
                     kind: OutputKind::Stats,
                 });
             }
+            if let Some(topic) = self.partials_topic() {
+                for part in worker.partials.drain(..) {
+                    sink(OutputRecord {
+                        topic,
+                        key: Some(&part.key),
+                        payload: &part.json,
+                        pipeline: &p.name,
+                        key_id: None,
+                        kind: OutputKind::StatsPartial,
+                    });
+                }
+            }
         }
+    }
+
+    /// Merges a partial into the pipeline whose statistics know it.
+    fn absorb_partial(&self, payload: &[u8]) -> Disposition {
+        for (p, stats) in self.set.pipelines().iter().zip(&self.stats) {
+            let Some(merge) = stats.as_ref().and_then(|s| s.merge.as_ref()) else { continue };
+            if let Ok(mut e) = merge.lock() {
+                if e.merge_partial(payload).is_ok() {
+                    return Disposition::Absorbed { pipeline: p.name.clone() };
+                }
+            }
+        }
+        Disposition::Failed(RecordFailure {
+            error_code: ErrorCode::InvalidPartial.as_str(),
+            message: "no statistic of any pipeline accepts this partial".into(),
+            pipeline: None,
+        })
     }
 }
 
 /// Mirrors an engine's cumulative counters into Prometheus counters.
 fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
     let p = pipeline.to_string();
-    metrics::counter!(m::STATS_LATE_RECORDS_TOTAL, "pipeline" => p.clone())
-        .absolute(c.late_records);
-    metrics::counter!(m::STATS_INVALID_TIME_TOTAL, "pipeline" => p.clone())
-        .absolute(c.invalid_time);
+    metrics::counter!(m::STATS_LATE_RECORDS_TOTAL, "pipeline" => p.clone()).absolute(c.late_records);
+    metrics::counter!(m::STATS_INVALID_TIME_TOTAL, "pipeline" => p.clone()).absolute(c.invalid_time);
     metrics::counter!(m::STATS_SUPPRESSED_GROUPS_TOTAL, "pipeline" => p.clone())
         .absolute(c.suppressed_groups);
-    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p)
-        .absolute(c.overflow_records);
+    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p).absolute(c.overflow_records);
 }
 
 impl RecordProcessor for Anonymizer {
     type Worker = AnonWorker;
 
     fn new_worker(&self) -> AnonWorker {
-        AnonWorker { scratch: Scratch::default(), rows: Vec::new() }
+        AnonWorker { scratch: Scratch::default(), rows: Vec::new(), partials: Vec::new() }
     }
 
     fn input_topics(&self) -> Vec<String> {
-        self.set.pipelines().iter().flat_map(|p| p.input_topics.iter().cloned()).collect()
+        let mut topics: Vec<String> =
+            self.set.pipelines().iter().flat_map(|p| p.input_topics.iter().cloned()).collect();
+        topics.extend(self.partials_topic().map(str::to_string));
+        topics
     }
 
     fn output_topics(&self) -> Vec<String> {
@@ -135,6 +252,7 @@ impl RecordProcessor for Anonymizer {
                     .chain(p.stats.iter().map(|s| s.topic().to_string()))
             })
             .collect();
+        topics.extend(self.partials_topic().map(str::to_string));
         topics.sort();
         topics.dedup();
         topics
@@ -146,6 +264,9 @@ impl RecordProcessor for Anonymizer {
         record: &SourceRecord<'_>,
         sink: &mut dyn FnMut(OutputRecord<'_>),
     ) -> Disposition {
+        if Some(record.topic) == self.partials_topic() {
+            return self.absorb_partial(record.payload.unwrap_or_default());
+        }
         let Some((i, p)) = self.set.for_topic(record.topic) else {
             return Disposition::Failed(RecordFailure {
                 error_code: ErrorCode::NoPipeline.as_str(),
@@ -168,8 +289,8 @@ impl RecordProcessor for Anonymizer {
         for &ri in &scratch.failed_rules {
             self.field_dropped[i][ri].increment(1);
         }
-        if let Some(engine) = &self.stats[i] {
-            if let Ok(mut e) = engine.lock() {
+        if let Some(stats) = &self.stats[i] {
+            if let Ok(mut e) = stats.local.lock() {
                 e.observe(&scratch.out);
             }
         }

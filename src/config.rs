@@ -41,6 +41,9 @@ pub struct ConfigFile {
     /// `[kafka]`: brokers, group, dead-letter topic, client settings.
     #[serde(default)]
     pub kafka: KafkaSettings,
+    /// `[stats]`: `mode = "direct"` (default) or `mode = "merged"` with a `partials_topic`.
+    #[serde(default)]
+    pub stats: crate::anonymizer::StatsMode,
 }
 
 fn default_pipelines_dir() -> PathBuf {
@@ -141,6 +144,7 @@ impl Config {
             keys: BTreeMap::new(),
             service: RuntimeSettings::default(),
             kafka: KafkaSettings::default(),
+            stats: crate::anonymizer::StatsMode::default(),
         };
         Config {
             file,

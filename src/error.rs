@@ -32,11 +32,13 @@ pub enum ErrorCode {
     InvalidLogLine,
     /// The record came from a topic no pipeline owns.
     NoPipeline,
+    /// A record on the statistics partials topic that no pipeline's statistics can merge.
+    InvalidPartial,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and metric pre-registration.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::EmptyRecord,
         ErrorCode::InvalidUtf8,
         ErrorCode::InvalidJson,
@@ -48,6 +50,7 @@ impl ErrorCode {
         ErrorCode::UnknownField,
         ErrorCode::InvalidLogLine,
         ErrorCode::NoPipeline,
+        ErrorCode::InvalidPartial,
     ];
 
     /// The stable snake_case name used in dead letters and metric labels.
@@ -64,6 +67,7 @@ impl ErrorCode {
             ErrorCode::UnknownField => "unknown_field",
             ErrorCode::InvalidLogLine => "invalid_log_line",
             ErrorCode::NoPipeline => "no_pipeline",
+            ErrorCode::InvalidPartial => "invalid_partial",
         }
     }
 
@@ -83,6 +87,7 @@ impl ErrorCode {
             }
             ErrorCode::InvalidLogLine => "the line does not match the combined/common log format",
             ErrorCode::NoPipeline => "no pipeline owns the record's topic",
+            ErrorCode::InvalidPartial => "a statistics partial that no statistic can merge",
         }
     }
 }

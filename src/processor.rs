@@ -74,6 +74,12 @@ pub enum Disposition {
         /// Pipeline that filtered it.
         pipeline: String,
     },
+    /// Absorbed into the processor's state, with no output of its own (a
+    /// statistics partial merged by its owner). Counted as processed.
+    Absorbed {
+        /// Pipeline that absorbed it.
+        pipeline: String,
+    },
     /// Must go to the dead-letter topic.
     Failed(RecordFailure),
 }

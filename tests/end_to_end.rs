@@ -60,7 +60,7 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
     let set = PipelineSet::load(&files, &keys).unwrap();
     let broker = EmbeddedBroker::start(1).unwrap();
     let bootstrap = broker.bootstrap_servers().to_string();
-    logveil::cmd::run::create_topics(&broker, &set, DLQ, PARTITIONS).unwrap();
+    logveil::cmd::run::create_topics(&broker, &set, DLQ, &Default::default(), PARTITIONS).unwrap();
 
     // Publish samples: record i of a topic lands at partition i % P, offset i / P.
     let producer: BaseProducer = ClientConfig::new()

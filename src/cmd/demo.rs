@@ -223,7 +223,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut settings = config.service_settings();
     let broker = EmbeddedBroker::start(1)?;
     let bootstrap = broker.bootstrap_servers().to_string();
-    create_topics(&broker, &set, &settings.kafka.dead_letter_topic, PARTITIONS)?;
+    create_topics(&broker, &set, &settings.kafka.dead_letter_topic, &config.file.stats, PARTITIONS)?;
     settings.kafka.brokers = bootstrap.clone();
     settings.kafka.group_id = "logveil-demo".into();
     settings.kafka.commit_interval_ms = 1000;
@@ -283,7 +283,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     tpl.add_partition_offset(&settings.kafka.dead_letter_topic, 0, Offset::Beginning)?;
     output_consumer.assign(&tpl)?;
 
-    let processor = Arc::new(Anonymizer::new(set));
+    let processor = Arc::new(Anonymizer::with_stats_mode(set, config.file.stats.clone()));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let shutdown = Shutdown::new();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::anonymizer::Anonymizer;
+use crate::anonymizer::{Anonymizer, StatsMode};
 use crate::config::Config;
 use crate::keys::{KeyStore, ProcessEnv};
 use crate::pipeline::PipelineSet;
@@ -39,6 +39,7 @@ pub fn create_topics(
     broker: &EmbeddedBroker,
     set: &PipelineSet,
     dead_letter_topic: &str,
+    stats: &StatsMode,
     input_partitions: i32,
 ) -> anyhow::Result<()> {
     for p in set.pipelines() {
@@ -51,6 +52,9 @@ pub fn create_topics(
         }
     }
     broker.create_topic(dead_letter_topic, 1)?;
+    if let StatsMode::Merged { partials_topic, .. } = stats {
+        broker.create_topic(partials_topic, input_partitions)?;
+    }
     Ok(())
 }
 
@@ -70,14 +74,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut settings = config.service_settings();
     let broker = if args.embedded_broker {
         let b = EmbeddedBroker::start(1)?;
-        create_topics(&b, &set, &settings.kafka.dead_letter_topic, 4)?;
+        create_topics(&b, &set, &settings.kafka.dead_letter_topic, &config.file.stats, 4)?;
         settings.kafka.brokers = b.bootstrap_servers().to_string();
         tracing::warn!(brokers = %settings.kafka.brokers, "using an embedded in-process broker; data is lost on exit");
         Some(b)
     } else {
         None
     };
-    let processor = Arc::new(Anonymizer::new(set));
+    let processor = Arc::new(Anonymizer::with_stats_mode(set, config.file.stats.clone()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -90,6 +90,22 @@ impl PipelineSet {
                 }
             }
         }
+        let mut stat_names: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in pipelines.iter().enumerate() {
+            for st in &p.stats {
+                if let Some(j) = stat_names.insert(st.name(), i) {
+                    return Err(PipelineError {
+                        file: p.file.display().to_string(),
+                        field: "stats.name".into(),
+                        problem: format!(
+                            "statistic `{}` is also declared by {}; names must be unique across pipelines",
+                            st.name(),
+                            pipelines[j].file.display()
+                        ),
+                    });
+                }
+            }
+        }
         for p in &pipelines {
             if let Some(&j) = by_topic.get(&p.output_topic) {
                 return Err(PipelineError {

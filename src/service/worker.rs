@@ -185,6 +185,7 @@ fn process<P: RecordProcessor>(
     summary.records_in += 1;
     let pipeline_idx = match &disposition {
         Disposition::Emitted => first_pipeline,
+        Disposition::Absorbed { pipeline } => Some(cache.index(pipeline)),
         Disposition::Filtered { pipeline } => {
             summary.filtered += 1;
             let i = cache.index(pipeline);

@@ -55,6 +55,10 @@ struct StatState {
     active_since: Option<(i64, Option<i64>)>,
     /// Largest `now_ms` seen.
     last_now: Option<i64>,
+    /// Merge side: sender watermarks held back until `merge_delay_ms` of wall
+    /// time after their arrival (arrival = the next `now_ms` seen), so the
+    /// partials of slower instances for the same window arrive first.
+    held_watermarks: Vec<(Option<i64>, i64)>,
 }
 
 impl StatState {
@@ -104,8 +108,23 @@ impl StatState {
         window.observe(key, &self.spec, rec, &self.slots.measures, scratch);
     }
 
+    /// Applies held sender watermarks that arrived at least `delay` ago (all when `delay` is None).
+    fn release_watermarks(&mut self, now: i64, delay: Option<i64>) {
+        let mut best = self.watermark;
+        self.held_watermarks.retain_mut(|(arrival, wm)| {
+            let at = *arrival.get_or_insert(now);
+            let due = delay.is_none_or(|d| at.saturating_add(d) <= now);
+            if due {
+                best = Some(best.map_or(*wm, |b| b.max(*wm)));
+            }
+            !due
+        });
+        self.watermark = best;
+    }
+
     /// Records `now_ms`; advances the watermark after one idle window length.
-    fn tick(&mut self, now: i64) {
+    fn tick(&mut self, now: i64, merge_delay: i64) {
+        self.release_watermarks(now, Some(merge_delay));
         self.last_now = Some(self.last_now.map_or(now, |n| n.max(now)));
         if self.activity != self.activity_at_poll {
             self.activity_at_poll = self.activity;
@@ -157,6 +176,8 @@ pub struct StatsEngine {
     hash_buf: Vec<u8>,
     counters: StatsCounters,
     noise: Noise,
+    /// Merge side: wall-clock hold on sender watermarks (0 = none).
+    merge_delay_ms: i64,
 }
 
 impl StatsEngine {
@@ -205,6 +226,7 @@ impl StatsEngine {
                 windows: BTreeMap::new(),
                 watermark: None,
                 closed_until: i64::MIN,
+                held_watermarks: Vec::new(),
                 pending_late: 0,
                 activity: 0,
                 activity_at_poll: 0,
@@ -222,7 +244,16 @@ impl StatsEngine {
             hash_buf: Vec::new(),
             counters: StatsCounters::default(),
             noise: Noise::from_entropy(),
+            merge_delay_ms: 0,
         }
+    }
+
+    /// Merge side of the multi-instance path: hold each partial's sender
+    /// watermark for `ms` of wall time (measured by `poll`'s `now_ms`) before
+    /// it may close windows, so partials of the same window from instances
+    /// that tick a little later are merged instead of counted late.
+    pub fn set_merge_delay(&mut self, ms: i64) {
+        self.merge_delay_ms = ms.max(0);
     }
 
     /// Makes count noise (`epsilon`) reproducible; for tests and replays only.
@@ -267,7 +298,7 @@ impl StatsEngine {
     fn emit_final(&mut self, now: Option<i64>, out: &mut Vec<StatsRow>) {
         for st in &mut self.stats {
             if let Some(now) = now {
-                st.tick(now);
+                st.tick(now, self.merge_delay_ms);
             }
             for (start, win) in st.take_windows(now.is_none()) {
                 let late = std::mem::take(&mut st.pending_late);
@@ -290,7 +321,7 @@ impl StatsEngine {
     fn emit_partials(&mut self, now: Option<i64>, out: &mut Vec<PartialRow>) {
         for st in &mut self.stats {
             if let Some(now) = now {
-                st.tick(now);
+                st.tick(now, self.merge_delay_ms);
             }
             for (start, win) in st.take_windows(now.is_none()) {
                 let late = std::mem::take(&mut st.pending_late);
@@ -339,7 +370,11 @@ impl StatsEngine {
         self.counters.partials_merged += 1;
         st.activity += 1;
         if let Some(wm) = watermark {
-            st.watermark = Some(st.watermark.map_or(wm, |cur| cur.max(wm)));
+            if self.merge_delay_ms > 0 {
+                st.held_watermarks.push((None, wm));
+            } else {
+                st.watermark = Some(st.watermark.map_or(wm, |cur| cur.max(wm)));
+            }
         }
         if start.saturating_add(w) <= st.closed_until {
             let records = group.as_ref().map_or(0, |g| g.count);
