@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench kafka_throughput`; size with
 //! `LOGVEIL_BENCH_RECORDS` (default 200000), `LOGVEIL_BENCH_PARTITIONS`
-//! (default 16) and `LOGVEIL_BENCH_RUNS` (default 3). Each run times from the
+//! (default 16), `LOGVEIL_BENCH_RUNS` (default 3) and `LOGVEIL_BENCH_WORKERS`
+//! (default: the service default, one per core). Each run times from the
 //! first record fetched to the last output flushed, offsets committed and
 //! the consumer closed, for both contenders; the group join is excluded.
 
@@ -132,6 +133,7 @@ fn settings(bootstrap: &str, group: &str) -> ServiceSettings {
     s.kafka.brokers = bootstrap.to_owned();
     s.kafka.group_id = group.to_owned();
     s.service.http_listen = "127.0.0.1:0".parse().expect("literal address");
+    s.service.worker_threads = env_or("LOGVEIL_BENCH_WORKERS", s.service.worker_threads);
     s.kafka.consumer.insert("session.timeout.ms".into(), "6000".into());
     s
 }
@@ -256,7 +258,7 @@ fn main() {
     println!(
         "{n} records, {:.0} B average, {partitions} partitions, {} worker threads, {runs} runs",
         bytes as f64 / n as f64,
-        ServiceSettings::default().service.worker_threads
+        settings(&bs, "x").service.worker_threads
     );
     let (mut base, mut svc) = (Vec::new(), Vec::new());
     for run in 0..runs {
