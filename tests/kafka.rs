@@ -717,3 +717,87 @@ async fn metrics_and_readiness_over_http() {
     let summary = service.wait().await.unwrap();
     assert_eq!(summary.records_in, inputs.len() as u64);
 }
+
+/// Emits a statistics row on every tick and one on finish; no records.
+struct TickingProcessor {
+    names: Names,
+    stats: String,
+}
+
+impl RecordProcessor for TickingProcessor {
+    type Worker = u64;
+    fn new_worker(&self) -> u64 {
+        0
+    }
+    fn input_topics(&self) -> Vec<String> {
+        vec![self.names.input.clone()]
+    }
+    fn output_topics(&self) -> Vec<String> {
+        vec![self.stats.clone()]
+    }
+    fn process(
+        &self,
+        _: &mut u64,
+        _: &SourceRecord<'_>,
+        _: &mut dyn FnMut(OutputRecord<'_>),
+    ) -> Disposition {
+        Disposition::Filtered { pipeline: self.names.pipeline.clone() }
+    }
+    fn tick(&self, ticks: &mut u64, _now_ms: i64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
+        *ticks += 1;
+        sink(OutputRecord {
+            topic: &self.stats,
+            key: None,
+            payload: b"tick",
+            pipeline: &self.names.pipeline,
+            key_id: None,
+            kind: OutputKind::Stats,
+        });
+    }
+    fn finish(&self, _: &mut u64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
+        sink(OutputRecord {
+            topic: &self.stats,
+            key: None,
+            payload: b"finish",
+            pipeline: &self.names.pipeline,
+            key_id: None,
+            kind: OutputKind::Stats,
+        });
+    }
+}
+
+/// `tick()` runs about once a second per worker without any traffic, and
+/// `finish()` once per worker at graceful shutdown; statistics outputs carry
+/// the pipeline header but no source coordinates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tick_without_traffic_and_finish_on_shutdown() {
+    let names = Names::new("tick");
+    let stats = format!("stats.{}", names.input);
+    let broker = broker_with_topics(1, &names, 1);
+    broker.create_topic(&stats, 1).unwrap();
+    let bs = broker.bootstrap_servers().to_owned();
+    let shutdown = Shutdown::new();
+    let s = settings(&bs, &names);
+    let p = Arc::new(TickingProcessor { names: names.clone(), stats: stats.clone() });
+    let task = {
+        let sd = shutdown.clone();
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let mut r = Reader::new(&bs, &stats, 1);
+    tokio::task::block_in_place(|| {
+        r.until(Duration::from_secs(30), "ticks", |recs| recs.len() >= 4);
+    });
+    shutdown.trigger();
+    let summary = task.await.unwrap().unwrap();
+    tokio::task::block_in_place(|| {
+        r.until(Duration::from_secs(10), "finish rows", |recs| {
+            recs.iter().filter(|x| x.payload == b"finish").count() == 2
+        });
+    });
+    assert_eq!(summary.records_in, 0);
+    assert!(summary.stats_out >= 6, "{summary:?}");
+    for rec in &r.records {
+        assert_eq!(rec.headers[service::headers::PIPELINE], names.pipeline);
+        assert!(!rec.headers.contains_key(service::headers::SOURCE_OFFSET));
+    }
+}

@@ -209,11 +209,71 @@ fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
     }
 }
 
+/// Records handed to a worker at once: one queue operation (and at most one
+/// wake-up) per batch instead of per record.
+pub(crate) const BATCH: usize = 64;
+
+/// Per-worker batches being filled by the consumer thread.
+struct Batches {
+    queues: Vec<SyncSender<Vec<Job>>>,
+    pending: Vec<Vec<Job>>,
+    count: usize,
+}
+
+impl Batches {
+    fn new(queues: Vec<SyncSender<Vec<Job>>>) -> Self {
+        let pending = queues.iter().map(|_| Vec::with_capacity(BATCH)).collect();
+        Batches { queues, pending, count: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds a job; sends its worker's batch when full. `Err(worker)` if that
+    /// worker is gone.
+    fn push(&mut self, job: Job) -> Result<(), usize> {
+        let w = job.tracker.worker;
+        let Some(batch) = self.pending.get_mut(w) else { return Err(w) };
+        batch.push(job);
+        self.count += 1;
+        if batch.len() >= BATCH {
+            self.send(w)?;
+        }
+        Ok(())
+    }
+
+    /// Sends every non-empty batch.
+    fn flush_all(&mut self) -> Result<(), usize> {
+        for w in 0..self.pending.len() {
+            self.send(w)?;
+        }
+        Ok(())
+    }
+
+    /// Blocks while the worker's queue is full: back-pressure on fetching.
+    fn send(&mut self, w: usize) -> Result<(), usize> {
+        let (Some(batch), Some(queue)) = (self.pending.get_mut(w), self.queues.get(w)) else {
+            return Err(w);
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        self.count -= full.len();
+        queue.send(full).map_err(|_| w)
+    }
+
+    fn into_queues(self) -> Vec<SyncSender<Vec<Job>>> {
+        self.queues
+    }
+}
+
 /// Everything the consumer thread owns.
 pub(crate) struct ConsumerLoop {
     pub consumer: BaseConsumer<GroupContext>,
     pub producer: Arc<OutputProducer>,
-    pub queues: Vec<SyncSender<Job>>,
+    pub queues: Vec<SyncSender<Vec<Job>>>,
     pub workers: Vec<JoinHandle<RunSummary>>,
     pub shared: Arc<Shared>,
     pub grace: Duration,
@@ -225,8 +285,12 @@ impl ConsumerLoop {
         let ConsumerLoop { consumer, producer, queues, workers, shared, grace } = self;
         wait_for_broker(&producer, &shared);
         let mut last_store = Instant::now();
+        let mut batches = Batches::new(queues);
         while !shared.should_stop() {
-            match consumer.poll(Duration::from_millis(100)) {
+            // Poll without waiting while records wait to be handed over, so a
+            // partial batch leaves as soon as the fetch queue runs dry.
+            let wait = if batches.is_empty() { Duration::from_millis(100) } else { Duration::ZERO };
+            let delivered = match consumer.poll(wait) {
                 Some(Ok(msg)) => {
                     let tracker = shared.trackers.get_or_create(msg.topic(), msg.partition());
                     let job = Job {
@@ -237,18 +301,19 @@ impl ConsumerLoop {
                         tracker,
                     };
                     drop(msg);
-                    let worker = job.tracker.worker;
-                    // Blocks while the worker's queue is full: back-pressure.
-                    let sent = queues.get(worker).map(|q| q.send(job).is_ok());
-                    if sent != Some(true) {
-                        if !shared.is_aborting() {
-                            shared.set_fatal(ServiceError::WorkerPanicked { worker });
-                        }
-                        break;
-                    }
+                    batches.push(job)
                 }
-                Some(Err(error)) => tracing::warn!(%error, "consumer error"),
-                None => {}
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "consumer error");
+                    Ok(())
+                }
+                None => batches.flush_all(),
+            };
+            if let Err(worker) = delivered {
+                if !shared.is_aborting() {
+                    shared.set_fatal(ServiceError::WorkerPanicked { worker });
+                }
+                break;
             }
             if last_store.elapsed() >= STORE_EVERY {
                 store_moved(&consumer, &shared);
@@ -256,6 +321,11 @@ impl ConsumerLoop {
                 last_store = Instant::now();
             }
         }
+        // Records already fetched are finished too (unless aborting).
+        if !shared.is_aborting() {
+            let _ = batches.flush_all();
+        }
+        let queues = batches.into_queues();
         let deadline = Instant::now() + grace;
         tracing::info!("stopped fetching; finishing in-flight records");
         // Closing the queues lets the workers drain them and call finish().

@@ -9,8 +9,9 @@ use rdkafka::ClientConfig;
 
 use super::settings::ServiceSettings;
 
-/// Configuration of the group consumer.
-pub(crate) fn consumer_config(s: &ServiceSettings) -> ClientConfig {
+/// Configuration of the group consumer (also used by benchmarks so the
+/// baseline runs with exactly the service's client settings).
+pub fn consumer_config(s: &ServiceSettings) -> ClientConfig {
     let k = &s.kafka;
     let mut c = ClientConfig::new();
     c.set("client.id", "logveil")
@@ -32,7 +33,7 @@ pub(crate) fn consumer_config(s: &ServiceSettings) -> ClientConfig {
 }
 
 /// Configuration of the output producer.
-pub(crate) fn producer_config(s: &ServiceSettings) -> ClientConfig {
+pub fn producer_config(s: &ServiceSettings) -> ClientConfig {
     let k = &s.kafka;
     let mut c = ClientConfig::new();
     c.set("client.id", "logveil")

@@ -47,7 +47,8 @@ pub const READY: &str = "logveil_ready";
 pub const REBALANCES_TOTAL: &str = "logveil_rebalances_total";
 /// Queued records dropped because their partition was revoked; the new
 /// owner reads them again from the committed offset.
-pub const RECORDS_REQUEUED_TOTAL: &str = "logveil_records_revoked_before_processing_total";
+pub const RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL: &str =
+    "logveil_records_revoked_before_processing_total";
 
 /// Statistics: (record, stat) pairs later than their window's allowed
 /// lateness (counted, never re-opening a window). Labels: `pipeline`.
@@ -189,7 +190,7 @@ pub(crate) fn rebalanced(kind: &'static str, partitions: usize) {
 
 /// Queued records skipped because their partition was revoked.
 pub(crate) fn skipped_revoked(n: u64) {
-    counter!(RECORDS_REQUEUED_TOTAL).increment(n);
+    counter!(RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL).increment(n);
 }
 
 pub(crate) fn set_ready(ready: bool) {

@@ -5,6 +5,7 @@
 //! - [`settings`]: the `[service]` and `[kafka]` config sections.
 //! - [`shutdown`]: the graceful-shutdown signal every task watches.
 //! - [`runner`]: [`run`] and [`Service`], which wire everything together.
+//! - [`kafka_config`]: settings → librdkafka client configurations.
 //! - `consumer`: the consumer thread (fetch, dispatch, rebalance, commit).
 //! - `worker`: worker threads running the processor per partition.
 //! - `producer`: the shared output producer and its delivery reports.
@@ -55,7 +56,7 @@
 mod consumer;
 pub mod embedded;
 pub mod http;
-mod kafka_config;
+pub mod kafka_config;
 pub mod metrics;
 pub mod offsets;
 mod producer;

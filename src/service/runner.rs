@@ -102,7 +102,9 @@ impl Service {
         let mut queues = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for i in 0..workers {
-            let (tx, rx) = sync_channel(settings.service.queue_capacity);
+            // The queue holds batches; its capacity in records stays the setting.
+            let (tx, rx) =
+                sync_channel(settings.service.queue_capacity.div_ceil(super::consumer::BATCH));
             let env = WorkerEnv {
                 processor: processor.clone(),
                 producer: producer.clone(),

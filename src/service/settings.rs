@@ -38,9 +38,11 @@ pub struct RuntimeSettings {
     /// by exactly one of them. Default: the number of available cores.
     #[serde(default = "default_worker_threads")]
     pub worker_threads: usize,
-    /// Records queued per worker between the consumer and the worker. Memory
-    /// is bounded by `worker_threads × queue_capacity × record size`: when a
-    /// queue is full the consumer stops fetching until the worker catches up.
+    /// Records queued per worker between the consumer and the worker (handed
+    /// over in batches of up to 64, so rounded up to a multiple of 64). Memory
+    /// is bounded by about `worker_threads × (queue_capacity + 128) × record
+    /// size`: when a queue is full the consumer stops fetching until the
+    /// worker catches up.
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
     /// Seconds allowed, after SIGTERM/SIGINT, to finish in-flight records,

@@ -66,7 +66,7 @@ fn now_ms() -> i64 {
 
 /// Runs until the queue closes (graceful: then `finish()`) or the service
 /// aborts (no `finish()`). Returns what this worker did.
-pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Job>) -> RunSummary {
+pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Vec<Job>>) -> RunSummary {
     let mut scratch = env.processor.new_worker();
     let mut cache = MetricCache::default();
     let mut summary = RunSummary::default();
@@ -74,7 +74,14 @@ pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Job>) -
     loop {
         let wait = next_tick.saturating_duration_since(Instant::now());
         match queue.recv_timeout(wait) {
-            Ok(job) => process(&env, &mut scratch, &mut cache, &mut summary, job),
+            Ok(batch) => {
+                for job in batch {
+                    if env.shared.is_aborting() {
+                        return summary;
+                    }
+                    process(&env, &mut scratch, &mut cache, &mut summary, job);
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
