@@ -221,11 +221,14 @@ impl Anonymizer {
 /// Mirrors an engine's cumulative counters into Prometheus counters.
 fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
     let p = pipeline.to_string();
-    metrics::counter!(m::STATS_LATE_RECORDS_TOTAL, "pipeline" => p.clone()).absolute(c.late_records);
-    metrics::counter!(m::STATS_INVALID_TIME_TOTAL, "pipeline" => p.clone()).absolute(c.invalid_time);
+    metrics::counter!(m::STATS_LATE_RECORDS_TOTAL, "pipeline" => p.clone())
+        .absolute(c.late_records);
+    metrics::counter!(m::STATS_INVALID_TIME_TOTAL, "pipeline" => p.clone())
+        .absolute(c.invalid_time);
     metrics::counter!(m::STATS_SUPPRESSED_GROUPS_TOTAL, "pipeline" => p.clone())
         .absolute(c.suppressed_groups);
-    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p).absolute(c.overflow_records);
+    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p)
+        .absolute(c.overflow_records);
 }
 
 impl RecordProcessor for Anonymizer {

@@ -118,7 +118,7 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
         .unwrap();
 
     let mut outs: Vec<Out> = Vec::new();
-    let mut read = |outs: &mut Vec<Out>, until: &dyn Fn(&[Out]) -> bool, secs: u64| {
+    let read = |outs: &mut Vec<Out>, until: &dyn Fn(&[Out]) -> bool, secs: u64| {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !until(outs) && Instant::now() < deadline {
             let Some(Ok(m)) = reader.poll(Duration::from_millis(100)) else { continue };

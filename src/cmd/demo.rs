@@ -223,7 +223,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut settings = config.service_settings();
     let broker = EmbeddedBroker::start(1)?;
     let bootstrap = broker.bootstrap_servers().to_string();
-    create_topics(&broker, &set, &settings.kafka.dead_letter_topic, &config.file.stats, PARTITIONS)?;
+    create_topics(
+        &broker,
+        &set,
+        &settings.kafka.dead_letter_topic,
+        &config.file.stats,
+        PARTITIONS,
+    )?;
     settings.kafka.brokers = bootstrap.clone();
     settings.kafka.group_id = "logveil-demo".into();
     settings.kafka.commit_interval_ms = 1000;
