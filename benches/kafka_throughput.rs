@@ -1,6 +1,8 @@
-//! End-to-end Kafka throughput on the embedded broker: the service against
-//! a plain rdkafka consume→produce copy loop with the same client settings
-//! and partitions, measured in the same run.
+//! End-to-end Kafka throughput on the embedded broker: `logveil run`'s
+//! service with the reference pipeline (`pipelines/access_log.toml`, stats
+//! included) on the reference workload, against a plain rdkafka
+//! consume→produce copy loop with the same client settings and partitions,
+//! measured in the same run.
 //!
 //! `cargo bench --bench kafka_throughput`; size with
 //! `LOGVEIL_BENCH_RECORDS` (default 200000), `LOGVEIL_BENCH_PARTITIONS`
@@ -13,9 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use logveil::processor::{Disposition, OutputKind, OutputRecord, RecordProcessor, SourceRecord};
+use logveil::anonymizer::Anonymizer;
+use logveil::keys::KeyStore;
+use logveil::pipeline::{Pipeline, PipelineSet};
+use logveil::processor::{Disposition, OutputRecord, RecordProcessor, SourceRecord};
 use logveil::service::kafka_config::{consumer_config, producer_config};
 use logveil::service::{self, EmbeddedBroker, ServiceSettings, Shutdown};
+use logveil::workload::AccessLogGenerator;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
@@ -25,86 +31,47 @@ fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// A deterministic access-log-like JSON record of ~550 bytes.
-fn record(i: usize, rng: &mut u64) -> String {
-    let mut next = || {
-        *rng ^= *rng << 13;
-        *rng ^= *rng >> 7;
-        *rng ^= *rng << 17;
-        *rng
-    };
-    let (a, b, c) = (next(), next(), next());
-    let ip = if a % 5 == 0 {
-        format!("2a02:810d:{:x}:{:x}::{:x}", a % 65536, b % 65536, c % 4096)
-    } else {
-        format!("{}.{}.{}.{}", 1 + a % 223, b % 256, c % 256, 1 + (a >> 8) % 254)
-    };
-    const UAS: [&str; 3] = [
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-        "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
-    ];
-    format!(
-        concat!(
-            r#"{{"ts":"2024-05-14T08:{:02}:{:02}.{:03}Z","client_ip":"{}","user_id":"u_{:010}","#,
-            r#""session_id":"{:016x}{:016x}","device_id":"{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}","#,
-            r#""method":"GET","path":"/api/v1/users/{}/orders?page={}&lang=de","status":200,"#,
-            r#""bytes":{},"duration_ms":{}.{:02},"referrer":"https://www.bing.com/","#,
-            r#""user_agent":"{}","accept_language":"de-DE,de;q=0.9,en;q=0.6","#,
-            r#""device_model":"SM-S918B","os_version":"Android 14","carrier":"T-Mobile","app_version":"4.12.1"}}"#
-        ),
-        (i / 60_000) % 60,
-        (i / 1000) % 60,
-        i % 1000,
-        ip,
-        a % 50_000,
-        b,
-        c,
-        a as u32,
-        b as u16,
-        c % 4096,
-        a % 4096,
-        b % (1 << 48),
-        c % 10_000_000,
-        a % 20,
-        200 + b % 5000,
-        c % 900,
-        a % 100,
-        UAS[(b % 3) as usize],
-    )
-}
-
-/// The processor the service runs in this benchmark. Today a pass-through;
-/// the real pipeline registry (reference `access_log` pipeline) plugs in
-/// here once the engine lands.
-fn processor(input: &str, output: &str) -> Arc<PassThrough> {
-    Arc::new(PassThrough {
-        input: input.to_owned(),
-        output: output.to_owned(),
+/// The processor the service runs in this benchmark: the real engine with
+/// the reference pipeline (`pipelines/access_log.toml`, its statistics
+/// included) reading `input` and writing `output`, wrapped to time the run
+/// from the first record.
+fn processor(input: &str, output: &str) -> Arc<Measured> {
+    let text = std::fs::read_to_string("pipelines/access_log.toml")
+        .expect("pipelines/access_log.toml")
+        .replace(r#"topics = ["raw.access"]"#, &format!("topics = [{input:?}]"))
+        .replace(r#"topic = "anon.access""#, &format!("topic = {output:?}"));
+    let keys = KeyStore::for_tests(&["ids".into()]);
+    let pipeline = Pipeline::from_toml(&text, std::path::Path::new("access_log.toml"), &keys)
+        .expect("reference pipeline");
+    let set = PipelineSet::new(vec![pipeline]).expect("pipeline set");
+    Arc::new(Measured {
+        inner: Anonymizer::new(set),
         processed: AtomicU64::new(0),
         first: Mutex::new(None),
     })
 }
 
-struct PassThrough {
-    input: String,
-    output: String,
+/// The engine plus a record count and the time of the first record.
+struct Measured {
+    inner: Anonymizer,
     processed: AtomicU64,
     first: Mutex<Option<Instant>>,
 }
 
-impl RecordProcessor for PassThrough {
-    type Worker = ();
-    fn new_worker(&self) {}
+impl RecordProcessor for Measured {
+    type Worker = <Anonymizer as RecordProcessor>::Worker;
+    fn new_worker(&self) -> Self::Worker {
+        self.inner.new_worker()
+    }
     fn input_topics(&self) -> Vec<String> {
-        vec![self.input.clone()]
+        self.inner.input_topics()
     }
     fn output_topics(&self) -> Vec<String> {
-        vec![self.output.clone()]
+        self.inner.output_topics()
     }
     fn process(
         &self,
-        _: &mut (),
+        worker: &mut Self::Worker,
         record: &SourceRecord<'_>,
         sink: &mut dyn FnMut(OutputRecord<'_>),
     ) -> Disposition {
@@ -113,19 +80,16 @@ impl RecordProcessor for PassThrough {
                 f.get_or_insert_with(Instant::now);
             }
         }
-        sink(OutputRecord {
-            topic: &self.output,
-            key: record.key,
-            payload: record.payload.unwrap_or_default(),
-            pipeline: "bench",
-            key_id: None,
-            kind: OutputKind::Anonymized,
-        });
+        let d = self.inner.process(worker, record, sink);
         self.processed.fetch_add(1, Ordering::Relaxed);
-        Disposition::Emitted
+        d
     }
-    fn tick(&self, _: &mut (), _: i64, _: &mut dyn FnMut(OutputRecord<'_>)) {}
-    fn finish(&self, _: &mut (), _: &mut dyn FnMut(OutputRecord<'_>)) {}
+    fn tick(&self, w: &mut Self::Worker, now: i64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
+        self.inner.tick(w, now, sink);
+    }
+    fn finish(&self, w: &mut Self::Worker, sink: &mut dyn FnMut(OutputRecord<'_>)) {
+        self.inner.finish(w, sink);
+    }
 }
 
 fn settings(bootstrap: &str, group: &str) -> ServiceSettings {
@@ -145,16 +109,18 @@ fn produce_input(bootstrap: &str, topic: &str, partitions: i32, n: usize) -> u64
         .set("compression.type", "lz4")
         .create()
         .expect("producer");
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut generator = AccessLogGenerator::new(42);
+    let mut value = Vec::with_capacity(1024);
     let mut bytes = 0u64;
     for i in 0..n {
-        let value = record(i, &mut rng);
+        value.clear();
+        generator.write_record(&mut value);
         bytes += value.len() as u64;
         let key = format!("k{i}");
         let mut rec = BaseRecord::to(topic)
             .partition((i % partitions as usize) as i32)
             .key(key.as_bytes())
-            .payload(value.as_bytes());
+            .payload(&value[..]);
         loop {
             match p.send(rec) {
                 Ok(()) => break,
@@ -235,6 +201,7 @@ fn service_run(
         run.await.expect("join").expect("service")
     });
     assert_eq!(summary.records_out, n as u64);
+    assert_eq!(summary.dead_lettered, 0);
     let first = p.first.lock().ok().and_then(|f| *f).expect("no record processed");
     first.elapsed()
 }
