@@ -30,7 +30,7 @@ pub fn primary_language(header: &str, out: &mut String) -> bool {
         let Some(q) = weight(parts) else {
             continue;
         };
-        if q > 0 && best.map_or(true, |(_, best_q)| q > best_q) {
+        if q > 0 && best.is_none_or(|(_, best_q)| q > best_q) {
             best = Some((primary, q));
             if q == Q_MAX {
                 break; // nothing later can beat it

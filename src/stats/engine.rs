@@ -144,7 +144,7 @@ impl StatState {
         let mut out = Vec::new();
         while let Some(entry) = self.windows.first_entry() {
             let end = entry.key().saturating_add(w);
-            if !all && self.watermark.map_or(true, |wm| end.saturating_add(lateness) > wm) {
+            if !all && self.watermark.is_none_or(|wm| end.saturating_add(lateness) > wm) {
                 break;
             }
             self.closed_until = self.closed_until.max(end);
