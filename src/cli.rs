@@ -41,6 +41,8 @@ pub enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// Print a fresh random key (64 hex characters).
     Keygen(cmd::keygen::KeygenArgs),
+    /// Print the seeded reference access-log workload (JSON lines).
+    Generate(cmd::generate::GenerateArgs),
 }
 
 /// `--config`.
@@ -66,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => cmd::test_cases::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Keygen(a) => cmd::keygen::run(a),
+        Command::Generate(a) => cmd::generate::run(a),
     };
     match result {
         Ok(code) => code,

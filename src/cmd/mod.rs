@@ -3,6 +3,7 @@
 pub mod check;
 pub mod demo;
 pub mod explain;
+pub mod generate;
 pub mod keygen;
 pub mod process;
 pub mod run;
