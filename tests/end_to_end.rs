@@ -3,6 +3,8 @@
 //! records in, an ordinary rdkafka consumer reading the anonymized,
 //! dead-letter and statistics topics out.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -24,22 +26,7 @@ const PARTITIONS: i32 = 2;
 const DLQ: &str = "e2e.dead_letter";
 
 fn settings(bootstrap: &str) -> ServiceSettings {
-    let mut s = ServiceSettings::default();
-    s.service.worker_threads = 2;
-    s.service.http_listen = "127.0.0.1:0".parse().unwrap();
-    s.service.shutdown_grace_secs = 20;
-    s.kafka.brokers = bootstrap.to_owned();
-    s.kafka.group_id = "e2e".into();
-    s.kafka.dead_letter_topic = DLQ.into();
-    s.kafka.commit_interval_ms = 200;
-    for (k, v) in [
-        ("session.timeout.ms", "6000"),
-        ("fetch.wait.max.ms", "20"),
-        ("fetch.queue.backoff.ms", "10"),
-    ] {
-        s.kafka.consumer.insert(k.into(), v.into());
-    }
-    s
+    common::test_settings(bootstrap, "e2e", DLQ, 2)
 }
 
 /// The value at a dotted path of a JSON object.

@@ -5,6 +5,8 @@
 //! tests live elsewhere; these prove the service mechanics: outputs, dead
 //! letters, offsets, crashes, broker faults, rebalances, shutdown, metrics.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,24 +62,7 @@ fn settings(bootstrap: &str, names: &Names) -> ServiceSettings {
         .with_test_writer()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .try_init();
-    let mut s = ServiceSettings::default();
-    s.service.worker_threads = 2;
-    s.service.queue_capacity = 256;
-    s.service.shutdown_grace_secs = 20;
-    s.service.http_listen = "127.0.0.1:0".parse().unwrap();
-    s.kafka.brokers = bootstrap.to_owned();
-    s.kafka.group_id = names.group.clone();
-    s.kafka.dead_letter_topic = names.dead.clone();
-    s.kafka.commit_interval_ms = 200;
-    for (k, v) in [
-        ("session.timeout.ms", "6000"),
-        ("heartbeat.interval.ms", "500"),
-        ("fetch.wait.max.ms", "20"),
-        ("fetch.queue.backoff.ms", "10"),
-    ] {
-        s.kafka.consumer.insert(k.into(), v.into());
-    }
-    s
+    common::test_settings(bootstrap, &names.group, &names.dead, 2)
 }
 
 /// Uppercases payloads into `out.<topic>`; fails `bad…`; filters `skip`.

@@ -4,6 +4,8 @@
 //! thresholding. The merged rows must equal what one engine computes over
 //! all records.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -61,23 +63,7 @@ fn pipeline() -> Pipeline {
 }
 
 fn settings(bootstrap: &str) -> ServiceSettings {
-    let mut s = ServiceSettings::default();
-    s.service.worker_threads = 1;
-    s.service.http_listen = "127.0.0.1:0".parse().unwrap();
-    s.service.shutdown_grace_secs = 20;
-    s.kafka.brokers = bootstrap.to_owned();
-    s.kafka.group_id = "merge-test".into();
-    s.kafka.dead_letter_topic = "merge.dlq".into();
-    s.kafka.commit_interval_ms = 200;
-    for (k, v) in [
-        ("session.timeout.ms", "6000"),
-        ("heartbeat.interval.ms", "500"),
-        ("fetch.wait.max.ms", "20"),
-        ("fetch.queue.backoff.ms", "10"),
-    ] {
-        s.kafka.consumer.insert(k.into(), v.into());
-    }
-    s
+    common::test_settings(bootstrap, "merge-test", "merge.dlq", 1)
 }
 
 /// Group rows (not summaries) by (window_start, dimensions) → measures.
