@@ -345,7 +345,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = runtime.block_on(service.wait())?;
     // Open statistics windows are emitted at shutdown; read them too.
-    let before = outputs.stats.len();
     read_outputs(
         &output_consumer,
         &dlq,
@@ -353,7 +352,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         |_| false,
         Instant::now() + Duration::from_secs(2),
     );
-    print_stats(&outputs.stats, before);
+    print_stats(&outputs.stats);
     println!(
         "\nsummary: in {}, anonymized {}, dead-lettered {}, filtered {}, statistics rows {}",
         summary.records_in,
@@ -413,7 +412,7 @@ fn print_report(
     }
 }
 
-fn print_stats(rows: &[Vec<u8>], _before: usize) {
+fn print_stats(rows: &[Vec<u8>]) {
     println!("\n━━ statistics (groups below their privacy thresholds are folded into __other__ or dropped):");
     let mut per_stat: BTreeMap<String, usize> = BTreeMap::new();
     for r in rows {

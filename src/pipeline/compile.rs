@@ -379,7 +379,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
     for (path, value) in &spec.fields {
         let field = format!("fields.{path}");
         let action_spec = parse_rule(value).map_err(|p| err(field.clone(), p))?;
-        let action = compile_action(&action_spec, &spec.name, keys).map_err(|(sub, p)| {
+        let action = compile_action(&action_spec, keys).map_err(|(sub, p)| {
             err(if sub.is_empty() { field.clone() } else { format!("{field}.{sub}") }, p)
         })?;
         if key_id.is_none() {
@@ -404,7 +404,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         Some(v) => match parse_rule(v).map_err(|p| err("output.key".into(), p))? {
             ActionSpec::Keep => KeyRule::Keep,
             ActionSpec::Drop => KeyRule::Drop,
-            s @ ActionSpec::Pseudonymize { .. } => match compile_action(&s, &spec.name, keys) {
+            s @ ActionSpec::Pseudonymize { .. } => match compile_action(&s, keys) {
                 Ok(Action::Pseudonymize(p)) => KeyRule::Pseudonymize(p),
                 Ok(_) => return Err(err("output.key".into(), "unexpected action".into())),
                 Err((_, p)) => return Err(err("output.key".into(), p)),
@@ -461,11 +461,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
 }
 
 /// Compiles one action. Errors are `(sub-field, problem)`.
-fn compile_action(
-    spec: &ActionSpec,
-    pipeline: &str,
-    keys: &KeyStore,
-) -> Result<Action, (String, String)> {
+fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String, String)> {
     let ring = |name: &str| {
         keys.ring(name).ok_or_else(|| {
             (
@@ -502,7 +498,6 @@ fn compile_action(
                 return Err(("scope".into(), "must not be empty".into()));
             }
             let r = ring(key)?;
-            let _ = pipeline;
             Action::Pseudonymize(Box::new(Pseudonymizer::new(r, scope, *normalize, *keep_domain)))
         }
         ActionSpec::Mask { keep_last, mask_char } => {
