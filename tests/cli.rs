@@ -235,3 +235,58 @@ fn keygen_prints_an_accepted_key() {
     assert!(logveil::keys::SecretKey::parse(text(&out2.stdout).trim()).is_ok());
     assert_ne!(text(&out.stdout), text(&out2.stdout));
 }
+
+#[test]
+fn explain_writes_a_json_schema_per_stats_topic_that_rows_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = logveil(
+        &["explain", "--schemas", dir.path().to_str().unwrap()],
+        None,
+        &[("LOGVEIL_KEY_IDS", KEY)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("stats.access.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let group = &schema["oneOf"][0]["properties"];
+    let summary = &schema["oneOf"][1]["properties"];
+    // Rows really produced by `process --stats` use exactly the declared keys.
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, logveil::workload::AccessLogGenerator::new(3).lines(2000)).unwrap();
+    let stats = dir.path().join("stats.jsonl");
+    let out = logveil(
+        &[
+            "process",
+            "--pipeline",
+            "pipelines/access_log.toml",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            dir.path().join("o.jsonl").to_str().unwrap(),
+            "--stats",
+            stats.to_str().unwrap(),
+        ],
+        None,
+        &[("LOGVEIL_KEY_IDS", KEY)],
+    );
+    assert!(out.status.success());
+    let mut checked = 0;
+    for line in std::fs::read_to_string(&stats).unwrap().lines() {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let props = if row.get("summary").is_some() { summary } else { group };
+        for k in row.as_object().unwrap().keys() {
+            assert!(props.get(k).is_some(), "{k} not in the schema");
+        }
+        if let Some(d) = row.get("dimensions") {
+            for k in d.as_object().unwrap().keys() {
+                assert!(props["dimensions"]["properties"].get(k).is_some(), "dimension {k}");
+            }
+            for k in row["measures"].as_object().unwrap().keys() {
+                assert!(props["measures"]["properties"].get(k).is_some(), "measure {k}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 0);
+}

@@ -27,6 +27,9 @@ pub struct ExplainArgs {
     /// Write the Markdown here instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Also write one JSON Schema per statistics topic (`<topic>.schema.json`) into this folder.
+    #[arg(long)]
+    pub schemas: Option<PathBuf>,
 }
 
 /// Renders the record of processing. `keys_loaded` says whether `keys` holds
@@ -190,6 +193,15 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     let set = PipelineSet::load(&files, &keys)?;
     let md = render(&config, &set, &keys, loaded);
+    if let Some(dir) = &args.schemas {
+        std::fs::create_dir_all(dir)?;
+        for (topic, schema) in super::schemas::topic_schemas(&set) {
+            std::fs::write(
+                dir.join(format!("{topic}.schema.json")),
+                serde_json::to_vec_pretty(&schema)?,
+            )?;
+        }
+    }
     match args.output {
         Some(p) => std::fs::write(&p, md)?,
         None => print!("{md}"),

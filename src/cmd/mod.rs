@@ -7,4 +7,5 @@ pub mod generate;
 pub mod keygen;
 pub mod process;
 pub mod run;
+pub mod schemas;
 pub mod test_cases;
