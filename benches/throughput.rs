@@ -87,10 +87,37 @@ fn main() {
         })
     });
     let mbs = |rps: f64| rps * mb / n as f64;
-    println!("records: {n} reference access-log records ({:.0} B mean), median of {runs} runs", mb * 1e6 / n as f64);
+    println!(
+        "records: {n} reference access-log records ({:.0} B mean), median of {runs} runs",
+        mb * 1e6 / n as f64
+    );
     println!("{:<44} {:>12} {:>9} {:>8}", "measurement", "records/s", "MB/s", "ratio");
-    println!("{:<44} {:>12.0} {:>9.1} {:>8}", "floor: serde_json::Value parse + serialize", floor, mbs(floor), "1.00");
-    println!("{:<44} {:>12.0} {:>9.1} {:>7.2}x", "logveil access_log (1 thread) vs floor", one, mbs(one), one / floor);
-    println!("{:<44} {:>12.0} {:>9.1} {:>7.2}x", "logveil access_log + stats vs no stats", with_stats, mbs(with_stats), with_stats / one);
-    println!("{:<44} {:>12.0} {:>9.1} {:>7.2}x", "logveil access_log, 2 threads vs 1", two, mbs(two), two / one);
+    println!(
+        "{:<44} {:>12.0} {:>9.1} {:>8}",
+        "floor: serde_json::Value parse + serialize",
+        floor,
+        mbs(floor),
+        "1.00"
+    );
+    println!(
+        "{:<44} {:>12.0} {:>9.1} {:>7.2}x",
+        "logveil access_log (1 thread) vs floor",
+        one,
+        mbs(one),
+        one / floor
+    );
+    println!(
+        "{:<44} {:>12.0} {:>9.1} {:>7.2}x",
+        "logveil access_log + stats vs no stats",
+        with_stats,
+        mbs(with_stats),
+        with_stats / one
+    );
+    println!(
+        "{:<44} {:>12.0} {:>9.1} {:>7.2}x",
+        "logveil access_log, 2 threads vs 1",
+        two,
+        mbs(two),
+        two / one
+    );
 }

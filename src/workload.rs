@@ -437,11 +437,8 @@ impl Rec {
                 self.n_params += 1;
             }
             _ if !matches!(self.referrer, Referrer::OwnSite { .. }) => {
-                self.referrer = Referrer::OwnSite {
-                    page: "/products/#",
-                    id: rng.numeric_id(),
-                    words: 0,
-                };
+                self.referrer =
+                    Referrer::OwnSite { page: "/products/#", id: rng.numeric_id(), words: 0 };
             }
             _ => return false,
         }
@@ -513,10 +510,7 @@ fn up_to_comma(s: &str, n: usize) -> &str {
 /// Writes `template` with each `#` replaced by the next id and `*` by words.
 fn push_template(out: &mut Vec<u8>, template: &str, ids: [u32; 2], words: u64) {
     let mut next_id = ids.into_iter();
-    for piece in template
-        .as_bytes()
-        .split_inclusive(|b| *b == ID_MARK || *b == WORDS_MARK)
-    {
+    for piece in template.as_bytes().split_inclusive(|b| *b == ID_MARK || *b == WORDS_MARK) {
         match piece.split_last() {
             Some((&ID_MARK, head)) => {
                 out.extend_from_slice(head);
@@ -552,11 +546,7 @@ fn choose(list: &[&'static str], x: u64) -> &'static str {
 enum Referrer {
     None,
     Fixed(&'static str),
-    OwnSite {
-        page: &'static str,
-        id: u32,
-        words: u64,
-    },
+    OwnSite { page: &'static str, id: u32, words: u64 },
 }
 
 #[derive(Clone, Copy)]
@@ -588,11 +578,7 @@ struct Param {
 }
 
 impl Param {
-    const EMPTY: Param = Param {
-        kind: ParamKind::Page,
-        a: 0,
-        b: 0,
-    };
+    const EMPTY: Param = Param { kind: ParamKind::Page, a: 0, b: 0 };
 
     fn new(kind: ParamKind, a: u64, b: u64) -> Self {
         Param { kind, a, b }
@@ -602,10 +588,7 @@ impl Param {
         let (key, list): (&[u8], &[&'static str]) = match self.kind {
             ParamKind::Token => {
                 out.extend_from_slice(b"token=");
-                push_hex(
-                    out,
-                    &((u128::from(self.a) << 64) | u128::from(self.b)).to_be_bytes(),
-                );
+                push_hex(out, &((u128::from(self.a) << 64) | u128::from(self.b)).to_be_bytes());
                 return;
             }
             ParamKind::Email => {
@@ -775,10 +758,7 @@ fn needs_escape(bytes: &[u8]) -> bool {
             return true;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    chunks.remainder().iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 fn push_u64(out: &mut Vec<u8>, mut v: u64) {
@@ -894,10 +874,7 @@ impl Rng {
         // SplitMix64 outputs of distinct states are distinct, so the state is
         // never all zero.
         let s = [(); 4].map(|()| splitmix64(&mut state));
-        Rng {
-            s,
-            spare_normal: None,
-        }
+        Rng { s, spare_normal: None }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -1013,13 +990,7 @@ impl Zipf {
     fn new(n: f64, exponent: f64, offset: f64) -> Self {
         let power = 1.0 - exponent;
         let low = pow(1.0 + offset, power);
-        Zipf {
-            n,
-            offset,
-            low,
-            span: pow(n + 1.0 + offset, power) - low,
-            inv_power: 1.0 / power,
-        }
+        Zipf { n, offset, low, span: pow(n + 1.0 + offset, power) - low, inv_power: 1.0 / power }
     }
 
     /// Rank in `1..=n` for a uniform `u` in [0, 1).
@@ -1044,11 +1015,7 @@ const RECIPROCALS: [f64; 18] = {
 /// 1e-13 relative error). Non-positive, subnormal and NaN inputs are treated
 /// as tiny or 1.
 fn ln(x: f64) -> f64 {
-    let x = if x.is_nan() {
-        1.0
-    } else {
-        x.clamp(f64::MIN_POSITIVE, f64::MAX)
-    };
+    let x = if x.is_nan() { 1.0 } else { x.clamp(f64::MIN_POSITIVE, f64::MAX) };
     let bits = x.to_bits();
     let mut exponent = ((bits >> 52) & 0x7ff) as i64 - 1023;
     let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
@@ -1080,11 +1047,7 @@ const INV_FACTORIALS: [f64; 12] = {
 /// `e^x` from IEEE arithmetic only (same bits everywhere; about 1e-13
 /// relative error); `x` is clamped to ±700.
 fn exp(x: f64) -> f64 {
-    let x = if x.is_nan() {
-        0.0
-    } else {
-        x.clamp(-700.0, 700.0)
-    };
+    let x = if x.is_nan() { 0.0 } else { x.clamp(-700.0, 700.0) };
     let half = if x < 0.0 { -0.5 } else { 0.5 };
     let k = (x * std::f64::consts::LOG2_E + half) as i64; // nearest integer
     let r = x - k as f64 * std::f64::consts::LN_2; // |r| <= 0.35
@@ -1209,10 +1172,7 @@ impl Class {
     }
 
     fn is_mobile(self) -> bool {
-        matches!(
-            self,
-            Class::AndroidPhone | Class::AndroidTablet | Class::Iphone | Class::Ipad
-        )
+        matches!(self, Class::AndroidPhone | Class::AndroidTablet | Class::Iphone | Class::Ipad)
     }
 }
 
@@ -1241,12 +1201,7 @@ impl Agent {
 }
 
 const fn ua(ua: &'static str, class: Class) -> Agent {
-    Agent {
-        ua,
-        class,
-        model: None,
-        os: None,
-    }
+    Agent { ua, class, model: None, os: None }
 }
 
 const fn ua_on(
@@ -1255,12 +1210,7 @@ const fn ua_on(
     model: Option<&'static str>,
     os: &'static str,
 ) -> Agent {
-    Agent {
-        ua,
-        class,
-        model,
-        os: Some(os),
-    }
+    Agent { ua, class, model, os: Some(os) }
 }
 
 const IOS_17_4: &str = "iOS 17.4.1";
@@ -1469,21 +1419,10 @@ const FIRST_NAMES: &[&str] = &[
     "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoe",
 ];
 
-const EMAIL_DOMAINS: &[&str] = &[
-    "example.com",
-    "example.org",
-    "example.net",
-    "mail.example.com",
-];
+const EMAIL_DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.example.com"];
 
-const UTM_SOURCES: &[&str] = &[
-    "google",
-    "newsletter",
-    "facebook",
-    "instagram",
-    "twitter",
-    "partner_blog",
-];
+const UTM_SOURCES: &[&str] =
+    &["google", "newsletter", "facebook", "instagram", "twitter", "partner_blog"];
 
 const REF_TAGS: &[&str] = &["homepage", "banner_top", "email_digest", "push", "share"];
 
@@ -1535,10 +1474,7 @@ mod tests {
     }
 
     fn text(v: &serde_json::Value, key: &str) -> String {
-        v[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("{key} not a string"))
-            .to_string()
+        v[key].as_str().unwrap_or_else(|| panic!("{key} not a string")).to_string()
     }
 
     /// Parses one line, checking the key order and the value types.
@@ -1557,9 +1493,7 @@ mod tests {
         let mut rest = &raw[6..];
         for key in &KEYS[1..] {
             let pattern = [",\"", key, "\":"].concat();
-            let at = rest
-                .find(&pattern)
-                .unwrap_or_else(|| panic!("{key} missing or early"));
+            let at = rest.find(&pattern).unwrap_or_else(|| panic!("{key} missing or early"));
             rest = &rest[at + pattern.len()..];
         }
         assert!(v["status"].is_u64() && v["bytes"].is_u64());
@@ -1600,9 +1534,9 @@ mod tests {
     }
 
     fn fnv1a(bytes: &[u8]) -> u64 {
-        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        })
+        bytes
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
     }
 
     #[test]
@@ -1647,10 +1581,7 @@ mod tests {
         assert_eq!(corpus().len(), CORPUS_LEN);
         for line in raw() {
             let len = line.len();
-            assert!(
-                (MIN_LINE_BYTES..=MAX_LINE_BYTES).contains(&len),
-                "{len} bytes"
-            );
+            assert!((MIN_LINE_BYTES..=MAX_LINE_BYTES).contains(&len), "{len} bytes");
         }
         // lines(): one record per line, printable ASCII inside a line.
         let lines = AccessLogGenerator::new(3).lines(20_000);
@@ -1666,25 +1597,16 @@ mod tests {
 
     #[test]
     fn field_formats() {
-        let is_hex = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        };
+        let is_hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         for r in corpus().iter().take(20_000) {
             let user = r.user_id.strip_prefix("u_").unwrap();
             assert!(user.len() == 10 && user.bytes().all(|b| b.is_ascii_digit()));
             assert!(r.session_id.len() == 32 && is_hex(&r.session_id));
             let d: Vec<&str> = r.device_id.split('-').collect();
-            assert_eq!(
-                d.iter().map(|g| g.len()).collect::<Vec<_>>(),
-                [8, 4, 4, 4, 12]
-            );
+            assert_eq!(d.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
             assert!(d.iter().all(|g| is_hex(g)));
             assert!(d[2].starts_with('4'), "UUID version 4");
-            assert!(
-                matches!(d[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
-                "variant"
-            );
+            assert!(matches!(d[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "variant");
             assert!(r.path.starts_with('/'));
             assert!(!r.path.contains('#') && !r.path.contains('*'));
         }
@@ -1707,11 +1629,7 @@ mod tests {
         };
         let ms: Vec<u64> = records.iter().map(|r| to_ms(&r.ts)).collect();
         for pair in ms.windows(2) {
-            assert!(
-                (1..=6).contains(&(pair[1] - pair[0])),
-                "gap {}",
-                pair[1] - pair[0]
-            );
+            assert!((1..=6).contains(&(pair[1] - pair[0])), "gap {}", pair[1] - pair[0]);
         }
         assert_eq!(ms[0], 8 * 3_600_000);
     }
@@ -1764,11 +1682,7 @@ mod tests {
             .map(|_| {
                 let mut g = [0u16; 8];
                 for x in &mut g {
-                    *x = if rng.chance(0.5) {
-                        0
-                    } else {
-                        rng.next_u64() as u16
-                    };
+                    *x = if rng.chance(0.5) { 0 } else { rng.next_u64() as u16 };
                 }
                 g
             })
@@ -1791,11 +1705,7 @@ mod tests {
             *per_user.entry(&line[at..at + 12]).or_default() += 1;
         }
         // ~19k expected for 200k records (~50k for 1M).
-        assert!(
-            (14_000..=26_000).contains(&per_user.len()),
-            "{} users",
-            per_user.len()
-        );
+        assert!((14_000..=26_000).contains(&per_user.len()), "{} users", per_user.len());
         let mut counts: Vec<usize> = per_user.into_values().collect();
         counts.sort_unstable_by(|a, b| b.cmp(a));
         let top: usize = counts[..counts.len() / 100].iter().sum();
@@ -1816,10 +1726,7 @@ mod tests {
                 &r.device_id,
             ));
             entry.0 += 1;
-            assert_eq!(
-                (entry.1, entry.2, entry.3),
-                (&*r.user_id, &*r.client_ip, &*r.device_id)
-            );
+            assert_eq!((entry.1, entry.2, entry.3), (&*r.user_id, &*r.client_ip, &*r.device_id));
         }
         let mean = records.len() as f64 / sessions.len() as f64;
         assert!((3.0..=7.0).contains(&mean), "{mean} records per session");
@@ -1840,49 +1747,30 @@ mod tests {
         }
         let per_user =
             devices.values().map(HashSet::len).sum::<usize>() as f64 / devices.len() as f64;
-        assert!(
-            (1.0..1.2).contains(&per_user),
-            "{per_user} devices per user"
-        );
+        assert!((1.0..1.2).contains(&per_user), "{per_user} devices per user");
     }
 
     #[test]
     fn device_fields_match_the_user_agent() {
         let models = |tables: &[&Weighted<&'static str>]| -> HashSet<&'static str> {
-            tables
-                .iter()
-                .flat_map(|t| t.items.iter().map(|(m, _)| *m))
-                .collect()
+            tables.iter().flat_map(|t| t.items.iter().map(|(m, _)| *m)).collect()
         };
         let android = models(&[&ANDROID_PHONES, &ANDROID_TABLETS]);
         let apple = models(&[&IPHONES, &IPADS]);
         for r in corpus().iter().take(50_000) {
             let ua = &r.user_agent;
             if ua.contains("iPhone;") || ua.contains("iPad;") {
-                assert!(
-                    apple.contains(r.device_model.as_str()),
-                    "{}",
-                    r.device_model
-                );
+                assert!(apple.contains(r.device_model.as_str()), "{}", r.device_model);
                 assert_eq!(ua.contains("iPad;"), r.device_model.starts_with("iPad"));
                 assert!(r.os_version.starts_with("iOS "));
             } else if ua.contains("Android") && !ua.contains("Googlebot") {
-                assert!(
-                    android.contains(r.device_model.as_str()),
-                    "{}",
-                    r.device_model
-                );
+                assert!(android.contains(r.device_model.as_str()), "{}", r.device_model);
                 assert!(r.os_version.starts_with("Android "));
             } else if ua.contains("Windows NT") {
                 assert_eq!(r.device_model, "-");
                 assert!(r.os_version.starts_with("Windows "));
             }
-            assert_eq!(
-                r.carrier != "-",
-                r.device_model != "-",
-                "{ua} {}",
-                r.carrier
-            );
+            assert_eq!(r.carrier != "-", r.device_model != "-", "{ua} {}", r.carrier);
         }
     }
 
@@ -1913,16 +1801,7 @@ mod tests {
             .flat_map(|(_, q)| q.split('&'))
             .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
             .collect();
-        let expected = [
-            "token",
-            "email",
-            "q",
-            "page",
-            "utm_source",
-            "ref",
-            "lang",
-            "sort",
-        ];
+        let expected = ["token", "email", "q", "page", "utm_source", "ref", "lang", "sort"];
         assert_eq!(params, expected.into_iter().collect());
         assert!(records.iter().any(|r| r.path.contains("%40example.")));
     }
@@ -1960,18 +1839,8 @@ mod tests {
         for line in &lines {
             let v: serde_json::Value = serde_json::from_slice(line).unwrap();
             let text = std::str::from_utf8(line).unwrap();
-            let d = text
-                .split("\"duration_ms\":")
-                .nth(1)
-                .unwrap()
-                .split(',')
-                .next()
-                .unwrap();
-            assert_eq!(
-                d.split('.').nth(1).map(str::len),
-                Some(2),
-                "two decimals: {d}"
-            );
+            let d = text.split("\"duration_ms\":").nth(1).unwrap().split(',').next().unwrap();
+            assert_eq!(d.split('.').nth(1).map(str::len), Some(2), "two decimals: {d}");
             durations.push(v["duration_ms"].as_f64().unwrap());
             if v["status"] == 200 && v["method"] != "HEAD" {
                 bytes.push(v["bytes"].as_u64().unwrap());
@@ -1980,38 +1849,19 @@ mod tests {
         bytes.sort_unstable();
         durations.sort_by(f64::total_cmp);
         let median_bytes = bytes[bytes.len() / 2];
-        assert!(
-            (1_100..1_800).contains(&median_bytes),
-            "median bytes {median_bytes}"
-        );
-        assert!(
-            bytes[bytes.len() * 99 / 100] > 10 * median_bytes,
-            "heavy right tail"
-        );
+        assert!((1_100..1_800).contains(&median_bytes), "median bytes {median_bytes}");
+        assert!(bytes[bytes.len() * 99 / 100] > 10 * median_bytes, "heavy right tail");
         let median_ms = durations[durations.len() / 2];
-        assert!(
-            (30.0..50.0).contains(&median_ms),
-            "median duration {median_ms}"
-        );
+        assert!((30.0..50.0).contains(&median_ms), "median duration {median_ms}");
         assert!(durations[0] > 0.0 && *durations.last().unwrap() <= MAX_DURATION_MS);
     }
 
     fn longest(table: &Weighted<&'static str>) -> &'static str {
-        table
-            .items
-            .iter()
-            .map(|(s, _)| *s)
-            .max_by_key(|s| s.len())
-            .unwrap()
+        table.items.iter().map(|(s, _)| *s).max_by_key(|s| s.len()).unwrap()
     }
 
     fn shortest(table: &Weighted<&'static str>) -> &'static str {
-        table
-            .items
-            .iter()
-            .map(|(s, _)| *s)
-            .min_by_key(|s| s.len())
-            .unwrap()
+        table.items.iter().map(|(s, _)| *s).min_by_key(|s| s.len()).unwrap()
     }
 
     fn rec(method: &'static str, template: &'static str, digits_max: bool) -> Rec {
@@ -2019,20 +1869,12 @@ mod tests {
             ts_ms: START_MS,
             method,
             template,
-            ids: if digits_max {
-                [9_999_999; 2]
-            } else {
-                [1_000; 2]
-            },
+            ids: if digits_max { [9_999_999; 2] } else { [1_000; 2] },
             params: [Param::EMPTY; 3],
             n_params: 0,
             status: 503,
             bytes: if digits_max { MAX_BYTES as u64 } else { 0 },
-            duration_centis: if digits_max {
-                (MAX_DURATION_MS * 100.0) as u64
-            } else {
-                5
-            },
+            duration_centis: if digits_max { (MAX_DURATION_MS * 100.0) as u64 } else { 5 },
             referrer: Referrer::None,
         }
     }
@@ -2044,25 +1886,16 @@ mod tests {
             let mut out = Vec::new();
             render(&session, &rec("DELETE", template, true), &mut out);
             let record_part = out.len() - session.part_len();
-            assert!(
-                record_part <= MAX_LINE_BYTES - MAX_SESSION_PART,
-                "{template}: {record_part}"
-            );
+            assert!(record_part <= MAX_LINE_BYTES - MAX_SESSION_PART, "{template}: {record_part}");
         }
     }
 
     #[test]
     fn extreme_records_of_every_agent_are_fitted_into_range() {
         let mut rng = Rng::new(1);
-        let long_ip = Ip::V6([
-            0x2a02, 0x810d, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff,
-        ]);
-        let long_template = PATH_TEMPLATES
-            .items
-            .iter()
-            .map(|(t, _)| *t)
-            .max_by_key(|t| t.len())
-            .unwrap();
+        let long_ip = Ip::V6([0x2a02, 0x810d, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff]);
+        let long_template =
+            PATH_TEMPLATES.items.iter().map(|(t, _)| *t).max_by_key(|t| t.len()).unwrap();
         let long_params = [ParamKind::Token, ParamKind::Email, ParamKind::Q]
             .map(|kind| Param::new(kind, u64::MAX, u64::MAX));
         let short_params =
@@ -2075,45 +1908,26 @@ mod tests {
                 accept_language: languages().max_by_key(|l| l.len()).unwrap(),
                 device_model: agent.model.unwrap_or(longest(class.models())),
                 os_version: agent.os.unwrap_or(longest(class.os_versions())),
-                carrier: if class.is_mobile() {
-                    longest(&CARRIERS)
-                } else {
-                    "-"
-                },
-                app_version: if class == Class::Bot {
-                    "-"
-                } else {
-                    longest(&APP_VERSIONS)
-                },
+                carrier: if class.is_mobile() { longest(&CARRIERS) } else { "-" },
+                app_version: if class == Class::Bot { "-" } else { longest(&APP_VERSIONS) },
             };
             let short = Profile {
                 accept_language: languages().min_by_key(|l| l.len()).unwrap(),
                 device_model: agent.model.unwrap_or(shortest(class.models())),
                 os_version: agent.os.unwrap_or(shortest(class.os_versions())),
                 carrier: if class.is_mobile() { "O2" } else { "-" },
-                app_version: if class == Class::Bot {
-                    "-"
-                } else {
-                    shortest(&APP_VERSIONS)
-                },
+                app_version: if class == Class::Bot { "-" } else { shortest(&APP_VERSIONS) },
                 ..long
             };
             let mut session = Session::EMPTY.clone();
-            let identity = Identity {
-                ip: long_ip,
-                user_no: 9_999_999_999,
-                id: u128::MAX,
-                device: [0xff; 16],
-            };
+            let identity =
+                Identity { ip: long_ip, user_no: 9_999_999_999, id: u128::MAX, device: [0xff; 16] };
             session.fill_within_budget(1, class, identity, long);
             let mut worst = rec("DELETE", long_template, true);
             worst.params = long_params;
             worst.n_params = 3;
-            worst.referrer = Referrer::OwnSite {
-                page: "/search?q=*",
-                id: 9_999_999,
-                words: u64::MAX,
-            };
+            worst.referrer =
+                Referrer::OwnSite { page: "/search?q=*", id: 9_999_999, words: u64::MAX };
             let mut out = Vec::new();
             fit(&session, &mut worst, &mut rng, &mut out);
             let range = MIN_LINE_BYTES..=MAX_LINE_BYTES;
@@ -2196,10 +2010,7 @@ mod tests {
         let mut rng = Rng::new(5);
         for _ in 0..10_000 {
             let x = rng.unit() * 50.0 + 1e-9;
-            assert!(
-                (ln(x) - x.ln()).abs() <= 1e-12 * x.ln().abs().max(1.0),
-                "ln {x}"
-            );
+            assert!((ln(x) - x.ln()).abs() <= 1e-12 * x.ln().abs().max(1.0), "ln {x}");
             let y = rng.unit() * 60.0 - 30.0;
             assert!((exp(y) - y.exp()).abs() <= 1e-12 * y.exp(), "exp {y}");
         }

@@ -104,6 +104,13 @@ impl Pseudonymizer {
         &self.current.key_id
     }
 
+    /// Whether a previous key is dual-written until some time (only then does
+    /// [`Pseudonymizer::dual_write_active`] need the clock).
+    #[inline]
+    pub fn has_overlap(&self) -> bool {
+        matches!(&self.previous, Some((_, Some(_))))
+    }
+
     /// Whether a `<field>_prev` pseudonym must also be written at `now_ms`.
     #[inline]
     pub fn dual_write_active(&self, now_ms: i64) -> bool {

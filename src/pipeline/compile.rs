@@ -119,7 +119,8 @@ pub struct Node {
     pub path: String,
     /// Children in rule order.
     pub children: Vec<Child>,
-    index: HashMap<Box<str>, usize>,
+    /// Name → child index, for levels with many children.
+    index: HashMap<Box<[u8]>, usize>,
 }
 
 /// One named child of a node.
@@ -152,8 +153,21 @@ impl Node {
     /// Finds a child by field name.
     #[inline]
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        if self.children.len() <= 8 {
-            self.children.iter().position(|c| &*c.name == name)
+        self.lookup_bytes(name.as_bytes(), usize::MAX)
+    }
+
+    /// Finds a child by field name, trying child `hint` first (records
+    /// usually list fields in rule order, so the child after the last one
+    /// found is a one-comparison hit).
+    #[inline]
+    pub fn lookup_bytes(&self, name: &[u8], hint: usize) -> Option<usize> {
+        if let Some(c) = self.children.get(hint) {
+            if c.name.as_bytes() == name {
+                return Some(hint);
+            }
+        }
+        if self.children.len() <= 16 {
+            self.children.iter().position(|c| c.name.as_bytes() == name)
         } else {
             self.index.get(name).copied()
         }
@@ -188,7 +202,7 @@ impl Node {
                     kind,
                 });
                 let idx = self.children.len() - 1;
-                self.index.insert((*first).into(), idx);
+                self.index.insert(first.as_bytes().into(), idx);
                 if rest.is_empty() {
                     return Ok(());
                 }
