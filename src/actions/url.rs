@@ -56,7 +56,7 @@ pub fn reduce_url(text: &str, keep: UrlKeep, keep_params: &[String], out: &mut S
         out.push_str(text);
         return true;
     }
-    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if has_control_or_space(text) {
         return false;
     }
     let without_fragment = text.split_once('#').map_or(text, |(before, _)| before);
@@ -86,6 +86,17 @@ pub fn reduce_url(text: &str, keep: UrlKeep, keep_params: &[String], out: &mut S
         push_kept_params(query, keep_params, out);
     }
     true
+}
+
+/// Whether `text` has a control or whitespace character. For ASCII text
+/// those are exactly the bytes up to 0x20 and 0x7f, checked without
+/// decoding characters.
+fn has_control_or_space(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().fold(false, |acc, b| acc | (b <= 0x20) | (b == 0x7f))
+    } else {
+        text.chars().any(|c| c.is_control() || c.is_whitespace())
+    }
 }
 
 /// True for a relative `//segment...` whose first segment contains `@`: such a value
@@ -159,13 +170,20 @@ fn split_host_port(host_port: &str) -> Option<(&str, &str)> {
 
 /// Appends `scheme://host[:port]` with scheme and host ASCII-lowercased.
 fn push_origin(origin: &Origin<'_>, out: &mut String) {
-    out.extend(origin.scheme.chars().map(|c| c.to_ascii_lowercase()));
+    push_ascii_lowercase(origin.scheme, out);
     out.push_str("://");
-    out.extend(origin.host.chars().map(|c| c.to_ascii_lowercase()));
+    push_ascii_lowercase(origin.host, out);
     if !origin.port.is_empty() {
         out.push(':');
         out.push_str(origin.port);
     }
+}
+
+/// Appends `s` with ASCII letters lowercased (other characters unchanged).
+fn push_ascii_lowercase(s: &str, out: &mut String) {
+    let start = out.len();
+    out.push_str(s);
+    out[start..].make_ascii_lowercase();
 }
 
 /// Appends `?a=1&b=2` made of the parameters whose decoded name is listed, as written.

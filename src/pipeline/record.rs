@@ -275,8 +275,14 @@ fn string_text<'b>(bytes: &'b [u8], span: StrSpan, text: &'b mut String) -> Resu
         }
         Ok(text.as_str())
     } else {
-        // The scan validated the UTF-8; this only re-checks it.
-        std::str::from_utf8(raw).map_err(|_| Stop::Syntax(span.start))
+        debug_assert!(std::str::from_utf8(raw).is_ok());
+        // SAFETY: `span` comes from `Cursor::string`, which returns a span
+        // only after checking every byte of it: ASCII bytes other than `"`,
+        // `\` and controls pass, and each non-ASCII byte must start a
+        // complete, well-formed UTF-8 sequence (`scan::utf8_len`, the
+        // table of RFC 3629 §4), which it then steps over as a whole. So
+        // `raw` is valid UTF-8; re-validating it cost ~5% of the record path.
+        Ok(unsafe { std::str::from_utf8_unchecked(raw) })
     }
 }
 
@@ -584,7 +590,8 @@ fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result
         Action::CoarsenTime(unit) => {
             ctx.tmp.clear();
             if time::coarsen_rfc3339(s, *unit, ctx.tmp) {
-                write_str(ctx.out, ctx.tmp);
+                // A valid timestamp is digits, letters and `-:.,+ `.
+                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
                 true
             } else if let Some(n) = parse_epoch_text(s) {
                 let v = time::coarsen_epoch_i64(n, *unit);
@@ -623,7 +630,8 @@ fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result
         Action::Language => {
             ctx.tmp.clear();
             if language::primary_language(s, ctx.tmp) {
-                write_str(ctx.out, ctx.tmp);
+                // Two or three ASCII letters.
+                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
                 true
             } else {
                 false
