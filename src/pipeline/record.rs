@@ -25,7 +25,7 @@ use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
 use crate::scan::{line_column, unescape, Cursor, Skip, StrSpan, SyntaxError};
 
-use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
+use super::compile::{Action, Child, ChildKind, KeyRule, NameProbe, Node, Pipeline};
 use super::json_out::write_str;
 use super::spec::{Format, UnknownFields};
 
@@ -351,12 +351,14 @@ fn walk_object(
     while more {
         // Refusals about the name come before the colon is read, as in serde_json.
         let span = cur.key_only()?;
-        let key: &[u8] = if span.escaped {
-            string_text(bytes, span, text)?.as_bytes()
+        let (key, probe): (&[u8], _) = if span.escaped {
+            let key = string_text(bytes, span, text)?.as_bytes();
+            (key, NameProbe::new(key))
         } else {
-            &bytes[span.start..span.end]
+            let len = span.end - span.start;
+            (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
         };
-        let Some(ci) = node.lookup_bytes(key, hint) else {
+        let Some(ci) = node.lookup_probe(&probe, key, hint) else {
             if pipe.unknown_fields == UnknownFields::Error {
                 let key = std::str::from_utf8(key).unwrap_or("");
                 let mut buf = String::new();

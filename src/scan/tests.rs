@@ -120,7 +120,7 @@ fn unescape_matches_serde() {
 
 #[test]
 fn find_special_is_exact() {
-    for len in 0..40 {
+    for len in 0..70 {
         for at in 0..=len {
             for special in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
                 let mut v = vec![b'a'; len];
@@ -128,6 +128,7 @@ fn find_special_is_exact() {
                     v[at] = special;
                 }
                 assert_eq!(find_special(&v), at.min(len));
+                assert_eq!(find_special_swar(&v), at.min(len));
             }
         }
     }
