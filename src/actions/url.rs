@@ -520,157 +520,164 @@ mod tests {
     mod reference {
         use super::super::*;
 
-    fn reduce_url_ref(text: &str, keep: UrlKeep, keep_params: &[String], out: &mut String) -> bool {
-        if text.is_empty() || text == "-" {
-            out.push_str(text);
-            return true;
-        }
-        if has_control_or_space_ref(text) {
-            return false;
-        }
-        let without_fragment = text.split_once('#').map_or(text, |(before, _)| before);
-        let (before_query, query) = match without_fragment.split_once('?') {
-            Some((before, query)) => (before, Some(query)),
-            None => (without_fragment, None),
-        };
-
-        if before_query.starts_with('/') {
-            if keep == UrlKeep::Origin || looks_like_userinfo_ref(before_query) {
+        fn reduce_url_ref(
+            text: &str,
+            keep: UrlKeep,
+            keep_params: &[String],
+            out: &mut String,
+        ) -> bool {
+            if text.is_empty() || text == "-" {
+                out.push_str(text);
+                return true;
+            }
+            if has_control_or_space_ref(text) {
                 return false;
             }
-            out.push_str(before_query);
-            push_kept_params_ref(query, keep_params, out);
-            return true;
-        }
-
-        if at_sign_after_authority_ref(text) {
-            return false;
-        }
-        let Some((origin, path)) = split_absolute_ref(before_query) else {
-            return false;
-        };
-        push_origin_ref(&origin, out);
-        if keep == UrlKeep::Path {
-            out.push_str(if path.is_empty() { "/" } else { path });
-            push_kept_params_ref(query, keep_params, out);
-        }
-        true
-    }
-
-    /// Whether `text` has a control or whitespace character. For ASCII text
-    /// those are exactly the bytes up to 0x20 and 0x7f, checked without
-    /// decoding characters.
-    fn has_control_or_space_ref(text: &str) -> bool {
-        if text.is_ascii() {
-            text.bytes().fold(false, |acc, b| acc | (b <= 0x20) | (b == 0x7f))
-        } else {
-            text.chars().any(|c| c.is_control() || c.is_whitespace())
-        }
-    }
-
-    /// True for a relative `//segment...` whose first segment contains `@`: such a value
-    /// is a network-path reference with userinfo, which must not be passed on.
-    fn looks_like_userinfo_ref(path: &str) -> bool {
-        path.strip_prefix("//").is_some_and(|rest| {
-            let segment = rest.split('/').next().unwrap_or(rest);
-            segment.contains('@')
-        })
-    }
-
-    /// True when an `@` follows a `?` or `#` before the first `/` after `://`, as in
-    /// `https://alice:pa#ss@host/`: an unencoded `#` or `?` in a password would otherwise
-    /// turn the user name into the host. Such values are rejected rather than guessed.
-    fn at_sign_after_authority_ref(text: &str) -> bool {
-        let Some((_, rest)) = text.split_once("://") else {
-            return false;
-        };
-        let head = rest.split('/').next().unwrap_or(rest);
-        head.find(['?', '#']).is_some_and(|i| head[i..].contains('@'))
-    }
-
-    /// Splits `scheme://authority/path` (query and fragment already cut) into a validated
-    /// origin and the path (possibly empty). Userinfo is skipped.
-    fn split_absolute_ref(text: &str) -> Option<(Origin<'_>, &str)> {
-        let (scheme, rest) = text.split_once(':')?;
-        if !SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
-            return None;
-        }
-        let rest = rest.strip_prefix("//")?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        if authority.contains('\\') {
-            return None;
-        }
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
-        let (host, port) = split_host_port_ref(host_port)?;
-        Some((Origin { scheme, host, port }, path))
-    }
-
-    /// Splits and validates `host[:port]`, where host is a registered name, an IPv4
-    /// address or a bracketed IPv6 literal.
-    fn split_host_port_ref(host_port: &str) -> Option<(&str, &str)> {
-        let (host, port) = if host_port.starts_with('[') {
-            let end = host_port.find(']')?;
-            let (host, after) = host_port.split_at(end + 1);
-            let port = match after {
-                "" => "",
-                _ => after.strip_prefix(':')?,
+            let without_fragment = text.split_once('#').map_or(text, |(before, _)| before);
+            let (before_query, query) = match without_fragment.split_once('?') {
+                Some((before, query)) => (before, Some(query)),
+                None => (without_fragment, None),
             };
-            let inner = &host[1..end];
-            let valid = inner.contains(':')
-                && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-            (valid.then_some(host)?, port)
-        } else {
-            let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, ""));
-            let valid = !host.is_empty()
-                && host.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') || !c.is_ascii()
-                });
-            (valid.then_some(host)?, port)
-        };
-        let port_ok = port.is_empty()
-            || (port.len() <= 5
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && port.parse::<u32>().is_ok_and(|p| p <= 65_535));
-        port_ok.then_some((host, port))
-    }
 
-    /// Appends `scheme://host[:port]` with scheme and host ASCII-lowercased.
-    fn push_origin_ref(origin: &Origin<'_>, out: &mut String) {
-        push_ascii_lowercase_ref(origin.scheme, out);
-        out.push_str("://");
-        push_ascii_lowercase_ref(origin.host, out);
-        if !origin.port.is_empty() {
-            out.push(':');
-            out.push_str(origin.port);
+            if before_query.starts_with('/') {
+                if keep == UrlKeep::Origin || looks_like_userinfo_ref(before_query) {
+                    return false;
+                }
+                out.push_str(before_query);
+                push_kept_params_ref(query, keep_params, out);
+                return true;
+            }
+
+            if at_sign_after_authority_ref(text) {
+                return false;
+            }
+            let Some((origin, path)) = split_absolute_ref(before_query) else {
+                return false;
+            };
+            push_origin_ref(&origin, out);
+            if keep == UrlKeep::Path {
+                out.push_str(if path.is_empty() { "/" } else { path });
+                push_kept_params_ref(query, keep_params, out);
+            }
+            true
         }
-    }
 
-    /// Appends `s` with ASCII letters lowercased (other characters unchanged).
-    fn push_ascii_lowercase_ref(s: &str, out: &mut String) {
-        let start = out.len();
-        out.push_str(s);
-        out[start..].make_ascii_lowercase();
-    }
-
-    /// Appends `?a=1&b=2` made of the parameters whose decoded name is listed, as written.
-    fn push_kept_params_ref(query: Option<&str>, keep_params: &[String], out: &mut String) {
-        let Some(query) = query else {
-            return;
-        };
-        let mut separator = '?';
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
-            if keep_params.iter().any(|kept| decoded_name_is(name, kept)) {
-                out.push(separator);
-                out.push_str(pair);
-                separator = '&';
+        /// Whether `text` has a control or whitespace character. For ASCII text
+        /// those are exactly the bytes up to 0x20 and 0x7f, checked without
+        /// decoding characters.
+        fn has_control_or_space_ref(text: &str) -> bool {
+            if text.is_ascii() {
+                text.bytes().fold(false, |acc, b| acc | (b <= 0x20) | (b == 0x7f))
+            } else {
+                text.chars().any(|c| c.is_control() || c.is_whitespace())
             }
         }
-    }
 
+        /// True for a relative `//segment...` whose first segment contains `@`: such a value
+        /// is a network-path reference with userinfo, which must not be passed on.
+        fn looks_like_userinfo_ref(path: &str) -> bool {
+            path.strip_prefix("//").is_some_and(|rest| {
+                let segment = rest.split('/').next().unwrap_or(rest);
+                segment.contains('@')
+            })
+        }
+
+        /// True when an `@` follows a `?` or `#` before the first `/` after `://`, as in
+        /// `https://alice:pa#ss@host/`: an unencoded `#` or `?` in a password would otherwise
+        /// turn the user name into the host. Such values are rejected rather than guessed.
+        fn at_sign_after_authority_ref(text: &str) -> bool {
+            let Some((_, rest)) = text.split_once("://") else {
+                return false;
+            };
+            let head = rest.split('/').next().unwrap_or(rest);
+            head.find(['?', '#']).is_some_and(|i| head[i..].contains('@'))
+        }
+
+        /// Splits `scheme://authority/path` (query and fragment already cut) into a validated
+        /// origin and the path (possibly empty). Userinfo is skipped.
+        fn split_absolute_ref(text: &str) -> Option<(Origin<'_>, &str)> {
+            let (scheme, rest) = text.split_once(':')?;
+            if !SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+                return None;
+            }
+            let rest = rest.strip_prefix("//")?;
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            if authority.contains('\\') {
+                return None;
+            }
+            let host_port =
+                authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+            let (host, port) = split_host_port_ref(host_port)?;
+            Some((Origin { scheme, host, port }, path))
+        }
+
+        /// Splits and validates `host[:port]`, where host is a registered name, an IPv4
+        /// address or a bracketed IPv6 literal.
+        fn split_host_port_ref(host_port: &str) -> Option<(&str, &str)> {
+            let (host, port) = if host_port.starts_with('[') {
+                let end = host_port.find(']')?;
+                let (host, after) = host_port.split_at(end + 1);
+                let port = match after {
+                    "" => "",
+                    _ => after.strip_prefix(':')?,
+                };
+                let inner = &host[1..end];
+                let valid = inner.contains(':')
+                    && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+                (valid.then_some(host)?, port)
+            } else {
+                let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, ""));
+                let valid = !host.is_empty()
+                    && host.chars().all(|c| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(c, '-' | '.' | '_' | '~')
+                            || !c.is_ascii()
+                    });
+                (valid.then_some(host)?, port)
+            };
+            let port_ok = port.is_empty()
+                || (port.len() <= 5
+                    && port.bytes().all(|b| b.is_ascii_digit())
+                    && port.parse::<u32>().is_ok_and(|p| p <= 65_535));
+            port_ok.then_some((host, port))
+        }
+
+        /// Appends `scheme://host[:port]` with scheme and host ASCII-lowercased.
+        fn push_origin_ref(origin: &Origin<'_>, out: &mut String) {
+            push_ascii_lowercase_ref(origin.scheme, out);
+            out.push_str("://");
+            push_ascii_lowercase_ref(origin.host, out);
+            if !origin.port.is_empty() {
+                out.push(':');
+                out.push_str(origin.port);
+            }
+        }
+
+        /// Appends `s` with ASCII letters lowercased (other characters unchanged).
+        fn push_ascii_lowercase_ref(s: &str, out: &mut String) {
+            let start = out.len();
+            out.push_str(s);
+            out[start..].make_ascii_lowercase();
+        }
+
+        /// Appends `?a=1&b=2` made of the parameters whose decoded name is listed, as written.
+        fn push_kept_params_ref(query: Option<&str>, keep_params: &[String], out: &mut String) {
+            let Some(query) = query else {
+                return;
+            };
+            let mut separator = '?';
+            for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+                let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                if keep_params.iter().any(|kept| decoded_name_is(name, kept)) {
+                    out.push(separator);
+                    out.push_str(pair);
+                    separator = '&';
+                }
+            }
+        }
 
         pub(super) fn reduce(text: &str, keep: UrlKeep, keep_params: &[String]) -> Option<String> {
             let mut out = String::new();

@@ -168,7 +168,8 @@ impl Node {
     /// after the last one found is a hit after one register comparison.
     #[inline]
     pub fn lookup_probe(&self, probe: &NameProbe, name: &[u8], hint: usize) -> Option<usize> {
-        let matches = |c: &Child| c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name);
+        let matches =
+            |c: &Child| c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name);
         if let Some(c) = self.children.get(hint) {
             if matches(c) {
                 return Some(hint);
