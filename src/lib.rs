@@ -27,6 +27,7 @@ pub mod keys;
 pub mod pipeline;
 pub mod processor;
 pub mod samples;
+pub mod scan;
 pub mod service;
 pub mod stats;
 pub mod workload;

@@ -34,11 +34,44 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if s.is_empty() || s.len() > MAX_IP_TEXT_LEN {
         return None;
     }
+    if let Some(v4) = parse_ipv4_fast(s.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
     if let Some(inner) = s.strip_prefix('[') {
         let inner = inner.strip_suffix(']')?;
         return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
     s.parse::<IpAddr>().ok()
+}
+
+/// The common case of [`parse_ip`] without std's general parser: exactly
+/// four dot-separated decimal octets of 1–3 digits, no leading zeros, each
+/// at most 255. Accepts a subset of what std accepts (anything else goes to
+/// std), so the two agree on every input.
+#[inline]
+fn parse_ipv4_fast(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        let start = i;
+        let mut value = 0u32;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            value = value * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || value > 255 || (digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = value as u8;
+        if k < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == b.len()).then_some(Ipv4Addr::from(octets))
 }
 
 /// Zeroes host bits: keeps the first `v4_prefix` bits of an IPv4 address and
@@ -74,8 +107,41 @@ fn truncate_v4(ip: Ipv4Addr, prefix: u8) -> Ipv4Addr {
 ///
 /// Writes straight into `out` without a temporary `String`.
 pub fn write_ip(ip: IpAddr, out: &mut String) {
-    // `fmt::Write` for `String` cannot fail.
-    let _ = write!(out, "{ip}");
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            let n = format_ipv4(v4, &mut buf);
+            // Digits and dots only.
+            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+        }
+        // `fmt::Write` for `String` cannot fail.
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
+}
+
+/// Dotted quad into `buf`; returns its length (at most 15).
+#[inline]
+fn format_ipv4(ip: Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+    let mut n = 0;
+    for (k, octet) in ip.octets().into_iter().enumerate() {
+        if k > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        if octet >= 100 {
+            buf[n] = b'0' + octet / 100;
+            n += 1;
+        }
+        if octet >= 10 {
+            buf[n] = b'0' + octet / 10 % 10;
+            n += 1;
+        }
+        buf[n] = b'0' + octet % 10;
+        n += 1;
+    }
+    n
 }
 
 #[cfg(test)]
@@ -287,6 +353,16 @@ mod tests {
                 prop_assert_eq!(t6, bits & !host6);
                 // Idempotent.
                 prop_assert_eq!(truncate_ip(IpAddr::V6(Ipv6Addr::from(t6)), p4, p6), IpAddr::V6(Ipv6Addr::from(t6)));
+            }
+
+            #[test]
+            fn fast_ipv4_agrees_with_std(s in "[0-9.]{0,18}", v4 in any::<u32>()) {
+                prop_assert_eq!(parse_ip(&s), s.parse::<IpAddr>().ok());
+                let text = Ipv4Addr::from(v4).to_string();
+                prop_assert_eq!(parse_ip(&text), Some(IpAddr::V4(Ipv4Addr::from(v4))));
+                let mut out = String::new();
+                write_ip(IpAddr::V4(Ipv4Addr::from(v4)), &mut out);
+                prop_assert_eq!(out, text);
             }
 
             #[test]

@@ -191,12 +191,18 @@ pub fn coarsen_rfc3339(text: &str, unit: TimeUnit, out: &mut String) -> bool {
         out.push_str(text);
         return true;
     };
-    let zero_from = unit.zero_from();
+    // A valid timestamp is ASCII, so these byte positions are char boundaries.
+    let zero_from = unit.zero_from().min(time.fraction_end);
     out.reserve(text.len());
-    for (i, &c) in text.as_bytes().iter().enumerate() {
-        let zeroed = i >= zero_from && i < time.fraction_end && c.is_ascii_digit();
-        out.push(if zeroed { '0' } else { char::from(c) });
-    }
+    out.push_str(&text[..zero_from]);
+    out.extend(text[zero_from..time.fraction_end].bytes().map(|c| {
+        if c.is_ascii_digit() {
+            '0'
+        } else {
+            char::from(c)
+        }
+    }));
+    out.push_str(&text[time.fraction_end..]);
     true
 }
 

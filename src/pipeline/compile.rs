@@ -119,7 +119,8 @@ pub struct Node {
     pub path: String,
     /// Children in rule order.
     pub children: Vec<Child>,
-    index: HashMap<Box<str>, usize>,
+    /// Name → child index, for levels with many children.
+    index: HashMap<Box<[u8]>, usize>,
 }
 
 /// One named child of a node.
@@ -131,6 +132,8 @@ pub struct Child {
     pub out_key: Box<[u8]>,
     /// Pre-escaped `"name_prev":` for dual-written pseudonyms.
     pub prev_key: Box<[u8]>,
+    /// The name's first 16 bytes and length, for comparing in registers.
+    pub probe: NameProbe,
     /// A rule, or a nested level.
     pub kind: ChildKind,
 }
@@ -150,10 +153,30 @@ pub const MAX_CHILDREN: usize = 256;
 
 impl Node {
     /// Finds a child by field name.
-    #[inline]
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        if self.children.len() <= 8 {
-            self.children.iter().position(|c| &*c.name == name)
+        self.lookup_bytes(name.as_bytes(), usize::MAX)
+    }
+
+    /// Finds a child by field name, trying child `hint` first.
+    #[inline]
+    pub fn lookup_bytes(&self, name: &[u8], hint: usize) -> Option<usize> {
+        self.lookup_probe(&NameProbe::new(name), name, hint)
+    }
+
+    /// Finds a child by field name (`probe` made from `name`), trying child
+    /// `hint` first: records usually list fields in rule order, so the child
+    /// after the last one found is a hit after one register comparison.
+    #[inline]
+    pub fn lookup_probe(&self, probe: &NameProbe, name: &[u8], hint: usize) -> Option<usize> {
+        let matches =
+            |c: &Child| c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name);
+        if let Some(c) = self.children.get(hint) {
+            if matches(c) {
+                return Some(hint);
+            }
+        }
+        if self.children.len() <= 16 {
+            self.children.iter().position(matches)
         } else {
             self.index.get(name).copied()
         }
@@ -185,10 +208,11 @@ impl Node {
                     name: (*first).into(),
                     out_key: key_prefix(first).into(),
                     prev_key: key_prefix(&format!("{first}_prev")).into(),
+                    probe: NameProbe::new(first.as_bytes()),
                     kind,
                 });
                 let idx = self.children.len() - 1;
-                self.index.insert((*first).into(), idx);
+                self.index.insert(first.as_bytes().into(), idx);
                 if rest.is_empty() {
                     return Ok(());
                 }
@@ -204,6 +228,59 @@ impl Node {
                 Err(format!("fields inside `{first}` have rules, so `{first}` itself cannot"))
             }
         }
+    }
+}
+
+/// A field name's length and first 16 bytes (zero-padded) as integers:
+/// names that differ there differ; names up to 16 bytes that agree are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameProbe {
+    len: usize,
+    head: [u64; 2],
+}
+
+impl NameProbe {
+    /// The probe of `name`.
+    #[inline]
+    pub fn new(name: &[u8]) -> Self {
+        let mut padded = [0u8; 16];
+        let n = name.len().min(16);
+        padded[..n].copy_from_slice(&name[..n]);
+        Self::from_padded(name.len(), padded)
+    }
+
+    /// The probe of the `len` bytes at `start` of `bytes`, read with two
+    /// plain loads when 16 bytes are available there (the usual case for a
+    /// key inside a record).
+    #[inline]
+    pub fn at(bytes: &[u8], start: usize, len: usize) -> Self {
+        match bytes.get(start..start + 16) {
+            Some(window) if len <= 16 => {
+                let mut padded = [0u8; 16];
+                padded.copy_from_slice(window);
+                let word = |i: usize| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&padded[i * 8..i * 8 + 8]);
+                    u64::from_le_bytes(w)
+                };
+                // Keep the first `len` bytes of the 16.
+                let mask = |bits: usize| if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+                let bits = len * 8;
+                NameProbe {
+                    len,
+                    head: [word(0) & mask(bits), word(1) & mask(bits.saturating_sub(64))],
+                }
+            }
+            _ => Self::new(&bytes[start..start + len]),
+        }
+    }
+
+    fn from_padded(len: usize, padded: [u8; 16]) -> Self {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&padded[..8]);
+        hi.copy_from_slice(&padded[8..]);
+        NameProbe { len, head: [u64::from_le_bytes(lo), u64::from_le_bytes(hi)] }
     }
 }
 
@@ -526,4 +603,27 @@ fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String,
         }
         ActionSpec::Language => Action::Language,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NameProbe;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn probes_agree_however_they_are_read(
+            prefix in prop::collection::vec(any::<u8>(), 0..4),
+            name in prop::collection::vec(any::<u8>(), 0..24),
+            suffix in prop::collection::vec(any::<u8>(), 0..20),
+            other in prop::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let bytes = [&prefix[..], &name, &suffix].concat();
+            let read = NameProbe::at(&bytes, prefix.len(), name.len());
+            prop_assert_eq!(read, NameProbe::new(&name));
+            if name.len() <= 16 && other.len() <= 16 {
+                prop_assert_eq!(NameProbe::new(&other) == read, other == name);
+            }
+        }
+    }
 }

@@ -11,6 +11,8 @@ pub mod clf;
 pub mod compile;
 pub mod json_out;
 pub mod record;
+#[cfg(test)]
+mod reference;
 pub mod set;
 pub mod spec;
 

@@ -1,26 +1,32 @@
 //! The per-record hot path: one pass over the input JSON, no tree.
 //!
-//! serde_json drives a single scan of the record with our own visitors.
-//! Keys are borrowed from the input; a kept value is copied through as its
-//! raw bytes (`&RawValue`), untouched; a dropped value is skipped; only the
-//! values a rule names are decoded and transformed. Output goes into the
-//! worker's reused buffer ([`Scratch`]), so the steady state allocates
-//! nothing per record. Failures are recorded in the context and surfaced as
-//! a [`RecordError`] whose message names field paths, never values.
+//! The validating scanner of [`crate::scan`] walks the record once, guided
+//! by the rule tree. Keys are compared in place (the next rule's name is
+//! tried first, since records tend to list fields in rule order); a kept
+//! value is copied through as its raw bytes, untouched; a dropped value is
+//! skipped; only the values a rule names are decoded and transformed. Output
+//! goes into the worker's reused buffer ([`Scratch`]), so the steady state
+//! allocates nothing per record. Failures are recorded in the context and
+//! surfaced as a [`RecordError`] whose message names field paths, never
+//! values.
+//!
+//! Compatibility: what is accepted, refused (and with which error code) and
+//! written is byte-for-byte what the earlier serde_json-driven walk did; the
+//! tests in `record/tests.rs` hold the two against each other (that walk is
+//! kept as the test oracle in `reference.rs`).
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{self, DeserializeSeed, Visitor};
 
 use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
+use crate::scan::{line_column, unescape, Cursor, Skip, StrSpan, SyntaxError};
 
-use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
-use super::json_out::{nesting_exceeds, write_str};
+use super::compile::{Action, Child, ChildKind, KeyRule, NameProbe, Node, Pipeline};
+use super::json_out::write_str;
 use super::spec::{Format, UnknownFields};
 
 /// Entries kept in each worker's user-agent cache.
@@ -36,6 +42,10 @@ pub struct Scratch {
     /// transformed (cleared per record).
     pub failed_rules: Vec<usize>,
     tmp: String,
+    /// Unescaped keys and strings (only those with escapes).
+    text: String,
+    /// Open containers while copying a kept value.
+    stack: Vec<u8>,
     line_json: Vec<u8>,
     ua: UserAgentCache,
 }
@@ -47,6 +57,8 @@ impl Default for Scratch {
             key_out: Vec::with_capacity(64),
             failed_rules: Vec::new(),
             tmp: String::with_capacity(256),
+            text: String::with_capacity(256),
+            stack: Vec::with_capacity(16),
             line_json: Vec::with_capacity(1024),
             ua: UserAgentCache::new(UA_CACHE_CAPACITY),
         }
@@ -81,57 +93,45 @@ impl Pipeline {
                 ),
             ));
         }
-        let text = std::str::from_utf8(input).map_err(|e| {
-            RecordError::new(
-                ErrorCode::InvalidUtf8,
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )
-        })?;
-        if text.trim().is_empty() {
-            return Err(RecordError::new(ErrorCode::EmptyRecord, "record is empty"));
-        }
         match self.format {
-            Format::Json => self.process_json(text, scratch),
+            // The scanner validates UTF-8 as it goes; a refused record is
+            // classified (UTF-8 first, then empty, then JSON) in
+            // `classify_failure`, as if those checks had run up front.
+            Format::Json => self.process_json(input, scratch),
             Format::Combined | Format::Common => {
+                let text = std::str::from_utf8(input).map_err(|e| invalid_utf8(&e))?;
+                if text.trim().is_empty() {
+                    return Err(empty_record());
+                }
                 let mut line_json = std::mem::take(&mut scratch.line_json);
                 line_json.clear();
-                let result =
-                    super::clf::to_json(text, self.format, &mut line_json).and_then(|()| {
-                        // to_json writes valid UTF-8 JSON.
-                        let json = std::str::from_utf8(&line_json).map_err(|_| {
-                            RecordError::new(
-                                ErrorCode::InvalidLogLine,
-                                "line could not be converted",
-                            )
-                        })?;
-                        self.process_json(json, scratch)
-                    });
+                let result = super::clf::to_json(text, self.format, &mut line_json)
+                    .and_then(|()| self.process_json(&line_json, scratch));
                 scratch.line_json = line_json;
                 result
             }
         }
     }
 
-    fn process_json(&self, text: &str, scratch: &mut Scratch) -> Result<(), RecordError> {
+    fn process_json(&self, input: &[u8], scratch: &mut Scratch) -> Result<(), RecordError> {
         let mut ctx = Ctx {
             pipe: self,
             out: &mut scratch.out,
             tmp: &mut scratch.tmp,
             ua: &mut scratch.ua,
             failed: &mut scratch.failed_rules,
+            stack: &mut scratch.stack,
             err: None,
             now_ms: None,
         };
-        let mut de = serde_json::Deserializer::from_str(text);
-        let result = ObjectVisitor { node: &self.root, ctx: &mut ctx, depth: 1, top: true }
-            .deserialize(&mut de)
-            .and_then(|_| de.end());
-        let refused = ctx.err.take();
+        let mut cur = Cursor::new(input);
+        let result = walk_record(&mut ctx, &mut cur, &mut scratch.text);
         match result {
             Ok(()) => Ok(()),
-            Err(e) => {
+            Err(stop) => {
+                let refused = ctx.err.take();
                 scratch.out.clear();
-                Err(refused.unwrap_or_else(|| json_error(&e)))
+                Err(classify_failure(input, stop, refused))
             }
         }
     }
@@ -163,40 +163,84 @@ impl Pipeline {
     }
 }
 
-/// Maps a serde_json error to a code and a value-free message.
-fn json_error(e: &serde_json::Error) -> RecordError {
-    let text = e.to_string();
-    if text.starts_with("recursion limit exceeded") {
-        return RecordError::new(ErrorCode::TooDeep, "record nests deeper than the parser allows");
-    }
-    RecordError::new(
-        ErrorCode::InvalidJson,
-        format!("invalid JSON at line {} column {}", e.line(), e.column()),
-    )
+fn invalid_utf8(e: &std::str::Utf8Error) -> RecordError {
+    RecordError::new(ErrorCode::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
 }
 
-/// Everything a visitor needs, borrowed for one record.
+fn empty_record() -> RecordError {
+    RecordError::new(ErrorCode::EmptyRecord, "record is empty")
+}
+
+/// Why the walk over a record stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Invalid JSON at this byte offset.
+    Syntax(usize),
+    /// A rule refused the record; the reason is in [`Ctx::err`].
+    Refused,
+}
+
+impl From<SyntaxError> for Stop {
+    fn from(e: SyntaxError) -> Self {
+        Stop::Syntax(e.pos)
+    }
+}
+
+/// The error of a record the walk stopped on, checked in the order the
+/// checks are documented: UTF-8, emptiness, then the walk's own reason.
+fn classify_failure(input: &[u8], stop: Stop, refused: Option<RecordError>) -> RecordError {
+    let text = match std::str::from_utf8(input) {
+        Ok(text) => text,
+        Err(e) => return invalid_utf8(&e),
+    };
+    if text.trim().is_empty() {
+        return empty_record();
+    }
+    match (stop, refused) {
+        (Stop::Refused, Some(e)) => e,
+        (Stop::Syntax(pos), _) => {
+            // The scanner reports positions where serde_json did.
+            let (line, column) = line_column(input, pos);
+            RecordError::new(
+                ErrorCode::InvalidJson,
+                format!("invalid JSON at line {line} column {column}"),
+            )
+        }
+        (Stop::Refused, None) => RecordError::new(ErrorCode::InvalidJson, "record refused"),
+    }
+}
+
+/// Everything the walk needs, borrowed for one record.
 struct Ctx<'s, 'p> {
     pipe: &'p Pipeline,
     out: &'s mut Vec<u8>,
     tmp: &'s mut String,
     ua: &'s mut UserAgentCache,
     failed: &'s mut Vec<usize>,
+    stack: &'s mut Vec<u8>,
     err: Option<RecordError>,
     now_ms: Option<i64>,
 }
 
 impl Ctx<'_, '_> {
-    fn fail<E: de::Error>(&mut self, code: ErrorCode, message: String) -> E {
+    /// Records why the record is refused (the first reason wins).
+    fn fail(&mut self, code: ErrorCode, message: String) -> Stop {
         if self.err.is_none() {
             self.err = Some(RecordError::new(code, message));
         }
-        E::custom("record refused")
+        Stop::Refused
     }
 
-    fn too_deep<E: de::Error>(&mut self) -> E {
+    fn too_deep(&mut self) -> Stop {
         let limit = self.pipe.max_depth;
         self.fail(ErrorCode::TooDeep, format!("record nests deeper than max_depth {limit}"))
+    }
+
+    fn skip_error(&mut self, e: Skip) -> Stop {
+        match e {
+            Skip::Syntax(e) => e.into(),
+            Skip::TooDeep => self.too_deep(),
+        }
     }
 
     #[inline]
@@ -219,238 +263,191 @@ fn safe_name<'a>(prefix: &str, name: &'a str, buf: &'a mut String) -> &'a str {
     buf
 }
 
-/// Borrowed-if-possible object key.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
-
-/// Skips a value while enforcing the depth limit.
-struct SkipSeed<'a, 's, 'p> {
-    ctx: &'a mut Ctx<'s, 'p>,
-    depth: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for SkipSeed<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SkipSeed<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if self.depth > self.ctx.pipe.max_depth {
-            return Err(self.ctx.too_deep());
+/// The decoded text of a strictly scanned string: borrowed from the input
+/// when it has no escapes, else unescaped into `text`.
+#[inline]
+fn string_text<'b>(bytes: &'b [u8], span: StrSpan, text: &'b mut String) -> Result<&'b str, Stop> {
+    let raw = &bytes[span.start..span.end];
+    if span.escaped {
+        text.clear();
+        if !unescape(raw, text) {
+            return Err(Stop::Syntax(span.start));
         }
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?;
-        }
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.depth > self.ctx.pipe.max_depth {
-            return Err(self.ctx.too_deep());
-        }
-        while seq
-            .next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?
-            .is_some()
-        {}
-        Ok(())
+        Ok(text.as_str())
+    } else {
+        debug_assert!(std::str::from_utf8(raw).is_ok());
+        // SAFETY: `span` comes from `Cursor::string`, which returns a span
+        // only after checking every byte of it: ASCII bytes other than `"`,
+        // `\` and controls pass, and each non-ASCII byte must start a
+        // complete, well-formed UTF-8 sequence (`scan::utf8_len`, the
+        // table of RFC 3629 §4), which it then steps over as a whole. So
+        // `raw` is valid UTF-8; re-validating it cost ~5% of the record path.
+        Ok(unsafe { std::str::from_utf8_unchecked(raw) })
     }
 }
 
-/// Visits an object level with its rule node; returns whether anything was written.
-struct ObjectVisitor<'a, 's, 'p> {
-    node: &'p Node,
-    ctx: &'a mut Ctx<'s, 'p>,
+/// The whole record: exactly one JSON object, then only whitespace.
+fn walk_record(ctx: &mut Ctx<'_, '_>, cur: &mut Cursor<'_>, text: &mut String) -> Result<(), Stop> {
+    let kind = match cur.peek_ws() {
+        Some(b'{') => {
+            cur.bump();
+            let pipe = ctx.pipe;
+            walk_object(ctx, cur, &pipe.root, 1, true, text)?;
+            if !cur.at_end() {
+                return Err(cur.error().into());
+            }
+            return Ok(());
+        }
+        // serde_json hands the array to the visitor before reading it.
+        Some(b'[') => "array",
+        Some(b'"') => {
+            cur.string(true)?;
+            "string"
+        }
+        Some(b'-' | b'0'..=b'9') => {
+            cur.number(true)?;
+            "number"
+        }
+        Some(b't') => {
+            cur.literal(b"true")?;
+            "boolean"
+        }
+        Some(b'f') => {
+            cur.literal(b"false")?;
+            "boolean"
+        }
+        Some(b'n') => {
+            cur.literal(b"null")?;
+            "null"
+        }
+        _ => return Err(cur.error().into()),
+    };
+    Err(ctx.fail(ErrorCode::NotAnObject, format!("record is a JSON {kind}, not an object")))
+}
+
+/// One object level (its `{` consumed) with its rule node; returns whether
+/// anything was written. Below the top, a level that keeps nothing writes
+/// nothing at all.
+fn walk_object(
+    ctx: &mut Ctx<'_, '_>,
+    cur: &mut Cursor<'_>,
+    node: &Node,
     depth: usize,
     top: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for ObjectVisitor<'_, '_, '_> {
-    type Value = bool;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
+    text: &mut String,
+) -> Result<bool, Stop> {
+    let pipe = ctx.pipe;
+    if depth > pipe.max_depth {
+        return Err(ctx.too_deep());
     }
-}
-
-impl ObjectVisitor<'_, '_, '_> {
-    /// A non-object where an object level was expected.
-    fn not_object<E: de::Error>(self, kind: &str) -> Result<bool, E> {
-        if self.top {
-            Err(self
-                .ctx
-                .fail(ErrorCode::NotAnObject, format!("record is a JSON {kind}, not an object")))
+    let bytes = cur.bytes();
+    let object_start = ctx.out.len();
+    ctx.out.push(b'{');
+    let body_start = ctx.out.len();
+    let mut seen = [0u64; super::compile::MAX_CHILDREN / 64];
+    // Records usually list their fields in rule order: try the next rule first.
+    let mut hint = 0;
+    let mut more = cur.first_member()?;
+    while more {
+        // Refusals about the name come before the colon is read, as in serde_json.
+        let span = cur.key_only()?;
+        let (key, probe): (&[u8], _) = if span.escaped {
+            let key = string_text(bytes, span, text)?.as_bytes();
+            (key, NameProbe::new(key))
         } else {
-            // The rules below this name cannot apply; the value is unlisted.
-            Ok(false)
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
-        self.not_object("boolean")
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
-        self.not_object("number")
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
-        self.not_object("number")
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
-        self.not_object("number")
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
-        self.not_object("string")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        self.not_object("null")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        if self.top {
-            return self.not_object("array");
-        }
-        let depth = self.depth;
-        while seq.next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: depth + 1 })?.is_some() {
-        }
-        Ok(false)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let ObjectVisitor { node, ctx, depth, top } = self;
-        if depth > ctx.pipe.max_depth {
-            return Err(ctx.too_deep());
-        }
-        let pipe = ctx.pipe;
-        let object_start = ctx.out.len();
-        ctx.out.push(b'{');
-        let body_start = ctx.out.len();
-        let mut seen = [0u64; super::compile::MAX_CHILDREN / 64];
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let Some(ci) = node.lookup(&key) else {
-                if pipe.unknown_fields == UnknownFields::Error {
-                    let mut buf = String::new();
-                    let name = safe_name(&node.path, &key, &mut buf).to_string();
-                    return Err(
-                        ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed"))
-                    );
-                }
-                map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
-                continue;
-            };
-            let (word, bit) = (ci / 64, 1u64 << (ci % 64));
-            let child: &Child = &node.children[ci];
-            if seen[word] & bit != 0 {
-                let path = format!("{}{}", node.path, child.name);
+            let len = span.end - span.start;
+            (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
+        };
+        let Some(ci) = node.lookup_probe(&probe, key, hint) else {
+            if pipe.unknown_fields == UnknownFields::Error {
+                let key = std::str::from_utf8(key).unwrap_or("");
+                let mut buf = String::new();
+                let name = safe_name(&node.path, key, &mut buf).to_string();
                 return Err(
-                    ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice"))
+                    ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed"))
                 );
             }
-            seen[word] |= bit;
-            match &child.kind {
-                ChildKind::Rule(ri) => {
-                    let rule = &pipe.rules[*ri];
-                    match &rule.action {
-                        Action::Drop => {
-                            map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
-                        }
-                        Action::Keep => {
-                            let raw: &'de RawValue = map.next_value()?;
-                            let raw = raw.get().as_bytes();
-                            if matches!(raw.first(), Some(b'{' | b'['))
-                                && nesting_exceeds(raw, pipe.max_depth.saturating_sub(depth))
-                            {
-                                return Err(ctx.too_deep());
-                            }
-                            ctx.sep(body_start);
-                            ctx.out.extend_from_slice(&child.out_key);
-                            ctx.out.extend_from_slice(raw);
-                        }
-                        _ => {
-                            let mark = ctx.out.len();
-                            ctx.sep(body_start);
-                            ctx.out.extend_from_slice(&child.out_key);
-                            let outcome = map.next_value_seed(ActionSeed {
-                                rule: *ri,
-                                child,
-                                ctx: &mut *ctx,
-                                depth: depth + 1,
-                            })?;
-                            if outcome == Outcome::Dropped {
-                                ctx.out.truncate(mark);
-                                ctx.failed.push(*ri);
-                            }
-                        }
-                    }
+            cur.expect(b':')?;
+            cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+            more = cur.next_member()?;
+            continue;
+        };
+        hint = ci + 1;
+        let (word, bit) = (ci / 64, 1u64 << (ci % 64));
+        let child: &Child = &node.children[ci];
+        if seen[word] & bit != 0 {
+            let path = format!("{}{}", node.path, child.name);
+            return Err(
+                ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice"))
+            );
+        }
+        seen[word] |= bit;
+        cur.expect(b':')?;
+        match &child.kind {
+            ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
+                Action::Drop => {
+                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                 }
-                ChildKind::Nested(sub) => {
+                Action::Keep => {
+                    cur.peek_ws();
+                    let start = cur.pos();
+                    let nesting = cur.skip_raw(ctx.stack)?;
+                    if nesting > pipe.max_depth.saturating_sub(depth) {
+                        return Err(ctx.too_deep());
+                    }
+                    ctx.sep(body_start);
+                    ctx.out.extend_from_slice(&child.out_key);
+                    ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                }
+                _ => {
                     let mark = ctx.out.len();
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
-                    let wrote = map.next_value_seed(ObjectVisitor {
-                        node: sub,
-                        ctx: &mut *ctx,
-                        depth: depth + 1,
-                        top: false,
-                    })?;
-                    if !wrote {
+                    let outcome = walk_action(ctx, cur, *ri, child, depth + 1, text)?;
+                    if outcome == Outcome::Dropped {
                         ctx.out.truncate(mark);
+                        ctx.failed.push(*ri);
                     }
+                }
+            },
+            ChildKind::Nested(sub) => {
+                let mark = ctx.out.len();
+                ctx.sep(body_start);
+                ctx.out.extend_from_slice(&child.out_key);
+                let wrote = match cur.peek_ws() {
+                    Some(b'{') => {
+                        cur.bump();
+                        walk_object(ctx, cur, sub, depth + 1, false, text)?
+                    }
+                    Some(b'[') => {
+                        // The rules below this name cannot apply; like
+                        // serde_json's visitor, only the elements are
+                        // depth-checked, not the array itself.
+                        cur.bump();
+                        cur.skip_elements(depth + 1, pipe.max_depth)
+                            .map_err(|e| ctx.skip_error(e))?;
+                        false
+                    }
+                    Some(_) => {
+                        cur.skip_strict(depth + 1, pipe.max_depth)
+                            .map_err(|e| ctx.skip_error(e))?;
+                        false
+                    }
+                    None => return Err(cur.error().into()),
+                };
+                if !wrote {
+                    ctx.out.truncate(mark);
                 }
             }
         }
-        if !top && ctx.out.len() == body_start {
-            ctx.out.truncate(object_start);
-            return Ok(false);
-        }
-        ctx.out.push(b'}');
-        Ok(true)
+        more = cur.next_member()?;
     }
+    if !top && ctx.out.len() == body_start {
+        ctx.out.truncate(object_start);
+        return Ok(false);
+    }
+    ctx.out.push(b'}');
+    Ok(true)
 }
 
 /// Whether a transformed field was written or dropped.
@@ -460,159 +457,329 @@ enum Outcome {
     Dropped,
 }
 
-/// Applies one rule's action to the value under its field name.
-struct ActionSeed<'a, 's, 'p> {
-    rule: usize,
-    child: &'p Child,
-    ctx: &'a mut Ctx<'s, 'p>,
+/// Applies rule `ri` to the value at the cursor (at `depth`).
+fn walk_action(
+    ctx: &mut Ctx<'_, '_>,
+    cur: &mut Cursor<'_>,
+    ri: usize,
+    child: &Child,
     depth: usize,
+    text: &mut String,
+) -> Result<Outcome, Stop> {
+    let bytes = cur.bytes();
+    let action = &ctx.pipe.rules[ri].action;
+    match cur.peek_ws() {
+        Some(b'"') => {
+            let span = cur.string(true)?;
+            let s = string_text(bytes, span, text)?;
+            apply_str(ctx, ri, child, s)
+        }
+        Some(b'{') => {
+            cur.bump();
+            match action {
+                Action::GeneralizeLocation(levels) => {
+                    generalize_location(ctx, cur, levels, depth, text)
+                }
+                _ => Err(wrong_type(ctx, ri, "object")),
+            }
+        }
+        Some(b'[') => Err(wrong_type(ctx, ri, "array")),
+        Some(b't') => {
+            cur.literal(b"true")?;
+            Err(wrong_type(ctx, ri, "boolean"))
+        }
+        Some(b'f') => {
+            cur.literal(b"false")?;
+            Err(wrong_type(ctx, ri, "boolean"))
+        }
+        Some(b'n') => {
+            cur.literal(b"null")?;
+            // null carries nothing personal: keep it as null.
+            ctx.out.extend_from_slice(b"null");
+            Ok(Outcome::Written)
+        }
+        Some(b'-' | b'0'..=b'9') => {
+            let num = cur.number(true)?;
+            apply_number(ctx, ri, child, &bytes[num.start..num.end], num.end)
+        }
+        _ => Err(cur.error().into()),
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for ActionSeed<'_, '_, '_> {
+/// `generalize_location` on an object (its `{` consumed): listed levels are
+/// copied through, the rest skipped.
+fn generalize_location(
+    ctx: &mut Ctx<'_, '_>,
+    cur: &mut Cursor<'_>,
+    levels: &[String],
+    depth: usize,
+    text: &mut String,
+) -> Result<Outcome, Stop> {
+    let pipe = ctx.pipe;
+    if depth > pipe.max_depth {
+        return Err(ctx.too_deep());
+    }
+    let bytes = cur.bytes();
+    ctx.out.push(b'{');
+    let body_start = ctx.out.len();
+    let mut more = cur.first_member()?;
+    while more {
+        let span = cur.key()?;
+        let key = string_text(bytes, span, text)?;
+        if levels.iter().any(|l| l.as_str() == key) {
+            cur.peek_ws();
+            let start = cur.pos();
+            let nesting = cur.skip_raw(ctx.stack)?;
+            if nesting > pipe.max_depth.saturating_sub(depth) {
+                return Err(ctx.too_deep());
+            }
+            ctx.sep(body_start);
+            write_str(ctx.out, key);
+            ctx.out.push(b':');
+            ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+        } else {
+            cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+        }
+        more = cur.next_member()?;
+    }
+    ctx.out.push(b'}');
+    Ok(Outcome::Written)
+}
+
+fn wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, kind: &str) -> Stop {
+    let rule = &ctx.pipe.rules[ri];
+    let msg = format!("field `{}`: {} cannot take a JSON {kind}", rule.path, rule.action_name);
+    ctx.fail(ErrorCode::WrongType, msg)
+}
+
+/// Appends a value known to need no JSON escaping (IP text, digits), quoted.
+#[inline]
+fn write_plain_quoted(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    out.extend_from_slice(s);
+    out.push(b'"');
+}
+
+fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result<Outcome, Stop> {
+    let pipe = ctx.pipe;
+    let action = &pipe.rules[ri].action;
+    let ok = match action {
+        Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
+            Some(addr) => {
+                ctx.tmp.clear();
+                ip::write_ip(ip::truncate_ip(addr, *v4, *v6), ctx.tmp);
+                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
+                true
+            }
+            None => false,
+        },
+        Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
+            Some(addr) => {
+                ctx.tmp.clear();
+                ip::write_ip(cipher.anonymize(addr), ctx.tmp);
+                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
+                true
+            }
+            None => false,
+        },
+        Action::Pseudonymize(_) => return Ok(pseudonymize(ctx, ri, child, s.as_bytes())),
+        Action::Mask { keep_last, mask_char } => {
+            ctx.tmp.clear();
+            mask::mask(s, *keep_last, *mask_char, ctx.tmp);
+            write_str(ctx.out, ctx.tmp);
+            true
+        }
+        Action::CoarsenTime(unit) => {
+            ctx.tmp.clear();
+            if time::coarsen_rfc3339(s, *unit, ctx.tmp) {
+                // A valid timestamp is digits, letters and `-:.,+ `.
+                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
+                true
+            } else if let Some(n) = parse_epoch_text(s) {
+                let v = time::coarsen_epoch_i64(n, *unit);
+                write_plain_quoted(ctx.out, itoa::Buffer::new().format(v).as_bytes());
+                true
+            } else {
+                false
+            }
+        }
+        Action::Url { keep, keep_params } => {
+            ctx.tmp.clear();
+            if url::reduce_url(s, *keep, keep_params, ctx.tmp) {
+                write_str(ctx.out, ctx.tmp);
+                true
+            } else {
+                false
+            }
+        }
+        Action::ReduceUserAgent => {
+            ctx.ua.write_reduced(s, ctx.out);
+            true
+        }
+        Action::Redact(r) => {
+            ctx.tmp.clear();
+            r.redact(s, ctx.tmp);
+            write_str(ctx.out, ctx.tmp);
+            true
+        }
+        Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
+            Some(label) => {
+                write_str(ctx.out, label);
+                true
+            }
+            None => false,
+        },
+        Action::Language => {
+            ctx.tmp.clear();
+            if language::primary_language(s, ctx.tmp) {
+                // Two or three ASCII letters.
+                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
+                true
+            } else {
+                false
+            }
+        }
+        Action::GeneralizeLocation(_) => return Err(wrong_type(ctx, ri, "string")),
+        Action::Keep => {
+            write_str(ctx.out, s);
+            true
+        }
+        Action::Drop => false,
+    };
+    Ok(if ok { Outcome::Written } else { Outcome::Dropped })
+}
+
+fn pseudonymize(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, value: &[u8]) -> Outcome {
+    let Action::Pseudonymize(p) = &ctx.pipe.rules[ri].action else {
+        return Outcome::Dropped;
+    };
+    if p.write_json(value, false, ctx.tmp, ctx.out) == PseudonymOutcome::Invalid {
+        return Outcome::Dropped;
+    }
+    // The clock is read only for a ring in a rotation overlap, once per record.
+    if p.has_overlap() && p.dual_write_active(*ctx.now_ms.get_or_insert_with(now_ms)) {
+        let mark = ctx.out.len();
+        ctx.out.push(b',');
+        ctx.out.extend_from_slice(&child.prev_key);
+        if p.write_json(value, true, ctx.tmp, ctx.out) == PseudonymOutcome::Invalid {
+            ctx.out.truncate(mark);
+        }
+    }
+    Outcome::Written
+}
+
+/// A rule applied to a number: serde_json decodes it exactly as before
+/// (`i64`/`u64`/`f64`, and the text the actions see is re-printed from that).
+fn apply_number(
+    ctx: &mut Ctx<'_, '_>,
+    ri: usize,
+    child: &Child,
+    raw: &[u8],
+    end: usize,
+) -> Result<Outcome, Stop> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let seed = NumberSeed { ri, child, ctx: &mut *ctx };
+    match seed.deserialize(&mut de) {
+        Ok(outcome) => Ok(outcome),
+        Err(_) if ctx.err.is_some() => Err(Stop::Refused),
+        Err(_) => Err(Stop::Syntax(end)),
+    }
+}
+
+/// Sees a number the way serde_json types it.
+struct NumberSeed<'a, 's, 'p> {
+    ri: usize,
+    child: &'a Child,
+    ctx: &'a mut Ctx<'s, 'p>,
+}
+
+impl<'de> DeserializeSeed<'de> for NumberSeed<'_, '_, '_> {
     type Value = Outcome;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Outcome, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl ActionSeed<'_, '_, '_> {
-    fn wrong_type<E: de::Error>(self, kind: &str) -> Result<Outcome, E> {
-        let rule = &self.ctx.pipe.rules[self.rule];
-        let msg = format!("field `{}`: {} cannot take a JSON {kind}", rule.path, rule.action_name);
-        Err(self.ctx.fail(ErrorCode::WrongType, msg))
-    }
+/// Turns a refusal into a serde error (the reason stays in the context).
+fn refused<E: de::Error>(r: Result<Outcome, Stop>) -> Result<Outcome, E> {
+    r.map_err(|_| E::custom("record refused"))
+}
 
-    fn write_quoted_tmp(&mut self) {
-        write_str(self.ctx.out, self.ctx.tmp);
-    }
-
-    fn apply_str<E: de::Error>(mut self, s: &str) -> Result<Outcome, E> {
-        let pipe = self.ctx.pipe;
-        let action = &pipe.rules[self.rule].action;
-        let ok = match action {
-            Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
-                Some(addr) => {
-                    self.ctx.tmp.clear();
-                    ip::write_ip(ip::truncate_ip(addr, *v4, *v6), self.ctx.tmp);
-                    self.write_quoted_tmp();
-                    true
-                }
-                None => false,
-            },
-            Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
-                Some(addr) => {
-                    self.ctx.tmp.clear();
-                    ip::write_ip(cipher.anonymize(addr), self.ctx.tmp);
-                    self.write_quoted_tmp();
-                    true
-                }
-                None => false,
-            },
-            Action::Pseudonymize(_) => return self.pseudonymize(s.as_bytes()),
-            Action::Mask { keep_last, mask_char } => {
-                self.ctx.tmp.clear();
-                mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
-                self.write_quoted_tmp();
-                true
-            }
-            Action::CoarsenTime(unit) => {
-                self.ctx.tmp.clear();
-                if time::coarsen_rfc3339(s, *unit, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else if let Some(n) = parse_epoch_text(s) {
-                    let v = time::coarsen_epoch_i64(n, *unit);
-                    self.ctx.out.push(b'"');
-                    self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                    self.ctx.out.push(b'"');
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::Url { keep, keep_params } => {
-                self.ctx.tmp.clear();
-                if url::reduce_url(s, *keep, keep_params, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::ReduceUserAgent => {
-                self.ctx.ua.write_reduced(s, self.ctx.out);
-                true
-            }
-            Action::Redact(r) => {
-                self.ctx.tmp.clear();
-                r.redact(s, self.ctx.tmp);
-                self.write_quoted_tmp();
-                true
-            }
-            Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    true
-                }
-                None => false,
-            },
-            Action::Language => {
-                self.ctx.tmp.clear();
-                if language::primary_language(s, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::GeneralizeLocation(_) => return self.wrong_type("string"),
-            Action::Keep => {
-                write_str(self.ctx.out, s);
-                true
-            }
-            Action::Drop => false,
-        };
-        Ok(if ok { Outcome::Written } else { Outcome::Dropped })
-    }
-
-    fn pseudonymize<E: de::Error>(self, value: &[u8]) -> Result<Outcome, E> {
-        let Action::Pseudonymize(p) = &self.ctx.pipe.rules[self.rule].action else {
-            return Ok(Outcome::Dropped);
-        };
-        if p.write_json(value, false, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
-            return Ok(Outcome::Dropped);
-        }
-        let now = *self.ctx.now_ms.get_or_insert_with(now_ms);
-        if p.dual_write_active(now) {
-            let mark = self.ctx.out.len();
-            self.ctx.out.push(b',');
-            self.ctx.out.extend_from_slice(&self.child.prev_key);
-            if p.write_json(value, true, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
-                self.ctx.out.truncate(mark);
-            }
-        }
-        Ok(Outcome::Written)
-    }
-
-    fn apply_int<E: de::Error>(self, text: &str, value: i64) -> Result<Outcome, E> {
-        let action = &self.ctx.pipe.rules[self.rule].action;
-        match action {
-            Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
-            Action::Mask { .. } => self.apply_str(text),
+impl NumberSeed<'_, '_, '_> {
+    fn apply_int(self, text: &str, value: i64) -> Result<Outcome, Stop> {
+        let NumberSeed { ri, child, ctx } = self;
+        match &ctx.pipe.rules[ri].action {
+            Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
+            Action::Mask { .. } => apply_str(ctx, ri, child, text),
             Action::CoarsenTime(unit) => {
                 let v = time::coarsen_epoch_i64(value, *unit);
-                self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+                ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
                 Ok(Outcome::Written)
             }
             Action::Bucket(b) => match b.label(value as f64) {
                 Some(label) => {
-                    write_str(self.ctx.out, label);
+                    write_str(ctx.out, label);
                     Ok(Outcome::Written)
                 }
                 None => Ok(Outcome::Dropped),
             },
-            _ => self.wrong_type("number"),
+            _ => Err(wrong_type(ctx, ri, "number")),
         }
+    }
+}
+
+impl<'de> Visitor<'de> for NumberSeed<'_, '_, '_> {
+    type Value = Outcome;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
+        let mut buf = itoa::Buffer::new();
+        refused(self.apply_int(buf.format(v), v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
+        let mut buf = itoa::Buffer::new();
+        let text = buf.format(v);
+        match i64::try_from(v) {
+            Ok(i) => refused(self.apply_int(text, i)),
+            Err(_) => {
+                let NumberSeed { ri, child, ctx } = self;
+                refused(match &ctx.pipe.rules[ri].action {
+                    Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
+                    Action::Mask { .. } => apply_str(ctx, ri, child, text),
+                    Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
+                    _ => Err(wrong_type(ctx, ri, "number")),
+                })
+            }
+        }
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
+        let NumberSeed { ri, child, ctx } = self;
+        refused(match &ctx.pipe.rules[ri].action {
+            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
+                Some(c) => {
+                    ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
+                    Ok(Outcome::Written)
+                }
+                None => Ok(Outcome::Dropped),
+            },
+            Action::Bucket(b) => match b.label(v) {
+                Some(label) => {
+                    write_str(ctx.out, label);
+                    Ok(Outcome::Written)
+                }
+                None => Ok(Outcome::Dropped),
+            },
+            Action::Pseudonymize(_) => {
+                let mut buf = ryu::Buffer::new();
+                Ok(pseudonymize(ctx, ri, child, buf.format(v).as_bytes()))
+            }
+            Action::Mask { .. } => {
+                let mut buf = ryu::Buffer::new();
+                apply_str(ctx, ri, child, buf.format(v))
+            }
+            _ => Err(wrong_type(ctx, ri, "number")),
+        })
     }
 }
 
@@ -625,104 +792,5 @@ fn parse_epoch_text(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
-impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
-    type Value = Outcome;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Outcome, E> {
-        self.apply_str(v)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Outcome, E> {
-        self.wrong_type("boolean")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Outcome, E> {
-        // null carries nothing personal: keep it as null.
-        self.ctx.out.extend_from_slice(b"null");
-        Ok(Outcome::Written)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v).to_owned();
-        self.apply_int(&text, v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v).to_owned();
-        match i64::try_from(v) {
-            Ok(i) => self.apply_int(&text, i),
-            Err(_) => match &self.ctx.pipe.rules[self.rule].action {
-                Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
-                Action::Mask { .. } => self.apply_str(&text),
-                Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                _ => self.wrong_type("number"),
-            },
-        }
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
-        let action = &self.ctx.pipe.rules[self.rule].action;
-        match action {
-            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
-                Some(c) => {
-                    self.ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Bucket(b) => match b.label(v) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Pseudonymize(_) | Action::Mask { .. } => {
-                let mut buf = ryu::Buffer::new();
-                let text = buf.format(v).to_owned();
-                if matches!(action, Action::Mask { .. }) {
-                    self.apply_str(&text)
-                } else {
-                    self.pseudonymize(text.as_bytes())
-                }
-            }
-            _ => self.wrong_type("number"),
-        }
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Outcome, A::Error> {
-        self.wrong_type("array")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Outcome, A::Error> {
-        let ActionSeed { rule, ctx, depth, .. } = self;
-        let pipe = ctx.pipe;
-        let Action::GeneralizeLocation(levels) = &pipe.rules[rule].action else {
-            let rule = &pipe.rules[rule];
-            let msg =
-                format!("field `{}`: {} cannot take a JSON object", rule.path, rule.action_name);
-            return Err(ctx.fail(ErrorCode::WrongType, msg));
-        };
-        if depth > pipe.max_depth {
-            return Err(ctx.too_deep());
-        }
-        ctx.out.push(b'{');
-        let body_start = ctx.out.len();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if levels.iter().any(|l| l.as_str() == key) {
-                let raw: &'de RawValue = map.next_value()?;
-                let raw = raw.get().as_bytes();
-                if matches!(raw.first(), Some(b'{' | b'['))
-                    && nesting_exceeds(raw, pipe.max_depth.saturating_sub(depth))
-                {
-                    return Err(ctx.too_deep());
-                }
-                ctx.sep(body_start);
-                write_str(ctx.out, &key);
-                ctx.out.push(b':');
-                ctx.out.extend_from_slice(raw);
-            } else {
-                map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
-            }
-        }
-        ctx.out.push(b'}');
-        Ok(Outcome::Written)
-    }
-}
+#[cfg(test)]
+mod tests;

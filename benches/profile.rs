@@ -1,0 +1,107 @@
+//! A profiling harness, not a timing: runs one stage of the record path in a
+//! loop so `perf record` or `valgrind --tool=callgrind` can attribute the cost
+//! (see `benches/PROFILE.md` for the commands and the latest breakdown).
+//!
+//! `cargo bench --bench profile --no-run`, then run the binary with
+//! `LOGVEIL_PROFILE` set to one of:
+//! - `floor`: serde_json::Value parse + serialize;
+//! - `pipeline` (default): the reference pipeline;
+//! - `stats`: the pipeline's output fed to its `StatsEngine` (outputs are
+//!   precomputed, so only `observe` runs in the loop);
+//! - `scan`: only the JSON scan, every field skipped (an all-`drop` pipeline
+//!   would drop everything; this uses `serde::de::IgnoredAny`).
+//!
+//! `LOGVEIL_BENCH_RECORDS` (default 20000) and `LOGVEIL_PROFILE_PASSES`
+//! (default 1) set the work. Each stage runs in its own `#[inline(never)]`
+//! function, so callgrind's `--toggle-collect='profile::stage_*'` counts only
+//! the stage, not the record generator.
+
+use std::path::Path;
+
+use logveil::keys::KeyStore;
+use logveil::pipeline::{Pipeline, Scratch};
+use logveil::stats::StatsEngine;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[inline(never)]
+fn stage_floor(records: &[Vec<u8>], out: &mut Vec<u8>) {
+    for r in records {
+        out.clear();
+        let v: serde_json::Value = serde_json::from_slice(r).expect("valid");
+        serde_json::to_writer(&mut *out, &v).expect("write");
+        std::hint::black_box(&out);
+    }
+}
+
+#[inline(never)]
+fn stage_scan(records: &[Vec<u8>]) {
+    for r in records {
+        let v: serde::de::IgnoredAny = serde_json::from_slice(r).expect("valid");
+        std::hint::black_box(v);
+    }
+}
+
+#[inline(never)]
+fn stage_pipeline(pipeline: &Pipeline, records: &[Vec<u8>], scratch: &mut Scratch) {
+    for r in records {
+        pipeline.process(r, scratch).expect("processed");
+        std::hint::black_box(&scratch.out);
+    }
+}
+
+#[inline(never)]
+fn stage_stats(engine: &mut StatsEngine, outputs: &[Vec<u8>]) {
+    for o in outputs {
+        engine.observe(o);
+    }
+}
+
+fn main() {
+    let n = env_usize("LOGVEIL_BENCH_RECORDS", 20_000);
+    let passes = env_usize("LOGVEIL_PROFILE_PASSES", 1);
+    let mode = std::env::var("LOGVEIL_PROFILE").unwrap_or_else(|_| "pipeline".into());
+    let records = logveil::workload::generate(42, n);
+    let keys = KeyStore::for_tests(&["ids".into()]);
+    let pipeline = Pipeline::load(Path::new("pipelines/access_log.toml"), &keys).expect("pipeline");
+    let mut scratch = Scratch::default();
+    let started = std::time::Instant::now();
+    match mode.as_str() {
+        "floor" => {
+            let mut out = Vec::with_capacity(1024);
+            for _ in 0..passes {
+                stage_floor(&records, &mut out);
+            }
+        }
+        "scan" => {
+            for _ in 0..passes {
+                stage_scan(&records);
+            }
+        }
+        "pipeline" => {
+            for _ in 0..passes {
+                stage_pipeline(&pipeline, &records, &mut scratch);
+            }
+        }
+        "stats" => {
+            let outputs: Vec<Vec<u8>> = records
+                .iter()
+                .map(|r| {
+                    pipeline.process(r, &mut scratch).expect("processed");
+                    scratch.out.clone()
+                })
+                .collect();
+            let mut engine = StatsEngine::new(pipeline.stats.clone());
+            for _ in 0..passes {
+                stage_stats(&mut engine, &outputs);
+            }
+            std::hint::black_box(engine.counters());
+        }
+        other => panic!("unknown LOGVEIL_PROFILE {other:?}"),
+    }
+    // Includes the stats mode's precomputation; a rough figure, not a benchmark.
+    let ns = started.elapsed().as_nanos() as f64 / (n * passes) as f64;
+    println!("{mode}: {n} records x {passes} passes, {ns:.0} ns/record");
+}

@@ -1,0 +1,628 @@
+//! The test oracle for the record path: the serde_json-driven walk that
+//! [`super::record`] replaced, kept verbatim (only its entry point changed)
+//! so tests can check that the scanner-driven walk accepts, refuses and
+//! writes exactly the same bytes on any input.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
+use crate::actions::user_agent::UserAgentCache;
+use crate::actions::{ip, language, mask, time, url};
+use crate::error::{ErrorCode, RecordError};
+
+use super::compile::{Action, Child, ChildKind, Node, Pipeline};
+use super::json_out::{nesting_exceeds, write_str};
+use super::spec::{Format, UnknownFields};
+
+/// What the earlier walk produced for one record: the output and the rules
+/// whose fields were dropped, or the error.
+pub(crate) fn process(pipe: &Pipeline, input: &[u8]) -> Result<(Vec<u8>, Vec<usize>), RecordError> {
+    if input.len() > pipe.max_record_bytes {
+        return Err(RecordError::new(ErrorCode::TooLarge, "too large"));
+    }
+    let text = std::str::from_utf8(input).map_err(|e| {
+        RecordError::new(
+            ErrorCode::InvalidUtf8,
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(RecordError::new(ErrorCode::EmptyRecord, "record is empty"));
+    }
+    let mut line_json = Vec::new();
+    let text = match pipe.format {
+        Format::Json => text,
+        Format::Combined | Format::Common => {
+            super::clf::to_json(text, pipe.format, &mut line_json)?;
+            std::str::from_utf8(&line_json).expect("to_json writes UTF-8")
+        }
+    };
+    let (mut out, mut tmp, mut failed) = (Vec::new(), String::new(), Vec::new());
+    let mut ua = UserAgentCache::new(16);
+    let mut ctx = Ctx {
+        pipe,
+        out: &mut out,
+        tmp: &mut tmp,
+        ua: &mut ua,
+        failed: &mut failed,
+        err: None,
+        now_ms: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = ObjectVisitor { node: &pipe.root, ctx: &mut ctx, depth: 1, top: true }
+        .deserialize(&mut de)
+        .and_then(|_| de.end());
+    let refused = ctx.err.take();
+    match result {
+        Ok(()) => Ok((out, failed)),
+        Err(e) => Err(refused.unwrap_or_else(|| json_error(&e))),
+    }
+}
+
+/// Maps a serde_json error to a code and a value-free message.
+fn json_error(e: &serde_json::Error) -> RecordError {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return RecordError::new(ErrorCode::TooDeep, "record nests deeper than the parser allows");
+    }
+    RecordError::new(
+        ErrorCode::InvalidJson,
+        format!("invalid JSON at line {} column {}", e.line(), e.column()),
+    )
+}
+
+/// Everything a visitor needs, borrowed for one record.
+struct Ctx<'s, 'p> {
+    pipe: &'p Pipeline,
+    out: &'s mut Vec<u8>,
+    tmp: &'s mut String,
+    ua: &'s mut UserAgentCache,
+    failed: &'s mut Vec<usize>,
+    err: Option<RecordError>,
+    now_ms: Option<i64>,
+}
+
+impl Ctx<'_, '_> {
+    fn fail<E: de::Error>(&mut self, code: ErrorCode, message: String) -> E {
+        if self.err.is_none() {
+            self.err = Some(RecordError::new(code, message));
+        }
+        E::custom("record refused")
+    }
+
+    fn too_deep<E: de::Error>(&mut self) -> E {
+        let limit = self.pipe.max_depth;
+        self.fail(ErrorCode::TooDeep, format!("record nests deeper than max_depth {limit}"))
+    }
+
+    #[inline]
+    fn sep(&mut self, body_start: usize) {
+        if self.out.len() > body_start {
+            self.out.push(b',');
+        }
+    }
+}
+
+/// Field names from records appear in messages only when they look like
+/// schema identifiers; anything else could be data.
+fn safe_name<'a>(prefix: &str, name: &'a str, buf: &'a mut String) -> &'a str {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    buf.clear();
+    buf.push_str(prefix);
+    buf.push_str(if ok { name } else { "<unprintable field name>" });
+    buf
+}
+
+/// Borrowed-if-possible object key.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// Skips a value while enforcing the depth limit.
+struct SkipSeed<'a, 's, 'p> {
+    ctx: &'a mut Ctx<'s, 'p>,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for SkipSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SkipSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.depth > self.ctx.pipe.max_depth {
+            return Err(self.ctx.too_deep());
+        }
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.depth > self.ctx.pipe.max_depth {
+            return Err(self.ctx.too_deep());
+        }
+        while seq
+            .next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// Visits an object level with its rule node; returns whether anything was written.
+struct ObjectVisitor<'a, 's, 'p> {
+    node: &'p Node,
+    ctx: &'a mut Ctx<'s, 'p>,
+    depth: usize,
+    top: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectVisitor<'_, '_, '_> {
+    type Value = bool;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ObjectVisitor<'_, '_, '_> {
+    /// A non-object where an object level was expected.
+    fn not_object<E: de::Error>(self, kind: &str) -> Result<bool, E> {
+        if self.top {
+            Err(self
+                .ctx
+                .fail(ErrorCode::NotAnObject, format!("record is a JSON {kind}, not an object")))
+        } else {
+            // The rules below this name cannot apply; the value is unlisted.
+            Ok(false)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+        self.not_object("boolean")
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        self.not_object("number")
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        self.not_object("number")
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        self.not_object("number")
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+        self.not_object("string")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        self.not_object("null")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        if self.top {
+            return self.not_object("array");
+        }
+        let depth = self.depth;
+        while seq.next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: depth + 1 })?.is_some() {
+        }
+        Ok(false)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let ObjectVisitor { node, ctx, depth, top } = self;
+        if depth > ctx.pipe.max_depth {
+            return Err(ctx.too_deep());
+        }
+        let pipe = ctx.pipe;
+        let object_start = ctx.out.len();
+        ctx.out.push(b'{');
+        let body_start = ctx.out.len();
+        let mut seen = [0u64; super::compile::MAX_CHILDREN / 64];
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let Some(ci) = node.lookup(&key) else {
+                if pipe.unknown_fields == UnknownFields::Error {
+                    let mut buf = String::new();
+                    let name = safe_name(&node.path, &key, &mut buf).to_string();
+                    return Err(
+                        ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed"))
+                    );
+                }
+                map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
+                continue;
+            };
+            let (word, bit) = (ci / 64, 1u64 << (ci % 64));
+            let child: &Child = &node.children[ci];
+            if seen[word] & bit != 0 {
+                let path = format!("{}{}", node.path, child.name);
+                return Err(
+                    ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice"))
+                );
+            }
+            seen[word] |= bit;
+            match &child.kind {
+                ChildKind::Rule(ri) => {
+                    let rule = &pipe.rules[*ri];
+                    match &rule.action {
+                        Action::Drop => {
+                            map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
+                        }
+                        Action::Keep => {
+                            let raw: &'de RawValue = map.next_value()?;
+                            let raw = raw.get().as_bytes();
+                            if matches!(raw.first(), Some(b'{' | b'['))
+                                && nesting_exceeds(raw, pipe.max_depth.saturating_sub(depth))
+                            {
+                                return Err(ctx.too_deep());
+                            }
+                            ctx.sep(body_start);
+                            ctx.out.extend_from_slice(&child.out_key);
+                            ctx.out.extend_from_slice(raw);
+                        }
+                        _ => {
+                            let mark = ctx.out.len();
+                            ctx.sep(body_start);
+                            ctx.out.extend_from_slice(&child.out_key);
+                            let outcome = map.next_value_seed(ActionSeed {
+                                rule: *ri,
+                                child,
+                                ctx: &mut *ctx,
+                                depth: depth + 1,
+                            })?;
+                            if outcome == Outcome::Dropped {
+                                ctx.out.truncate(mark);
+                                ctx.failed.push(*ri);
+                            }
+                        }
+                    }
+                }
+                ChildKind::Nested(sub) => {
+                    let mark = ctx.out.len();
+                    ctx.sep(body_start);
+                    ctx.out.extend_from_slice(&child.out_key);
+                    let wrote = map.next_value_seed(ObjectVisitor {
+                        node: sub,
+                        ctx: &mut *ctx,
+                        depth: depth + 1,
+                        top: false,
+                    })?;
+                    if !wrote {
+                        ctx.out.truncate(mark);
+                    }
+                }
+            }
+        }
+        if !top && ctx.out.len() == body_start {
+            ctx.out.truncate(object_start);
+            return Ok(false);
+        }
+        ctx.out.push(b'}');
+        Ok(true)
+    }
+}
+
+/// Whether a transformed field was written or dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Written,
+    Dropped,
+}
+
+/// Applies one rule's action to the value under its field name.
+struct ActionSeed<'a, 's, 'p> {
+    rule: usize,
+    child: &'p Child,
+    ctx: &'a mut Ctx<'s, 'p>,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ActionSeed<'_, '_, '_> {
+    type Value = Outcome;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Outcome, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ActionSeed<'_, '_, '_> {
+    fn wrong_type<E: de::Error>(self, kind: &str) -> Result<Outcome, E> {
+        let rule = &self.ctx.pipe.rules[self.rule];
+        let msg = format!("field `{}`: {} cannot take a JSON {kind}", rule.path, rule.action_name);
+        Err(self.ctx.fail(ErrorCode::WrongType, msg))
+    }
+
+    fn write_quoted_tmp(&mut self) {
+        write_str(self.ctx.out, self.ctx.tmp);
+    }
+
+    fn apply_str<E: de::Error>(mut self, s: &str) -> Result<Outcome, E> {
+        let pipe = self.ctx.pipe;
+        let action = &pipe.rules[self.rule].action;
+        let ok = match action {
+            Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
+                Some(addr) => {
+                    self.ctx.tmp.clear();
+                    ip::write_ip(ip::truncate_ip(addr, *v4, *v6), self.ctx.tmp);
+                    self.write_quoted_tmp();
+                    true
+                }
+                None => false,
+            },
+            Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
+                Some(addr) => {
+                    self.ctx.tmp.clear();
+                    ip::write_ip(cipher.anonymize(addr), self.ctx.tmp);
+                    self.write_quoted_tmp();
+                    true
+                }
+                None => false,
+            },
+            Action::Pseudonymize(_) => return self.pseudonymize(s.as_bytes()),
+            Action::Mask { keep_last, mask_char } => {
+                self.ctx.tmp.clear();
+                mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
+                self.write_quoted_tmp();
+                true
+            }
+            Action::CoarsenTime(unit) => {
+                self.ctx.tmp.clear();
+                if time::coarsen_rfc3339(s, *unit, self.ctx.tmp) {
+                    self.write_quoted_tmp();
+                    true
+                } else if let Some(n) = parse_epoch_text(s) {
+                    let v = time::coarsen_epoch_i64(n, *unit);
+                    self.ctx.out.push(b'"');
+                    self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+                    self.ctx.out.push(b'"');
+                    true
+                } else {
+                    false
+                }
+            }
+            Action::Url { keep, keep_params } => {
+                self.ctx.tmp.clear();
+                if url::reduce_url(s, *keep, keep_params, self.ctx.tmp) {
+                    self.write_quoted_tmp();
+                    true
+                } else {
+                    false
+                }
+            }
+            Action::ReduceUserAgent => {
+                self.ctx.ua.write_reduced(s, self.ctx.out);
+                true
+            }
+            Action::Redact(r) => {
+                self.ctx.tmp.clear();
+                r.redact(s, self.ctx.tmp);
+                self.write_quoted_tmp();
+                true
+            }
+            Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
+                Some(label) => {
+                    write_str(self.ctx.out, label);
+                    true
+                }
+                None => false,
+            },
+            Action::Language => {
+                self.ctx.tmp.clear();
+                if language::primary_language(s, self.ctx.tmp) {
+                    self.write_quoted_tmp();
+                    true
+                } else {
+                    false
+                }
+            }
+            Action::GeneralizeLocation(_) => return self.wrong_type("string"),
+            Action::Keep => {
+                write_str(self.ctx.out, s);
+                true
+            }
+            Action::Drop => false,
+        };
+        Ok(if ok { Outcome::Written } else { Outcome::Dropped })
+    }
+
+    fn pseudonymize<E: de::Error>(self, value: &[u8]) -> Result<Outcome, E> {
+        let Action::Pseudonymize(p) = &self.ctx.pipe.rules[self.rule].action else {
+            return Ok(Outcome::Dropped);
+        };
+        if p.write_json(value, false, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
+            return Ok(Outcome::Dropped);
+        }
+        let now = *self.ctx.now_ms.get_or_insert_with(now_ms);
+        if p.dual_write_active(now) {
+            let mark = self.ctx.out.len();
+            self.ctx.out.push(b',');
+            self.ctx.out.extend_from_slice(&self.child.prev_key);
+            if p.write_json(value, true, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
+                self.ctx.out.truncate(mark);
+            }
+        }
+        Ok(Outcome::Written)
+    }
+
+    fn apply_int<E: de::Error>(self, text: &str, value: i64) -> Result<Outcome, E> {
+        let action = &self.ctx.pipe.rules[self.rule].action;
+        match action {
+            Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
+            Action::Mask { .. } => self.apply_str(text),
+            Action::CoarsenTime(unit) => {
+                let v = time::coarsen_epoch_i64(value, *unit);
+                self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+                Ok(Outcome::Written)
+            }
+            Action::Bucket(b) => match b.label(value as f64) {
+                Some(label) => {
+                    write_str(self.ctx.out, label);
+                    Ok(Outcome::Written)
+                }
+                None => Ok(Outcome::Dropped),
+            },
+            _ => self.wrong_type("number"),
+        }
+    }
+}
+
+/// Digits-only text (optionally negative) read as an epoch number.
+fn parse_epoch_text(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
+    type Value = Outcome;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Outcome, E> {
+        self.apply_str(v)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Outcome, E> {
+        self.wrong_type("boolean")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Outcome, E> {
+        // null carries nothing personal: keep it as null.
+        self.ctx.out.extend_from_slice(b"null");
+        Ok(Outcome::Written)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
+        let mut buf = itoa::Buffer::new();
+        let text = buf.format(v).to_owned();
+        self.apply_int(&text, v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
+        let mut buf = itoa::Buffer::new();
+        let text = buf.format(v).to_owned();
+        match i64::try_from(v) {
+            Ok(i) => self.apply_int(&text, i),
+            Err(_) => match &self.ctx.pipe.rules[self.rule].action {
+                Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
+                Action::Mask { .. } => self.apply_str(&text),
+                Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
+                _ => self.wrong_type("number"),
+            },
+        }
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
+        let action = &self.ctx.pipe.rules[self.rule].action;
+        match action {
+            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
+                Some(c) => {
+                    self.ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
+                    Ok(Outcome::Written)
+                }
+                None => Ok(Outcome::Dropped),
+            },
+            Action::Bucket(b) => match b.label(v) {
+                Some(label) => {
+                    write_str(self.ctx.out, label);
+                    Ok(Outcome::Written)
+                }
+                None => Ok(Outcome::Dropped),
+            },
+            Action::Pseudonymize(_) | Action::Mask { .. } => {
+                let mut buf = ryu::Buffer::new();
+                let text = buf.format(v).to_owned();
+                if matches!(action, Action::Mask { .. }) {
+                    self.apply_str(&text)
+                } else {
+                    self.pseudonymize(text.as_bytes())
+                }
+            }
+            _ => self.wrong_type("number"),
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Outcome, A::Error> {
+        self.wrong_type("array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Outcome, A::Error> {
+        let ActionSeed { rule, ctx, depth, .. } = self;
+        let pipe = ctx.pipe;
+        let Action::GeneralizeLocation(levels) = &pipe.rules[rule].action else {
+            let rule = &pipe.rules[rule];
+            let msg =
+                format!("field `{}`: {} cannot take a JSON object", rule.path, rule.action_name);
+            return Err(ctx.fail(ErrorCode::WrongType, msg));
+        };
+        if depth > pipe.max_depth {
+            return Err(ctx.too_deep());
+        }
+        ctx.out.push(b'{');
+        let body_start = ctx.out.len();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if levels.iter().any(|l| l.as_str() == key) {
+                let raw: &'de RawValue = map.next_value()?;
+                let raw = raw.get().as_bytes();
+                if matches!(raw.first(), Some(b'{' | b'['))
+                    && nesting_exceeds(raw, pipe.max_depth.saturating_sub(depth))
+                {
+                    return Err(ctx.too_deep());
+                }
+                ctx.sep(body_start);
+                write_str(ctx.out, &key);
+                ctx.out.push(b':');
+                ctx.out.extend_from_slice(raw);
+            } else {
+                map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
+            }
+        }
+        ctx.out.push(b'}');
+        Ok(Outcome::Written)
+    }
+}
