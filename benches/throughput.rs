@@ -32,6 +32,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Records per run, the run, and the rates measured so far.
+type Variant<'a> = (usize, &'a mut dyn FnMut(), Vec<f64>);
+
 /// Records per second of one run of `f` over `n` records.
 fn rate(n: usize, f: &mut dyn FnMut()) -> f64 {
     let t = Instant::now();
@@ -109,7 +112,7 @@ fn main() {
         std::hint::black_box(&rows);
     };
 
-    let mut variants: Vec<(usize, &mut dyn FnMut(), Vec<f64>)> = vec![
+    let mut variants: Vec<Variant<'_>> = vec![
         (n, &mut floor, Vec::new()),
         (n, &mut one, Vec::new()),
         (n, &mut with_stats, Vec::new()),
