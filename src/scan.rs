@@ -452,6 +452,15 @@ impl<'a> Cursor<'a> {
     /// any nesting; returns how deep it nests containers (a scalar is 0).
     /// `stack` is scratch space for the open containers.
     pub fn skip_raw(&mut self, stack: &mut Vec<u8>) -> Result<usize, SyntaxError> {
+        match self.peek_ws() {
+            Some(b @ (b'{' | b'[')) => {
+                if self.peek_container_end(b) {
+                    return Ok(1);
+                }
+            }
+            Some(b) => return self.scalar(b, false).map(|()| 0),
+            None => return Err(self.error()),
+        }
         stack.clear();
         let mut max = 0;
         loop {
@@ -510,6 +519,21 @@ impl<'a> Cursor<'a> {
                 }
             }
         }
+    }
+
+    /// At `{` or `[`: consumes an empty `{}` or `[]` (with inner whitespace)
+    /// and returns true; otherwise consumes nothing.
+    #[inline]
+    fn peek_container_end(&mut self, open: u8) -> bool {
+        let close = if open == b'{' { b'}' } else { b']' };
+        let at = self.pos;
+        self.pos += 1;
+        if self.peek_ws() == Some(close) {
+            self.pos += 1;
+            return true;
+        }
+        self.pos = at;
+        false
     }
 
     /// Skips one value strictly (how serde_json reads a value into a
@@ -588,6 +612,23 @@ impl From<SyntaxError> for Skip {
     fn from(e: SyntaxError) -> Self {
         Skip::Syntax(e)
     }
+}
+
+/// The text of a string scanned by [`Cursor::string`] without escapes,
+/// borrowed from the input: `span` must come from a successful scan of
+/// `bytes` (which validated its UTF-8, so it is not checked again).
+#[inline]
+pub fn span_str(bytes: &[u8], span: StrSpan) -> &str {
+    let raw = &bytes[span.start..span.end];
+    debug_assert!(std::str::from_utf8(raw).is_ok());
+    // SAFETY: `Cursor::string` returns a span only after checking every
+    // byte of it: ASCII bytes other than `"`, `\` and controls pass, and
+    // each non-ASCII byte must start a complete, well-formed UTF-8 sequence
+    // (`utf8_len`, the table of RFC 3629 §4), which it then steps over as a
+    // whole; so `raw` is valid UTF-8. (Re-validating cost ~5% of the record
+    // path.) A span from another input could cut a character; callers only
+    // pass spans of the same `bytes`, and debug builds check.
+    unsafe { std::str::from_utf8_unchecked(raw) }
 }
 
 fn hex4(bytes: &[u8], at: usize) -> Option<u16> {

@@ -120,8 +120,12 @@ fn rsplit_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
 /// those are exactly the bytes up to 0x20 and 0x7f, checked without
 /// decoding characters.
 fn has_control_or_space(text: &str) -> bool {
-    if text.is_ascii() {
-        text.bytes().fold(false, |acc, b| acc | (b <= 0x20) | (b == 0x7f))
+    // One branch-free pass: any non-ASCII byte, any ASCII control or space.
+    let (non_ascii, bad) = text
+        .bytes()
+        .fold((false, false), |(n, bad), b| (n | (b >= 0x80), bad | (b <= 0x20) | (b == 0x7f)));
+    if !non_ascii {
+        bad
     } else {
         text.chars().any(|c| c.is_control() || c.is_whitespace())
     }
