@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`pipeline`]: pipeline files → compiled [`pipeline::Pipeline`]s; the
 //!   per-record hot path; routing by topic.
+//! - [`scan`]: the validating, allocation-free JSON scanner under the hot path.
 //! - [`actions`]: the field actions (`truncate_ip`, `pseudonymize`, ...), pure.
 //! - [`keys`]: key material, key rings, rotation.
 //! - [`stats`]: windowed, privacy-thresholded aggregates.
