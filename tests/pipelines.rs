@@ -142,6 +142,14 @@ fn mask_coarsen_url_language_bucket() {
 }
 
 #[test]
+fn language_keeps_absent_markers_and_drops_garbage() {
+    let p = pipeline("lang = \"language\"\n");
+    assert_eq!(run_counting(&p, r#"{"lang":"-"}"#), (json!({"lang":"-"}), vec![]));
+    assert_eq!(run_counting(&p, r#"{"lang":""}"#), (json!({"lang":""}), vec![]));
+    assert_eq!(run_counting(&p, r#"{"lang":"*;q=0.1"}"#), (json!({}), vec!["lang".to_string()]));
+}
+
+#[test]
 fn reduce_user_agent_replaces_string_by_object() {
     let p = pipeline("ua = \"reduce_user_agent\"\n");
     let out = run(&p, r#"{"ua":"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36"}"#).unwrap();

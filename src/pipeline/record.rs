@@ -643,7 +643,11 @@ fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result
         },
         Action::Language => {
             ctx.tmp.clear();
-            if language::primary_language(s, ctx.tmp) {
+            if s.is_empty() || s == "-" {
+                // "no header" markers carry nothing: kept, not counted as a failure.
+                write_plain_quoted(ctx.out, s.as_bytes());
+                true
+            } else if language::primary_language(s, ctx.tmp) {
                 // Two or three ASCII letters.
                 write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
                 true
