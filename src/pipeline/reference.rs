@@ -458,7 +458,10 @@ impl ActionSeed<'_, '_, '_> {
             },
             Action::Language => {
                 self.ctx.tmp.clear();
-                if language::primary_language(s, self.ctx.tmp) {
+                if s.is_empty() || s == "-" {
+                    write_str(self.ctx.out, s);
+                    true
+                } else if language::primary_language(s, self.ctx.tmp) {
                     self.write_quoted_tmp();
                     true
                 } else {
