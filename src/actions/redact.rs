@@ -506,16 +506,21 @@ fn cn_id_candidate(b: &[u8], run: &Run, hits: &mut Vec<Hit>) {
     }
 }
 
+/// The ISO 7064 MOD 11-2 check character of a China ID's first 17 digits
+/// (the caller checks they are ASCII digits).
+pub(crate) fn cn_id_check_char(body: &[u8]) -> u8 {
+    let sum: u32 = body.iter().zip(CN_ID_WEIGHTS).map(|(&d, w)| u32::from(d - b'0') * w).sum();
+    CN_ID_CHECK[(sum % 11) as usize]
+}
+
 /// GB 11643-1999: 17 digits, a real birth date (1900–2099) at positions
 /// 7–14, and the ISO 7064 MOD 11-2 check character.
-fn valid_cn_id(id: &[u8]) -> bool {
+pub(crate) fn valid_cn_id(id: &[u8]) -> bool {
     let [body @ .., check] = id else { return false };
     if body.len() != 17 || !body.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = body.iter().zip(CN_ID_WEIGHTS).map(|(&d, w)| u32::from(d - b'0') * w).sum();
-    let expected = CN_ID_CHECK[(sum % 11) as usize];
-    if check.to_ascii_uppercase() != expected {
+    if check.to_ascii_uppercase() != cn_id_check_char(body) {
         return false;
     }
     let num = |r: std::ops::Range<usize>| {
@@ -687,7 +692,7 @@ fn card_candidates(b: &[u8], run: &Run, hits: &mut Vec<Hit>) {
 }
 
 /// Luhn check over the ASCII digits of `span` (separators are skipped).
-fn luhn_valid(span: &[u8]) -> bool {
+pub(crate) fn luhn_valid(span: &[u8]) -> bool {
     let mut sum = 0;
     let mut double = false;
     for &c in span.iter().rev().filter(|c| c.is_ascii_digit()) {
@@ -947,9 +952,7 @@ mod tests {
     /// Completes 17 digits into a China ID with the right check character.
     fn cn_id(body17: &str) -> String {
         assert_eq!(body17.len(), 17);
-        let sum: u32 =
-            body17.bytes().zip(CN_ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
-        format!("{body17}{}", CN_ID_CHECK[(sum % 11) as usize] as char)
+        format!("{body17}{}", cn_id_check_char(body17.as_bytes()) as char)
     }
 
     /// Appends the Luhn check digit to `payload`.
