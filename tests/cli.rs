@@ -92,13 +92,12 @@ fn process_refuses_short_keys_without_printing_them() {
     assert!(err.contains("at least 32") && !err.contains("c0ffee"), "{err}");
 }
 
-#[test]
-fn process_emits_stats_for_a_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.jsonl");
-    let stats = dir.path().join("stats.jsonl");
-    let mut g = logveil::workload::AccessLogGenerator::new(1);
-    std::fs::write(&input, g.lines(3000)).unwrap();
+/// Runs `process --stats` with the access-log pipeline over `n` generated
+/// records; returns the parsed statistics rows.
+fn stats_rows_for(dir: &std::path::Path, seed: u64, n: usize) -> Vec<serde_json::Value> {
+    let input = dir.join("in.jsonl");
+    let stats = dir.join("stats.jsonl");
+    std::fs::write(&input, logveil::workload::AccessLogGenerator::new(seed).lines(n)).unwrap();
     let out = logveil(
         &[
             "process",
@@ -107,7 +106,7 @@ fn process_emits_stats_for_a_file() {
             "--input",
             input.to_str().unwrap(),
             "--output",
-            dir.path().join("out.jsonl").to_str().unwrap(),
+            dir.join("out.jsonl").to_str().unwrap(),
             "--stats",
             stats.to_str().unwrap(),
         ],
@@ -115,11 +114,17 @@ fn process_emits_stats_for_a_file() {
         &[("LOGVEIL_KEY_IDS", KEY)],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&stats)
+    std::fs::read_to_string(&stats)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn process_emits_stats_for_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = stats_rows_for(dir.path(), 1, 3000);
     assert!(!rows.is_empty());
     let mut total = 0;
     for r in &rows {
@@ -252,28 +257,9 @@ fn explain_writes_a_json_schema_per_stats_topic_that_rows_follow() {
     let group = &schema["oneOf"][0]["properties"];
     let summary = &schema["oneOf"][1]["properties"];
     // Rows really produced by `process --stats` use exactly the declared keys.
-    let input = dir.path().join("in.jsonl");
-    std::fs::write(&input, logveil::workload::AccessLogGenerator::new(3).lines(2000)).unwrap();
-    let stats = dir.path().join("stats.jsonl");
-    let out = logveil(
-        &[
-            "process",
-            "--pipeline",
-            "pipelines/access_log.toml",
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            dir.path().join("o.jsonl").to_str().unwrap(),
-            "--stats",
-            stats.to_str().unwrap(),
-        ],
-        None,
-        &[("LOGVEIL_KEY_IDS", KEY)],
-    );
-    assert!(out.status.success());
+    let rows = stats_rows_for(dir.path(), 3, 2000);
     let mut checked = 0;
-    for line in std::fs::read_to_string(&stats).unwrap().lines() {
-        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+    for row in &rows {
         let props = if row.get("summary").is_some() { summary } else { group };
         for k in row.as_object().unwrap().keys() {
             assert!(props.get(k).is_some(), "{k} not in the schema");
