@@ -23,9 +23,9 @@ use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
-use crate::scan::{line_column, span_str, unescape, Cursor, Skip, StrSpan, SyntaxError};
+use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrSpan, SyntaxError};
 
-use super::compile::{Action, Child, ChildKind, KeyRule, NameProbe, Node, Pipeline};
+use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
 use super::json_out::write_str;
 use super::spec::{Format, UnknownFields};
 
