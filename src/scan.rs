@@ -668,19 +668,22 @@ impl From<SyntaxError> for Skip {
 }
 
 /// The text of a string scanned by [`Cursor::string`] without escapes,
-/// borrowed from the input: `span` must come from a successful scan of
-/// `bytes` (which validated its UTF-8, so it is not checked again).
+/// borrowed from the input, without checking its UTF-8 again (re-validating
+/// cost ~5% of the record path).
+///
+/// # Safety
+/// `span` must have been returned by [`Cursor::string`] on a cursor over
+/// this same `bytes`. That scan checked every byte of the span: ASCII bytes
+/// other than `"`, `\` and controls pass, and each non-ASCII byte must start
+/// a complete, well-formed UTF-8 sequence (`utf8_len`, the table of RFC 3629
+/// §4), which it then steps over as a whole; so the span is valid UTF-8 and
+/// starts and ends on character boundaries. A span from any other input
+/// could cut a character. Debug builds check.
 #[inline]
-pub fn span_str(bytes: &[u8], span: StrSpan) -> &str {
+pub(crate) unsafe fn span_str(bytes: &[u8], span: StrSpan) -> &str {
     let raw = &bytes[span.start..span.end];
     debug_assert!(std::str::from_utf8(raw).is_ok());
-    // SAFETY: `Cursor::string` returns a span only after checking every
-    // byte of it: ASCII bytes other than `"`, `\` and controls pass, and
-    // each non-ASCII byte must start a complete, well-formed UTF-8 sequence
-    // (`utf8_len`, the table of RFC 3629 §4), which it then steps over as a
-    // whole; so `raw` is valid UTF-8. (Re-validating cost ~5% of the record
-    // path.) A span from another input could cut a character; callers only
-    // pass spans of the same `bytes`, and debug builds check.
+    // SAFETY: valid UTF-8 by the caller's contract above.
     unsafe { std::str::from_utf8_unchecked(raw) }
 }
 

@@ -249,7 +249,9 @@ impl PathTrie {
                         return Err(Bad);
                     }
                 } else {
-                    rec.strings.push_str(span_str(bytes, span));
+                    // SAFETY: `span` was just returned by `cur.string` and
+                    // `bytes` is `cur`'s input.
+                    rec.strings.push_str(unsafe { span_str(bytes, span) });
                 }
                 Val::Str(start, rec.strings.len())
             }
