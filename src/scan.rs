@@ -413,8 +413,7 @@ impl<'a> Cursor<'a> {
             && (exponent || i - start > 300)
             && serde_json::from_slice::<f64>(&bytes[start..i]).is_err()
         {
-            // serde_json reports it at the number's last byte.
-            self.pos = i - 1;
+            self.pos = range_error_at(&bytes[start..i]).map_or(i - 1, |at| start + at);
             return Err(self.error());
         }
         self.pos = i;
@@ -650,6 +649,29 @@ impl NameProbe {
         hi.copy_from_slice(&padded[8..]);
         NameProbe { len, head: [u64::from_le_bytes(lo), u64::from_le_bytes(hi)] }
     }
+}
+
+/// Where serde_json reports an out-of-range number (`num` is its text):
+/// at the exponent digit where the exponent stops fitting an `i32`, when
+/// it is positive; `None` for its last byte.
+fn range_error_at(num: &[u8]) -> Option<usize> {
+    let e = num.iter().position(|b| matches!(b, b'e' | b'E'))?;
+    let (positive, digits_from) = match num.get(e + 1) {
+        Some(b'-') => (false, e + 2),
+        Some(b'+') => (true, e + 2),
+        _ => (true, e + 1),
+    };
+    if !positive {
+        return None;
+    }
+    let mut exp: i64 = 0;
+    for (k, &b) in num[digits_from..].iter().enumerate() {
+        exp = exp * 10 + i64::from(b - b'0');
+        if exp > i64::from(i32::MAX) {
+            return Some(digits_from + k);
+        }
+    }
+    None
 }
 
 /// Why a strict skip stopped.
