@@ -3,8 +3,10 @@
 //!
 //! Routing is by source topic. Each worker thread owns a [`Scratch`]
 //! (buffers, user-agent cache); pipelines are shared and immutable.
-//! Statistics engines are shared per pipeline behind a mutex (observing a
-//! record is a few hash updates; windows are emitted on `tick`).
+//! Statistics engines are shared per pipeline behind a mutex; each worker
+//! extracts a record's fields (most of the cost) outside the lock with its
+//! own [`StatsExtractor`] and [`Observation`], and takes the lock only for
+//! the aggregation (a few hash updates); windows are emitted on `tick`.
 
 use std::sync::Mutex;
 
@@ -16,12 +18,12 @@ use crate::processor::{
     Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
 };
 use crate::service::metrics as m;
-use crate::stats::{StatsEngine, StatsRow};
+use crate::stats::{Observation, StatsEngine, StatsExtractor, StatsRow};
 
 /// All pipelines plus their statistics, ready for the Kafka service.
 pub struct Anonymizer {
     set: PipelineSet,
-    stats: Vec<Option<Mutex<StatsEngine>>>,
+    stats: Vec<Option<(StatsExtractor, Mutex<StatsEngine>)>>,
     /// `[pipeline][rule]` counters of fields dropped by failure.
     field_dropped: Vec<Vec<Counter>>,
 }
@@ -29,6 +31,7 @@ pub struct Anonymizer {
 /// Per-worker scratch state.
 pub struct AnonWorker {
     scratch: Scratch,
+    observation: Observation,
     rows: Vec<StatsRow>,
 }
 
@@ -45,7 +48,12 @@ impl Anonymizer {
         let stats = set
             .pipelines()
             .iter()
-            .map(|p| (!p.stats.is_empty()).then(|| Mutex::new(StatsEngine::new(p.stats.clone()))))
+            .map(|p| {
+                (!p.stats.is_empty()).then(|| {
+                    let engine = StatsEngine::new(p.stats.clone());
+                    (engine.extractor(), Mutex::new(engine))
+                })
+            })
             .collect();
         let field_dropped = set
             .pipelines()
@@ -77,7 +85,7 @@ impl Anonymizer {
         sink: &mut dyn FnMut(OutputRecord<'_>),
     ) {
         for (p, engine) in self.set.pipelines().iter().zip(&self.stats) {
-            let Some(engine) = engine else { continue };
+            let Some((_, engine)) = engine else { continue };
             // A poisoned lock means a panic elsewhere; skip rather than propagate.
             if let Ok(mut e) = engine.lock() {
                 if finish {
@@ -104,7 +112,11 @@ impl RecordProcessor for Anonymizer {
     type Worker = AnonWorker;
 
     fn new_worker(&self) -> AnonWorker {
-        AnonWorker { scratch: Scratch::default(), rows: Vec::new() }
+        AnonWorker {
+            scratch: Scratch::default(),
+            observation: Observation::default(),
+            rows: Vec::new(),
+        }
     }
 
     fn input_topics(&self) -> Vec<String> {
@@ -154,9 +166,10 @@ impl RecordProcessor for Anonymizer {
         for &ri in &scratch.failed_rules {
             self.field_dropped[i][ri].increment(1);
         }
-        if let Some(engine) = &self.stats[i] {
+        if let Some((extractor, engine)) = &self.stats[i] {
+            extractor.extract(&scratch.out, &mut worker.observation);
             if let Ok(mut e) = engine.lock() {
-                e.observe(&scratch.out);
+                e.observe_extracted(&worker.observation);
             }
         }
         let has_key = p.transform_key(record.key, scratch);

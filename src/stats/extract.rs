@@ -124,14 +124,14 @@ pub(crate) fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) 
     let _ = serde_json::to_writer(out, v);
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Node {
     children: Vec<(Box<str>, usize)>,
     slot: Option<usize>,
 }
 
 /// The set of dotted paths to capture, as a trie of object keys.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct PathTrie {
     nodes: Vec<Node>,
     slots: usize,
