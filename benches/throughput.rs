@@ -7,7 +7,8 @@
 //! - logveil + stats: the same with its `[[stats]]` computed;
 //! - scaling: the pipeline on 2 threads vs 1 (each thread its own scratch,
 //!   both over the same records), and the same with statistics fed to one
-//!   engine behind a mutex, as the service's `Anonymizer` shares it.
+//!   engine behind a mutex, as the service's `Anonymizer` shares it
+//!   (extraction outside the lock, aggregation inside).
 //!
 //! The variants run round-robin (one run of each per round), so a burst of
 //! load from other processes on a shared machine hits all of them alike and
@@ -21,7 +22,7 @@ use std::time::Instant;
 
 use logveil::keys::KeyStore;
 use logveil::pipeline::{Pipeline, Scratch};
-use logveil::stats::StatsEngine;
+use logveil::stats::{Observation, StatsEngine};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -91,15 +92,20 @@ fn main() {
         })
     };
     let mut two_stats = || {
-        let engine = Mutex::new(StatsEngine::new(pipeline.stats.clone()));
+        let engine = StatsEngine::new(pipeline.stats.clone());
+        let extractor = engine.extractor();
+        let engine = Mutex::new(engine);
         std::thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
                     let mut scratch = Scratch::default();
+                    let mut obs = Observation::default();
                     for r in &records {
                         pipeline.process(r, &mut scratch).expect("processed");
+                        // As `Anonymizer` does: extract outside the lock.
+                        extractor.extract(&scratch.out, &mut obs);
                         if let Ok(mut e) = engine.lock() {
-                            e.observe(&scratch.out);
+                            e.observe_extracted(&obs);
                         }
                     }
                 });

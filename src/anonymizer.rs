@@ -3,8 +3,11 @@
 //!
 //! Routing is by source topic. Each worker thread owns a [`Scratch`]
 //! (buffers, user-agent cache); pipelines are shared and immutable.
-//! Statistics engines are shared per pipeline behind a mutex (observing a
-//! record is a few hash updates; windows are emitted on `tick`).
+//! Statistics engines are shared per pipeline behind a mutex; each worker
+//! extracts a record's fields (most of the cost) outside the lock with the
+//! pipeline's [`StatsExtractor`] into its own [`Observation`], and takes the
+//! lock only for the aggregation (a few hash updates); windows are emitted
+//! on `tick`.
 //!
 //! # Statistics modes
 //! - [`StatsMode::Direct`] (one instance, or each instance alone): windows are
@@ -27,7 +30,7 @@ use crate::processor::{
     Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
 };
 use crate::service::metrics as m;
-use crate::stats::{PartialRow, StatsEngine, StatsRow};
+use crate::stats::{Observation, PartialRow, StatsEngine, StatsExtractor, StatsRow};
 
 /// How statistics are finalized.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -61,6 +64,8 @@ pub fn default_partials_topic() -> String {
 
 /// Statistics state of one pipeline.
 struct PipelineStats {
+    /// Field extraction, run by workers outside the lock.
+    extractor: StatsExtractor,
     /// Direct mode: observe and emit final rows. Merged mode: observe and emit partials.
     local: Mutex<StatsEngine>,
     /// Merged mode only: merges partials and emits final rows.
@@ -79,6 +84,7 @@ pub struct Anonymizer {
 /// Per-worker scratch state.
 pub struct AnonWorker {
     scratch: Scratch,
+    observation: Observation,
     rows: Vec<StatsRow>,
     partials: Vec<PartialRow>,
 }
@@ -106,13 +112,17 @@ impl Anonymizer {
             .pipelines()
             .iter()
             .map(|p| {
-                (!p.stats.is_empty()).then(|| PipelineStats {
-                    local: Mutex::new(StatsEngine::new(p.stats.clone())),
-                    merge: merge_delay.map(|delay| {
-                        let mut e = StatsEngine::new(p.stats.clone());
-                        e.set_merge_delay(delay);
-                        Mutex::new(e)
-                    }),
+                (!p.stats.is_empty()).then(|| {
+                    let local = StatsEngine::new(p.stats.clone());
+                    PipelineStats {
+                        extractor: local.extractor(),
+                        local: Mutex::new(local),
+                        merge: merge_delay.map(|delay| {
+                            let mut e = StatsEngine::new(p.stats.clone());
+                            e.set_merge_delay(delay);
+                            Mutex::new(e)
+                        }),
+                    }
                 })
             })
             .collect();
@@ -235,7 +245,12 @@ impl RecordProcessor for Anonymizer {
     type Worker = AnonWorker;
 
     fn new_worker(&self) -> AnonWorker {
-        AnonWorker { scratch: Scratch::default(), rows: Vec::new(), partials: Vec::new() }
+        AnonWorker {
+            scratch: Scratch::default(),
+            observation: Observation::default(),
+            rows: Vec::new(),
+            partials: Vec::new(),
+        }
     }
 
     fn input_topics(&self) -> Vec<String> {
@@ -293,8 +308,9 @@ impl RecordProcessor for Anonymizer {
             self.field_dropped[i][ri].increment(1);
         }
         if let Some(stats) = &self.stats[i] {
+            stats.extractor.extract(&scratch.out, &mut worker.observation);
             if let Ok(mut e) = stats.local.lock() {
-                e.observe(&scratch.out);
+                e.observe_extracted(&worker.observation);
             }
         }
         let has_key = p.transform_key(record.key, scratch);

@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`pipeline`]: pipeline files → compiled [`pipeline::Pipeline`]s; the
 //!   per-record hot path; routing by topic.
-//! - [`scan`]: the validating, allocation-free JSON scanner under the hot path.
+//! - [`scan`]: the validating one-pass JSON scanner under the record path
+//!   and the statistics extraction.
 //! - [`actions`]: the field actions (`truncate_ip`, `pseudonymize`, ...), pure.
 //! - [`keys`]: key material, key rings, rotation.
 //! - [`stats`]: windowed, privacy-thresholded aggregates.

@@ -275,7 +275,7 @@ impl<'a> Cursor<'a> {
 
     /// Scans a string starting at its opening quote (the current byte);
     /// leaves the cursor after the closing quote.
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self, strict: bool) -> Result<StrSpan, SyntaxError> {
         let bytes = self.bytes;
         let start = self.pos + 1;
@@ -413,8 +413,7 @@ impl<'a> Cursor<'a> {
             && (exponent || i - start > 300)
             && serde_json::from_slice::<f64>(&bytes[start..i]).is_err()
         {
-            // serde_json reports it at the number's last byte.
-            self.pos = i - 1;
+            self.pos = range_error_at(&bytes[start..i]).map_or(i - 1, |at| start + at);
             return Err(self.error());
         }
         self.pos = i;
@@ -599,6 +598,82 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// A field name's length and first 16 bytes (zero-padded) as integers:
+/// names that differ there differ; names up to 16 bytes that agree are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameProbe {
+    len: usize,
+    head: [u64; 2],
+}
+
+impl NameProbe {
+    /// The probe of `name`.
+    #[inline]
+    pub fn new(name: &[u8]) -> Self {
+        let mut padded = [0u8; 16];
+        let n = name.len().min(16);
+        padded[..n].copy_from_slice(&name[..n]);
+        Self::from_padded(name.len(), padded)
+    }
+
+    /// The probe of the `len` bytes at `start` of `bytes`, read with two
+    /// plain loads when 16 bytes are available there (the usual case for a
+    /// key inside a record).
+    #[inline]
+    pub fn at(bytes: &[u8], start: usize, len: usize) -> Self {
+        match bytes.get(start..start + 16) {
+            Some(window) if len <= 16 => {
+                let mut padded = [0u8; 16];
+                padded.copy_from_slice(window);
+                let word = |i: usize| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&padded[i * 8..i * 8 + 8]);
+                    u64::from_le_bytes(w)
+                };
+                // Keep the first `len` bytes of the 16.
+                let mask = |bits: usize| if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+                let bits = len * 8;
+                NameProbe {
+                    len,
+                    head: [word(0) & mask(bits), word(1) & mask(bits.saturating_sub(64))],
+                }
+            }
+            _ => Self::new(&bytes[start..start + len]),
+        }
+    }
+
+    fn from_padded(len: usize, padded: [u8; 16]) -> Self {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&padded[..8]);
+        hi.copy_from_slice(&padded[8..]);
+        NameProbe { len, head: [u64::from_le_bytes(lo), u64::from_le_bytes(hi)] }
+    }
+}
+
+/// Where serde_json reports an out-of-range number (`num` is its text):
+/// at the exponent digit where the exponent stops fitting an `i32`, when
+/// it is positive; `None` for its last byte.
+fn range_error_at(num: &[u8]) -> Option<usize> {
+    let e = num.iter().position(|b| matches!(b, b'e' | b'E'))?;
+    let (positive, digits_from) = match num.get(e + 1) {
+        Some(b'-') => (false, e + 2),
+        Some(b'+') => (true, e + 2),
+        _ => (true, e + 1),
+    };
+    if !positive {
+        return None;
+    }
+    let mut exp: i64 = 0;
+    for (k, &b) in num[digits_from..].iter().enumerate() {
+        exp = exp * 10 + i64::from(b - b'0');
+        if exp > i64::from(i32::MAX) {
+            return Some(digits_from + k);
+        }
+    }
+    None
+}
+
 /// Why a strict skip stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
@@ -615,19 +690,22 @@ impl From<SyntaxError> for Skip {
 }
 
 /// The text of a string scanned by [`Cursor::string`] without escapes,
-/// borrowed from the input: `span` must come from a successful scan of
-/// `bytes` (which validated its UTF-8, so it is not checked again).
+/// borrowed from the input, without checking its UTF-8 again (re-validating
+/// cost ~5% of the record path).
+///
+/// # Safety
+/// `span` must have been returned by [`Cursor::string`] on a cursor over
+/// this same `bytes`. That scan checked every byte of the span: ASCII bytes
+/// other than `"`, `\` and controls pass, and each non-ASCII byte must start
+/// a complete, well-formed UTF-8 sequence (`utf8_len`, the table of RFC 3629
+/// §4), which it then steps over as a whole; so the span is valid UTF-8 and
+/// starts and ends on character boundaries. A span from any other input
+/// could cut a character. Debug builds check.
 #[inline]
-pub fn span_str(bytes: &[u8], span: StrSpan) -> &str {
+pub(crate) unsafe fn span_str(bytes: &[u8], span: StrSpan) -> &str {
     let raw = &bytes[span.start..span.end];
     debug_assert!(std::str::from_utf8(raw).is_ok());
-    // SAFETY: `Cursor::string` returns a span only after checking every
-    // byte of it: ASCII bytes other than `"`, `\` and controls pass, and
-    // each non-ASCII byte must start a complete, well-formed UTF-8 sequence
-    // (`utf8_len`, the table of RFC 3629 §4), which it then steps over as a
-    // whole; so `raw` is valid UTF-8. (Re-validating cost ~5% of the record
-    // path.) A span from another input could cut a character; callers only
-    // pass spans of the same `bytes`, and debug builds check.
+    // SAFETY: valid UTF-8 by the caller's contract above.
     unsafe { std::str::from_utf8_unchecked(raw) }
 }
 

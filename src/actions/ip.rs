@@ -37,6 +37,9 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if let Some(v4) = parse_ipv4_fast(s.as_bytes()) {
         return Some(IpAddr::V4(v4));
     }
+    if let Some(v6) = parse_ipv6_fast(s.as_bytes()) {
+        return Some(IpAddr::V6(v6));
+    }
     if let Some(inner) = s.strip_prefix('[') {
         let inner = inner.strip_suffix(']')?;
         return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
@@ -72,6 +75,56 @@ fn parse_ipv4_fast(b: &[u8]) -> Option<Ipv4Addr> {
         }
     }
     (i == b.len()).then_some(Ipv4Addr::from(octets))
+}
+
+/// The common IPv6 forms without std's general parser: hex groups of 1–4
+/// digits separated by `:`, either exactly eight of them or at most seven
+/// around one `::`. Anything else (an embedded dotted quad, brackets) is
+/// left to std. Accepts a subset of what std accepts, with the same value,
+/// so the two agree on every input.
+#[inline]
+fn parse_ipv6_fast(b: &[u8]) -> Option<Ipv6Addr> {
+    /// Parses `part` (no `::` inside) into `groups`; returns how many.
+    fn groups(part: &[u8], out: &mut [u16; 8]) -> Option<usize> {
+        if part.is_empty() {
+            return Some(0);
+        }
+        let mut n = 0;
+        for group in part.split(|&c| c == b':') {
+            if group.is_empty() || group.len() > 4 || n == 8 {
+                return None;
+            }
+            let mut value = 0u16;
+            for &c in group {
+                value = value << 4 | u16::from(char::from(c).to_digit(16)? as u8);
+            }
+            out[n] = value;
+            n += 1;
+        }
+        Some(n)
+    }
+    if b.len() < 2 || b.len() > 39 || !b.iter().all(|c| c.is_ascii_hexdigit() || *c == b':') {
+        return None;
+    }
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let gap = b.windows(2).position(|w| w == b"::");
+    let segments = match gap {
+        None => (groups(b, &mut head)? == 8).then_some(head)?,
+        Some(at) => {
+            let h = groups(&b[..at], &mut head)?;
+            let t = groups(&b[at + 2..], &mut tail)?;
+            // `::` stands for at least one zero group.
+            if h + t > 7 {
+                return None;
+            }
+            let mut segments = [0u16; 8];
+            segments[..h].copy_from_slice(&head[..h]);
+            segments[8 - t..].copy_from_slice(&tail[..t]);
+            segments
+        }
+    };
+    Some(Ipv6Addr::from(segments))
 }
 
 /// Zeroes host bits: keeps the first `v4_prefix` bits of an IPv4 address and
@@ -114,11 +167,62 @@ pub fn write_ip(ip: IpAddr, out: &mut String) {
             // Digits and dots only.
             out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
         }
-        // `fmt::Write` for `String` cannot fail.
-        IpAddr::V6(_) => {
+        // IPv4-mapped addresses print a dotted quad: std's `Display`.
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+            // `fmt::Write` for `String` cannot fail.
             let _ = write!(out, "{ip}");
         }
+        IpAddr::V6(v6) => write_ipv6(v6, out),
     }
+}
+
+/// RFC 5952 text as std's `Display` writes it for an address that is not
+/// IPv4-mapped: lower-case hex groups without leading zeros, the first
+/// longest run of two or more zero groups written as `::`.
+fn write_ipv6(ip: Ipv6Addr, out: &mut String) {
+    let segments = ip.segments();
+    let (mut best_start, mut best_len, mut run_start, mut run_len) = (0, 0, 0, 0);
+    for (i, &segment) in segments.iter().enumerate() {
+        if segment == 0 {
+            if run_len == 0 {
+                run_start = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best_start, best_len) = (run_start, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 39];
+    let mut n = 0;
+    let push_group = |buf: &mut [u8; 39], n: &mut usize, segment: u16| {
+        let digits = (4 - (segment.leading_zeros() / 4) as usize).max(1);
+        for k in (0..digits).rev() {
+            buf[*n] = HEX[usize::from((segment >> (k * 4)) & 0xf)];
+            *n += 1;
+        }
+    };
+    let mut i = 0;
+    while i < 8 {
+        if best_len > 1 && i == best_start {
+            buf[n] = b':';
+            buf[n + 1] = b':';
+            n += 2;
+            i += best_len;
+            continue;
+        }
+        if i > 0 && !(best_len > 1 && i == best_start + best_len) {
+            buf[n] = b':';
+            n += 1;
+        }
+        push_group(&mut buf, &mut n, segments[i]);
+        i += 1;
+    }
+    // Hex digits and colons only.
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
 }
 
 /// Dotted quad into `buf`; returns its length (at most 15).
@@ -363,6 +467,26 @@ mod tests {
                 let mut out = String::new();
                 write_ip(IpAddr::V4(Ipv4Addr::from(v4)), &mut out);
                 prop_assert_eq!(out, text);
+            }
+
+            #[test]
+            fn fast_ipv6_agrees_with_std(
+                s in "[0-9a-fA-F:]{0,41}",
+                groups in proptest::collection::vec(prop_oneof![Just(0u16), any::<u16>()], 8),
+                cut in 0usize..9,
+            ) {
+                prop_assert_eq!(parse_ip(&s), s.parse::<IpAddr>().ok(), "{}", s);
+                let ip = Ipv6Addr::from(<[u16; 8]>::try_from(groups).unwrap());
+                let text = ip.to_string();
+                let mut out = String::new();
+                write_ip(IpAddr::V6(ip), &mut out);
+                prop_assert_eq!(&out, &text);
+                prop_assert_eq!(parse_ip(&text), Some(IpAddr::V6(ip)));
+                // Hand-made `::` forms around a cut.
+                let segs = ip.segments().map(|g| format!("{g:x}"));
+                let (head, tail) = segs.split_at(cut.min(7));
+                let form = format!("{}::{}", head.join(":"), tail[1..].join(":"));
+                prop_assert_eq!(parse_ip(&form), form.parse::<IpAddr>().ok(), "{}", form);
             }
 
             #[test]

@@ -23,9 +23,9 @@ use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
-use crate::scan::{line_column, span_str, unescape, Cursor, Skip, StrSpan, SyntaxError};
+use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrSpan, SyntaxError};
 
-use super::compile::{Action, Child, ChildKind, KeyRule, NameProbe, Node, Pipeline};
+use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
 use super::json_out::write_str;
 use super::spec::{Format, UnknownFields};
 
@@ -284,8 +284,16 @@ fn safe_name<'a>(prefix: &str, name: &'a str, buf: &'a mut String) -> &'a str {
 
 /// The decoded text of a strictly scanned string: borrowed from the input
 /// when it has no escapes, else unescaped into `text`.
+///
+/// # Safety
+/// As for [`span_str`]: `span` must come from `Cursor::string` (or `key`,
+/// `key_only`) on a cursor over this same `bytes`.
 #[inline]
-fn string_text<'b>(bytes: &'b [u8], span: StrSpan, text: &'b mut String) -> Result<&'b str, Stop> {
+unsafe fn string_text<'b>(
+    bytes: &'b [u8],
+    span: StrSpan,
+    text: &'b mut String,
+) -> Result<&'b str, Stop> {
     let raw = &bytes[span.start..span.end];
     if span.escaped {
         text.clear();
@@ -294,7 +302,8 @@ fn string_text<'b>(bytes: &'b [u8], span: StrSpan, text: &'b mut String) -> Resu
         }
         Ok(text.as_str())
     } else {
-        Ok(span_str(bytes, span))
+        // SAFETY: this function's own contract.
+        Ok(unsafe { span_str(bytes, span) })
     }
 }
 
@@ -364,7 +373,8 @@ fn walk_object(
         // Refusals about the name come before the colon is read, as in serde_json.
         let span = cur.key_only()?;
         let (key, probe): (&[u8], _) = if span.escaped {
-            let key = string_text(bytes, span, text)?.as_bytes();
+            // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
+            let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
             (key, NameProbe::new(key))
         } else {
             let len = span.end - span.start;
@@ -483,7 +493,8 @@ fn walk_action(
     match cur.peek_ws() {
         Some(b'"') => {
             let span = cur.string(true)?;
-            let s = string_text(bytes, span, text)?;
+            // SAFETY: `span` is `cur.string()`'s and `bytes` is `cur.bytes()`.
+            let s = unsafe { string_text(bytes, span, text) }?;
             apply_str(ctx, ri, child, s)
         }
         Some(b'{') => {
@@ -537,7 +548,8 @@ fn generalize_location(
     let mut more = cur.first_member()?;
     while more {
         let span = cur.key()?;
-        let key = string_text(bytes, span, text)?;
+        // SAFETY: `span` is `cur.key()`'s and `bytes` is `cur.bytes()`.
+        let key = unsafe { string_text(bytes, span, text) }?;
         if levels.iter().any(|l| l.as_str() == key) {
             cur.peek_ws();
             let start = cur.pos();

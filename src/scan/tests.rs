@@ -252,3 +252,20 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn probes_agree_however_they_are_read(
+        prefix in prop::collection::vec(any::<u8>(), 0..4),
+        name in prop::collection::vec(any::<u8>(), 0..24),
+        suffix in prop::collection::vec(any::<u8>(), 0..20),
+        other in prop::collection::vec(any::<u8>(), 0..24),
+    ) {
+        let bytes = [&prefix[..], &name, &suffix].concat();
+        let read = NameProbe::at(&bytes, prefix.len(), name.len());
+        prop_assert_eq!(read, NameProbe::new(&name));
+        if name.len() <= 16 && other.len() <= 16 {
+            prop_assert_eq!(NameProbe::new(&other) == read, other == name);
+        }
+    }
+}

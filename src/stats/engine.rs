@@ -164,14 +164,49 @@ fn event_time(rec: &Record, v: Val, format: TimeFormat) -> Option<i64> {
     }
 }
 
+/// The half of [`StatsEngine::observe`] that reads the record and touches no
+/// aggregation state: field extraction and derived dimensions. Workers that
+/// share one engine run it outside the engine's lock (it is most of the
+/// cost), then hand the [`Observation`] to [`StatsEngine::observe_extracted`].
+#[derive(Debug, Clone)]
+pub struct StatsExtractor {
+    trie: PathTrie,
+    derived: Vec<(DeriveKind, usize)>,
+}
+
+/// One record's extracted values (reused from record to record).
+#[derive(Debug, Default)]
+pub struct Observation {
+    rec: Record,
+    derived_buf: String,
+    valid: bool,
+}
+
+impl StatsExtractor {
+    /// Extracts what the statistics need from one anonymized record.
+    pub fn extract(&self, anon_record: &[u8], obs: &mut Observation) {
+        obs.valid = self.trie.extract(anon_record, &mut obs.rec).is_ok();
+        if !obs.valid {
+            return;
+        }
+        for &(kind, from) in &self.derived {
+            let v = obs.rec.vals.get(from).copied().unwrap_or(Val::Missing);
+            let val = if derive(kind, &obs.rec, v, &mut obs.derived_buf) {
+                obs.rec.push_str(&obs.derived_buf)
+            } else {
+                Val::Missing
+            };
+            obs.rec.vals.push(val);
+        }
+    }
+}
+
 /// Computes all statistics of a pipeline. See the module doc for semantics.
 #[derive(Debug)]
 pub struct StatsEngine {
-    trie: PathTrie,
-    derived: Vec<(DeriveKind, usize)>,
+    extractor: StatsExtractor,
     stats: Vec<StatState>,
-    rec: Record,
-    derived_buf: String,
+    obs: Observation,
     key_buf: Vec<u8>,
     hash_buf: Vec<u8>,
     counters: StatsCounters,
@@ -235,11 +270,9 @@ impl StatsEngine {
             });
         }
         Self {
-            trie,
-            derived,
+            extractor: StatsExtractor { trie, derived },
             stats: states,
-            rec: Record::default(),
-            derived_buf: String::new(),
+            obs: Observation::default(),
             key_buf: Vec::new(),
             hash_buf: Vec::new(),
             counters: StatsCounters::default(),
@@ -265,22 +298,29 @@ impl StatsEngine {
     /// are not an object, or lack a valid event time for a stat, or are late,
     /// are only counted (see [`StatsEngine::counters`]).
     pub fn observe(&mut self, anon_record: &[u8]) {
+        let mut obs = std::mem::take(&mut self.obs);
+        self.extractor.extract(anon_record, &mut obs);
+        self.observe_extracted(&obs);
+        self.obs = obs;
+    }
+
+    /// A copy of this engine's extraction half, for callers that extract
+    /// outside a lock shared with other threads.
+    pub fn extractor(&self) -> StatsExtractor {
+        self.extractor.clone()
+    }
+
+    /// Feeds one record already extracted by this engine's
+    /// [`StatsEngine::extractor`]: the same as [`StatsEngine::observe`] on the
+    /// record it was extracted from.
+    pub fn observe_extracted(&mut self, obs: &Observation) {
         self.counters.records_observed += 1;
-        if self.trie.extract(anon_record, &mut self.rec).is_err() {
+        if !obs.valid {
             self.counters.invalid_records += 1;
             return;
         }
-        for &(kind, from) in &self.derived {
-            let v = self.rec.vals.get(from).copied().unwrap_or(Val::Missing);
-            let val = if derive(kind, &self.rec, v, &mut self.derived_buf) {
-                self.rec.push_str(&self.derived_buf)
-            } else {
-                Val::Missing
-            };
-            self.rec.vals.push(val);
-        }
         for st in &mut self.stats {
-            st.observe(&self.rec, &mut self.key_buf, &mut self.hash_buf, &mut self.counters);
+            st.observe(&obs.rec, &mut self.key_buf, &mut self.hash_buf, &mut self.counters);
         }
     }
 

@@ -124,14 +124,14 @@ pub(crate) fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) 
     let _ = serde_json::to_writer(out, v);
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Node {
     children: Vec<(Box<str>, usize)>,
     slot: Option<usize>,
 }
 
 /// The set of dotted paths to capture, as a trie of object keys.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct PathTrie {
     nodes: Vec<Node>,
     slots: usize,
@@ -249,7 +249,9 @@ impl PathTrie {
                         return Err(Bad);
                     }
                 } else {
-                    rec.strings.push_str(span_str(bytes, span));
+                    // SAFETY: `span` was just returned by `cur.string` and
+                    // `bytes` is `cur`'s input.
+                    rec.strings.push_str(unsafe { span_str(bytes, span) });
                 }
                 Val::Str(start, rec.strings.len())
             }

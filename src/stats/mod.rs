@@ -113,7 +113,7 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
-pub use engine::StatsEngine;
+pub use engine::{Observation, StatsEngine, StatsExtractor};
 pub use spec::{compile_all, CompiledStat, StatSpec};
 
 /// Errors of the statistics module. Messages never contain record values.

@@ -283,3 +283,35 @@ fn noise_blurs_counts_but_thresholds_use_true_counts() {
     assert!((mean - 10.0).abs() < 1.0, "noise is centred: {mean}");
     assert!(groups(&rows).iter().all(|r| r["measures"]["bytes"] == 10), "sums are not noised");
 }
+
+#[test]
+fn extracting_outside_the_engine_gives_the_same_rows() {
+    let keys = crate::keys::KeyStore::for_tests(&["ids".into()]);
+    let p =
+        crate::pipeline::Pipeline::load(std::path::Path::new("pipelines/access_log.toml"), &keys)
+            .unwrap();
+    let mut whole = StatsEngine::new(p.stats.clone());
+    let mut split = StatsEngine::new(p.stats.clone());
+    whole.set_noise_seed(7);
+    split.set_noise_seed(7);
+    let extractor = split.extractor();
+    let mut obs = super::Observation::default();
+    let mut scratch = crate::pipeline::Scratch::default();
+    for r in crate::workload::generate(11, 3000) {
+        p.process(&r, &mut scratch).unwrap();
+        whole.observe(&scratch.out);
+        extractor.extract(&scratch.out, &mut obs);
+        split.observe_extracted(&obs);
+    }
+    for bad in [&b"not json"[..], b"[1]", b"{\"ts\":}"] {
+        whole.observe(bad);
+        extractor.extract(bad, &mut obs);
+        split.observe_extracted(&obs);
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    whole.finish(&mut a);
+    split.finish(&mut b);
+    assert!(!a.is_empty());
+    assert_eq!(parse(&a), parse(&b));
+    assert_eq!(whole.counters(), split.counters());
+}
