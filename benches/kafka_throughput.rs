@@ -10,6 +10,11 @@
 //! (default: the service default, one per core). Each run times from the
 //! first record fetched to the last output flushed, offsets committed and
 //! the consumer closed, for both contenders; the group join is excluded.
+//! For profiling one side alone, `LOGVEIL_BENCH_ONLY=copy` or `=service`
+//! skips the other (no ratio is printed then).
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -206,6 +211,32 @@ fn service_run(
     first.elapsed()
 }
 
+/// CPU time (user + system) this process has used so far, from
+/// `/proc/self/stat` (Linux; `None` elsewhere). The embedded broker runs in
+/// this process too, so it is counted for both contenders alike.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Runs `f`, returning its result and the process CPU time it took in
+/// microseconds per record.
+fn with_cpu<T>(n: usize, f: impl FnOnce() -> T) -> (T, f64) {
+    let before = process_cpu();
+    let out = f();
+    let us = match (before, process_cpu()) {
+        (Some(b), Some(a)) => a.saturating_sub(b).as_secs_f64() * 1e6 / n as f64,
+        _ => f64::NAN,
+    };
+    (out, us)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -227,26 +258,47 @@ fn main() {
         bytes as f64 / n as f64,
         settings(&bs, "x").service.worker_threads
     );
+    let only = std::env::var("LOGVEIL_BENCH_ONLY").unwrap_or_default();
     let (mut base, mut svc) = (Vec::new(), Vec::new());
+    let (mut base_cpu, mut svc_cpu) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        let copy_out = format!("bench.copy.{run}");
-        let svc_out = format!("bench.svc.{run}");
-        broker.create_topic(&copy_out, partitions).expect("topic");
-        broker.create_topic(&svc_out, partitions).expect("topic");
-        let t = copy_loop(&settings(&bs, &format!("copy-{run}")), "bench.in", &copy_out, n);
-        base.push(n as f64 / t.as_secs_f64());
-        let t = service_run(&rt, &settings(&bs, &format!("svc-{run}")), "bench.in", &svc_out, n);
-        svc.push(n as f64 / t.as_secs_f64());
-        println!(
-            "run {run}: copy loop {:>9.0} rec/s   service {:>9.0} rec/s   ratio {:.2}",
-            base[run],
-            svc[run],
-            svc[run] / base[run]
-        );
+        if only != "service" {
+            let copy_out = format!("bench.copy.{run}");
+            broker.create_topic(&copy_out, partitions).expect("topic");
+            let s = settings(&bs, &format!("copy-{run}"));
+            let (t, cpu) = with_cpu(n, || copy_loop(&s, "bench.in", &copy_out, n));
+            base.push(n as f64 / t.as_secs_f64());
+            base_cpu.push(cpu);
+            println!(
+                "run {run}: copy loop {:>9.0} rec/s  {cpu:>5.1} µs CPU/record",
+                n as f64 / t.as_secs_f64()
+            );
+        }
+        if only != "copy" {
+            let svc_out = format!("bench.svc.{run}");
+            broker.create_topic(&svc_out, partitions).expect("topic");
+            let s = settings(&bs, &format!("svc-{run}"));
+            let (t, cpu) = with_cpu(n, || service_run(&rt, &s, "bench.in", &svc_out, n));
+            svc.push(n as f64 / t.as_secs_f64());
+            svc_cpu.push(cpu);
+            println!(
+                "run {run}: service   {:>9.0} rec/s  {cpu:>5.1} µs CPU/record",
+                n as f64 / t.as_secs_f64()
+            );
+        }
+    }
+    if base.is_empty() || svc.is_empty() {
+        return;
     }
     let (b, s) = (median(base), median(svc));
     let per_rec = mb / n as f64;
     println!("median copy loop (baseline): {b:>9.0} records/s  {:>6.1} MB/s", b * per_rec);
     println!("median service (processor):  {s:>9.0} records/s  {:>6.1} MB/s", s * per_rec);
     println!("ratio service/baseline: {:.2}", s / b);
+    let (bc, sc) = (median(base_cpu), median(svc_cpu));
+    println!(
+        "median CPU per record (whole process, broker included): copy loop {bc:.1} µs, \
+         service {sc:.1} µs, ratio {:.2}",
+        sc / bc
+    );
 }

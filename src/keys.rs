@@ -255,6 +255,17 @@ pub enum KeyError {
         /// Config file.
         config: String,
     },
+    /// A key id outside the alphabet ids are written with.
+    #[error(
+        "{config}: keys.{field}: key ids must be 1 to 64 letters, digits, `.`, `_` or `-` \
+         (they are written into pseudonyms and the provenance header)"
+    )]
+    BadId {
+        /// `<ring>.id` or `<ring>.previous.id`.
+        field: String,
+        /// Config file.
+        config: String,
+    },
     /// Ring name not usable as an environment variable suffix.
     #[error("{config}: keys.{ring}: ring names must be letters, digits and underscores")]
     BadName {
@@ -293,6 +304,14 @@ pub struct KeyStore {
     rings: BTreeMap<String, KeyRing>,
 }
 
+/// Key ids are written into pseudonyms (`<id>:<digest>`) and the provenance
+/// header (`…;key_id=<id>`), so they keep to an alphabet that cannot break
+/// either format.
+fn valid_key_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Environment variable holding ring `ring`'s current key.
 pub fn env_var_for(ring: &str) -> String {
     format!("LOGVEIL_KEY_{}", ring.to_ascii_uppercase())
@@ -320,6 +339,18 @@ impl KeyStore {
                 return Err(KeyError::BadName { ring: name.clone(), config: config_name.into() });
             }
             let spec = specs.get(name).unwrap_or(&default_spec);
+            let ids = [
+                (spec.id.as_deref(), "id"),
+                (spec.previous.as_ref().and_then(|p| p.id.as_deref()), "previous.id"),
+            ];
+            for (id, field) in ids {
+                if id.is_some_and(|id| !valid_key_id(id)) {
+                    return Err(KeyError::BadId {
+                        field: format!("{name}.{field}"),
+                        config: config_name.into(),
+                    });
+                }
+            }
             let env_name = env_var_for(name);
             let current = load_one(
                 name,
@@ -519,6 +550,23 @@ mod tests {
         assert_eq!(ring.dual_write_key(SystemTime::now()).unwrap().id, "2026a");
         let past = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(4_000_000_000 * 10);
         assert!(ring.dual_write_key(past).is_none());
+    }
+
+    #[test]
+    fn key_ids_that_would_break_pseudonyms_or_headers_are_refused() {
+        for (toml_text, field) in [
+            ("[ids]\nid = \"a:b\"\n", "keys.ids.id"),
+            ("[ids]\nid = \"\"\n", "keys.ids.id"),
+            ("[ids]\nid = \"k\"\n[ids.previous]\nid = \"x;key_id=y\"\n", "keys.ids.previous.id"),
+        ] {
+            let spec: BTreeMap<String, KeyRingSpec> = toml::from_str(toml_text).unwrap();
+            let mut env = BTreeMap::new();
+            env.insert("LOGVEIL_KEY_IDS".to_string(), HEX.to_string());
+            let err = KeyStore::load(&spec, &[], &env, Path::new("."), "cfg").unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.starts_with(&format!("cfg: {field}: key ids must")), "{msg}");
+        }
+        assert!(valid_key_id("2026-11.a_b"));
     }
 
     #[test]

@@ -15,9 +15,8 @@ use logveil::keys::KeyStore;
 use logveil::pipeline::set::{pipeline_files, rings_of};
 use logveil::pipeline::spec::Format;
 use logveil::pipeline::PipelineSet;
-use logveil::service::{headers, EmbeddedBroker, Service, ServiceSettings, Shutdown};
+use logveil::service::{EmbeddedBroker, Provenance, Service, ServiceSettings, Shutdown};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
@@ -109,20 +108,7 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !until(outs) && Instant::now() < deadline {
             let Some(Ok(m)) = reader.poll(Duration::from_millis(100)) else { continue };
-            let h = |name: &str| {
-                m.headers()
-                    .and_then(|hs| hs.iter().find(|h| h.key == name))
-                    .and_then(|h| h.value)
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-            };
-            let source = match (
-                h(headers::SOURCE_TOPIC),
-                h(headers::SOURCE_PARTITION),
-                h(headers::SOURCE_OFFSET),
-            ) {
-                (Some(t), Some(p), Some(o)) => Some((t, p.parse().unwrap(), o.parse().unwrap())),
-                _ => None,
-            };
+            let source = Provenance::of_message(&m).and_then(|p| p.source);
             outs.push(Out {
                 topic: m.topic().to_string(),
                 payload: String::from_utf8(m.payload().unwrap_or_default().to_vec())

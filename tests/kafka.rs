@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use logveil::processor::{
     Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
 };
-use logveil::service::{self, EmbeddedBroker, Service, ServiceError, ServiceSettings, Shutdown};
+use logveil::service::{
+    self, EmbeddedBroker, Provenance, Service, ServiceError, ServiceSettings, Shutdown,
+};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -167,16 +168,19 @@ struct Rec {
     offset: i64,
     key: Option<Vec<u8>>,
     payload: Vec<u8>,
-    headers: HashMap<String, String>,
+    provenance: Option<Provenance>,
 }
 
 impl Rec {
-    /// (source partition, source offset) from the provenance headers.
+    /// The provenance header, which every output must carry.
+    fn provenance(&self) -> &Provenance {
+        self.provenance.as_ref().expect("output without a valid provenance header")
+    }
+
+    /// (source partition, source offset) from the provenance header.
     fn source(&self) -> (i32, i64) {
-        (
-            self.headers[service::headers::SOURCE_PARTITION].parse().unwrap(),
-            self.headers[service::headers::SOURCE_OFFSET].parse().unwrap(),
-        )
+        let (_, p, o) = self.provenance().source.as_ref().expect("no source in provenance");
+        (*p, *o)
     }
 }
 
@@ -209,19 +213,12 @@ impl Reader {
         while Instant::now() < end {
             match self.consumer.poll(Duration::from_millis(50)) {
                 Some(Ok(m)) => {
-                    let mut headers = HashMap::new();
-                    if let Some(h) = m.headers() {
-                        for hd in h.iter() {
-                            let v = String::from_utf8_lossy(hd.value.unwrap_or_default());
-                            headers.insert(hd.key.to_owned(), v.into_owned());
-                        }
-                    }
                     self.records.push(Rec {
                         partition: m.partition(),
                         offset: m.offset(),
                         key: m.key().map(<[u8]>::to_vec),
                         payload: m.payload().unwrap_or_default().to_vec(),
-                        headers,
+                        provenance: Provenance::of_message(&m),
                     });
                 }
                 // Transient while a test takes brokers down; the reader retries.
@@ -355,12 +352,15 @@ async fn round_trip_outputs_dead_letters_and_filters() {
         let i = &input[&src];
         assert_eq!(o.payload, i.payload.to_ascii_uppercase());
         assert_eq!(o.key, i.key, "key passes through");
-        assert_eq!(o.headers[service::headers::SOURCE_TOPIC], names.input);
-        assert_eq!(o.headers[service::headers::PIPELINE], names.pipeline);
-        assert_eq!(o.headers[service::headers::KEY_ID], "k1");
+        let p = o.provenance();
+        assert_eq!(p.source.as_ref().map(|s| s.0.as_str()), Some(names.input.as_str()));
+        assert_eq!(p.pipeline.as_deref(), Some(names.pipeline.as_str()));
+        assert_eq!(p.key_id.as_deref(), Some("k1"));
     }
     for d in &dlq.records {
         let src = d.source();
+        assert_eq!(d.provenance().pipeline.as_deref(), Some(names.pipeline.as_str()));
+        assert_eq!(d.provenance().key_id, None, "no pseudonym was written");
         assert!(seen.insert(src), "record with both an output and a dead letter");
         let text = String::from_utf8(d.payload.clone()).unwrap();
         assert!(!text.contains("secret"), "dead letter leaks the raw record: {text}");
@@ -650,13 +650,11 @@ async fn metrics_and_readiness_over_http() {
     let good = inputs.len() - bad - skipped;
 
     let shutdown = Shutdown::new();
-    let service = Service::start(
-        &settings(&bs, &names),
-        TestProcessor::new(&names, Duration::ZERO),
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
+    let s = settings(&bs, &names);
+    let workers = s.service.worker_threads;
+    let service = Service::start(&s, TestProcessor::new(&names, Duration::ZERO), shutdown.clone())
+        .await
+        .unwrap();
     let addr = service.http_addr();
     assert_eq!(http_get(addr, "/healthz").await.0, 200);
     assert_eq!(http_get(addr, "/readyz").await.0, 503, "not ready before joining the group");
@@ -692,9 +690,15 @@ async fn metrics_and_readiness_over_http() {
         ),
         bad as f64
     );
-    assert_eq!(
-        sample(&text, "logveil_processing_duration_seconds_count", &label),
-        inputs.len() as f64
+    // Each worker times its first record and then every 8th one.
+    let timed = sample(&text, "logveil_processing_duration_seconds_count", &label);
+    let every = service::PROCESSING_SAMPLE_EVERY as usize;
+    let least = inputs.len().div_ceil(every);
+    assert!(
+        (least as f64..=(least + workers - 1) as f64).contains(&timed),
+        "{timed} records timed of {}, expected {least}..{}",
+        inputs.len(),
+        least + workers - 1
     );
     assert!(text.contains("# TYPE logveil_processing_duration_seconds histogram"));
     assert!(!text.contains("secret"), "no record content in metrics");
@@ -782,7 +786,7 @@ async fn tick_without_traffic_and_finish_on_shutdown() {
     assert_eq!(summary.records_in, 0);
     assert!(summary.stats_out >= 6, "{summary:?}");
     for rec in &r.records {
-        assert_eq!(rec.headers[service::headers::PIPELINE], names.pipeline);
-        assert!(!rec.headers.contains_key(service::headers::SOURCE_OFFSET));
+        assert_eq!(rec.provenance().pipeline.as_deref(), Some(names.pipeline.as_str()));
+        assert_eq!(rec.provenance().source, None, "statistics have no single source");
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::keys::{KeyRing, KeyStore, LoadedKey, ProcessEnv, SecretKey};
 use crate::pipeline::set::{pipeline_files, rings_of};
 use crate::pipeline::PipelineSet;
-use crate::service::{self, headers, EmbeddedBroker, Shutdown};
+use crate::service::{self, EmbeddedBroker, Provenance, Shutdown};
 
 use super::run::{create_topics, publish_key_ids};
 
@@ -115,14 +115,6 @@ fn publish(producer: &BaseProducer, topic: &str, records: &[Vec<u8>]) -> anyhow:
     Ok(())
 }
 
-fn header<'a>(m: &'a rdkafka::message::BorrowedMessage<'a>, name: &str) -> Option<&'a str> {
-    m.headers()?
-        .iter()
-        .find(|h| h.key == name)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
-}
-
 /// Everything read back from the output topics.
 #[derive(Default)]
 struct Outputs {
@@ -144,11 +136,7 @@ fn read_outputs(
     while !until(out) && Instant::now() < deadline {
         let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) else { continue };
         let payload = m.payload().unwrap_or_default().to_vec();
-        if let (Some(t), Some(p), Some(o)) = (
-            header(&m, headers::SOURCE_TOPIC),
-            header(&m, headers::SOURCE_PARTITION).and_then(|p| p.parse().ok()),
-            header(&m, headers::SOURCE_OFFSET).and_then(|o| o.parse().ok()),
-        ) {
+        if let Some((t, p, o)) = Provenance::of_message(&m).and_then(|p| p.source) {
             if m.topic() == dead_letter_topic {
                 let code = serde_json::from_slice::<serde_json::Value>(&payload)
                     .ok()

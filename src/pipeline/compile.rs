@@ -278,7 +278,7 @@ pub struct Pipeline {
     pub tests: Vec<TestCase>,
     /// File it was loaded from.
     pub file: PathBuf,
-    /// Key id of the first key ring used (for the `logveil-key-id` header).
+    /// Key id of the first key ring used (the `key_id` of the provenance header).
     pub key_id: Option<String>,
 }
 

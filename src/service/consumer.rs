@@ -20,7 +20,7 @@ use super::metrics;
 use super::offsets::PartitionTracker;
 use super::producer::OutputProducer;
 use super::state::Shared;
-use super::worker::Job;
+use super::worker::Batch;
 use super::{RunSummary, ServiceError};
 
 /// How often delivered offsets are handed to librdkafka's offset store
@@ -213,16 +213,25 @@ fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
 /// wake-up) per batch instead of per record.
 pub(crate) const BATCH: usize = 64;
 
+/// A batch also leaves once its keys and payloads reach this many bytes, so
+/// large records do not make queued batches large.
+const BATCH_BYTES: usize = 256 * 1024;
+
 /// Per-worker batches being filled by the consumer thread.
 struct Batches {
-    queues: Vec<SyncSender<Vec<Job>>>,
-    pending: Vec<Vec<Job>>,
+    queues: Vec<SyncSender<Batch>>,
+    pending: Vec<Batch>,
     count: usize,
 }
 
+fn empty_batch() -> Batch {
+    // Room for a batch of typical log records without regrowing.
+    Batch::with_capacity(BATCH, BATCH * 1024)
+}
+
 impl Batches {
-    fn new(queues: Vec<SyncSender<Vec<Job>>>) -> Self {
-        let pending = queues.iter().map(|_| Vec::with_capacity(BATCH)).collect();
+    fn new(queues: Vec<SyncSender<Batch>>) -> Self {
+        let pending = queues.iter().map(|_| empty_batch()).collect();
         Batches { queues, pending, count: 0 }
     }
 
@@ -230,14 +239,15 @@ impl Batches {
         self.count == 0
     }
 
-    /// Adds a job; sends its worker's batch when full. `Err(worker)` if that
-    /// worker is gone.
-    fn push(&mut self, job: Job) -> Result<(), usize> {
-        let w = job.tracker.worker;
+    /// Adds a fetched record to its worker's batch (copying key and
+    /// payload); sends the batch when full. `Err(worker)` if that worker is
+    /// gone.
+    fn push(&mut self, tracker: Arc<PartitionTracker>, msg: &impl Message) -> Result<(), usize> {
+        let w = tracker.worker;
         let Some(batch) = self.pending.get_mut(w) else { return Err(w) };
-        batch.push(job);
+        batch.push(tracker, msg.offset(), msg.key(), msg.payload(), msg.timestamp().to_millis());
         self.count += 1;
-        if batch.len() >= BATCH {
+        if batch.len() >= BATCH || batch.byte_len() >= BATCH_BYTES {
             self.send(w)?;
         }
         Ok(())
@@ -256,15 +266,15 @@ impl Batches {
         let (Some(batch), Some(queue)) = (self.pending.get_mut(w), self.queues.get(w)) else {
             return Err(w);
         };
-        if batch.is_empty() {
+        if batch.len() == 0 {
             return Ok(());
         }
-        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        let full = std::mem::replace(batch, empty_batch());
         self.count -= full.len();
         queue.send(full).map_err(|_| w)
     }
 
-    fn into_queues(self) -> Vec<SyncSender<Vec<Job>>> {
+    fn into_queues(self) -> Vec<SyncSender<Batch>> {
         self.queues
     }
 }
@@ -273,7 +283,7 @@ impl Batches {
 pub(crate) struct ConsumerLoop {
     pub consumer: BaseConsumer<GroupContext>,
     pub producer: Arc<OutputProducer>,
-    pub queues: Vec<SyncSender<Vec<Job>>>,
+    pub queues: Vec<SyncSender<Batch>>,
     pub workers: Vec<JoinHandle<RunSummary>>,
     pub shared: Arc<Shared>,
     pub grace: Duration,
@@ -293,15 +303,7 @@ impl ConsumerLoop {
             let delivered = match consumer.poll(wait) {
                 Some(Ok(msg)) => {
                     let tracker = shared.trackers.get_or_create(msg.topic(), msg.partition());
-                    let job = Job {
-                        offset: msg.offset(),
-                        key: msg.key().map(<[u8]>::to_vec),
-                        payload: msg.payload().map(<[u8]>::to_vec),
-                        timestamp_ms: msg.timestamp().to_millis(),
-                        tracker,
-                    };
-                    drop(msg);
-                    batches.push(job)
+                    batches.push(tracker, &msg)
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "consumer error");

@@ -28,7 +28,8 @@ pub const RECORDS_FILTERED_TOTAL: &str = "logveil_records_filtered_total";
 /// Fields dropped because their value could not be transformed (never
 /// passed through raw). Labels: `pipeline`, `action`.
 pub const FIELDS_DROPPED_TOTAL: &str = "logveil_fields_dropped_total";
-/// Time to process one record in a pipeline, seconds. Labels: `pipeline`.
+/// Time to process one record in a pipeline, seconds, for a sample of records
+/// (every [`crate::service::PROCESSING_SAMPLE_EVERY`]th per worker). Labels: `pipeline`.
 pub const PROCESSING_SECONDS: &str = "logveil_processing_duration_seconds";
 /// Records behind the partition's high watermark. Labels: `topic`, `partition`.
 pub const CONSUMER_LAG: &str = "logveil_consumer_lag_records";

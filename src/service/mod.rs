@@ -45,11 +45,11 @@
 //! committed synchronously, and the partition's tracker is dropped.
 //!
 //! # Output records
-//! Anonymized records keep the key the processor returns and carry the
-//! headers in [`headers`] (source topic, partition and offset as decimal
-//! ASCII, pipeline, key id when one was used), so consumers can deduplicate
+//! Anonymized records keep the key the processor returns and carry one
+//! provenance header ([`provenance`]: source topic, partition and offset,
+//! pipeline, key id when one was used), so consumers can deduplicate
 //! replays. Dead letters (JSON, see [`crate::dead_letter`]) carry the same
-//! provenance headers and no key (the source key may be personal data).
+//! header and no key (the source key may be personal data).
 //!
 //! [`RecordProcessor`]: crate::processor::RecordProcessor
 
@@ -60,6 +60,7 @@ pub mod kafka_config;
 pub mod metrics;
 pub mod offsets;
 mod producer;
+pub mod provenance;
 pub mod runner;
 pub mod settings;
 pub mod shutdown;
@@ -72,10 +73,11 @@ use std::time::Duration;
 use rdkafka::error::KafkaError;
 
 pub use embedded::EmbeddedBroker;
-pub use producer::headers;
+pub use provenance::Provenance;
 pub use runner::{run, Service};
 pub use settings::{KafkaSettings, RuntimeSettings, ServiceSettings, SettingsError};
 pub use shutdown::Shutdown;
+pub use worker::PROCESSING_SAMPLE_EVERY;
 
 /// What one run of the service did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

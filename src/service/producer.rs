@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
@@ -131,40 +131,4 @@ impl OutputProducer {
             }
         }
     }
-}
-
-/// Header names every anonymized output and dead letter carries.
-pub mod headers {
-    /// Source topic of the record.
-    pub const SOURCE_TOPIC: &str = "logveil-source-topic";
-    /// Source partition, decimal ASCII.
-    pub const SOURCE_PARTITION: &str = "logveil-source-partition";
-    /// Source offset, decimal ASCII.
-    pub const SOURCE_OFFSET: &str = "logveil-source-offset";
-    /// Name of the pipeline that produced the record.
-    pub const PIPELINE: &str = "logveil-pipeline";
-    /// Id of the key used for pseudonyms (absent when none was used).
-    pub const KEY_ID: &str = "logveil-key-id";
-}
-
-/// Builds the provenance headers consumers deduplicate replays with.
-pub(crate) fn provenance(
-    source: Option<(&str, i32, i64)>,
-    pipeline: Option<&str>,
-    key_id: Option<&str>,
-) -> OwnedHeaders {
-    let mut h = OwnedHeaders::new_with_capacity(5);
-    if let Some((topic, partition, offset)) = source {
-        h = h
-            .insert(Header { key: headers::SOURCE_TOPIC, value: Some(topic) })
-            .insert(Header { key: headers::SOURCE_PARTITION, value: Some(&partition.to_string()) })
-            .insert(Header { key: headers::SOURCE_OFFSET, value: Some(&offset.to_string()) });
-    }
-    if let Some(p) = pipeline {
-        h = h.insert(Header { key: headers::PIPELINE, value: Some(p) });
-    }
-    if let Some(k) = key_id {
-        h = h.insert(Header { key: headers::KEY_ID, value: Some(k) });
-    }
-    h
 }

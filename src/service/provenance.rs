@@ -1,0 +1,148 @@
+//! The provenance header every output carries, and its parser.
+//!
+//! One header, [`HEADER`] (`logveil-provenance`), whose value is a list of
+//! `name=value` pairs joined by `;`, in this order and each only when known:
+//!
+//! ```text
+//! topic=raw.access;partition=3;offset=12345;pipeline=access_log;key_id=2026a
+//! ```
+//!
+//! `topic`/`partition`/`offset` name the source record (anonymized outputs
+//! and dead letters; statistics aggregate many records and have none);
+//! consumers deduplicate at-least-once replays on them. `pipeline` names the
+//! pipeline, `key_id` the key its pseudonyms were written with. No value can
+//! contain `;` or `=`: Kafka topic names are `[a-zA-Z0-9._-]`, and pipeline
+//! names and key ids are validated to the same alphabet.
+//!
+//! It is one header rather than one per field because every header costs
+//! librdkafka an allocation, a copy into the batch and a free per message;
+//! five headers cost about 2.4 µs of CPU per record, a sixth of what the
+//! whole service spends (`benches/kafka_throughput.rs`, CPU per record).
+
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+
+/// Name of the provenance header.
+pub const HEADER: &str = "logveil-provenance";
+
+/// The fields of a provenance header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// Source topic, partition and offset (absent on statistics).
+    pub source: Option<(String, i32, i64)>,
+    /// Pipeline that wrote the output.
+    pub pipeline: Option<String>,
+    /// Id of the key pseudonyms were written with.
+    pub key_id: Option<String>,
+}
+
+impl Provenance {
+    /// Parses a header value; `None` if it is not a well-formed provenance
+    /// value (unknown names are ignored, so fields can be added later).
+    pub fn parse(value: &[u8]) -> Option<Provenance> {
+        let text = std::str::from_utf8(value).ok()?;
+        let (mut topic, mut partition, mut offset) = (None, None, None);
+        let mut out = Provenance::default();
+        for pair in text.split(';') {
+            let (name, v) = pair.split_once('=')?;
+            match name {
+                "topic" => topic = Some(v.to_owned()),
+                "partition" => partition = Some(v.parse().ok()?),
+                "offset" => offset = Some(v.parse().ok()?),
+                "pipeline" => out.pipeline = Some(v.to_owned()),
+                "key_id" => out.key_id = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        out.source = match (topic, partition, offset) {
+            (Some(t), Some(p), Some(o)) => Some((t, p, o)),
+            (None, None, None) => None,
+            _ => return None,
+        };
+        Some(out)
+    }
+
+    /// The provenance header of a consumed message, if it has a valid one.
+    pub fn of_message<M: rdkafka::Message>(message: &M) -> Option<Provenance> {
+        let headers = message.headers()?;
+        headers.iter().find(|h| h.key == HEADER).and_then(|h| h.value).and_then(Provenance::parse)
+    }
+}
+
+/// Writes the header value into `buf` (cleared first) and returns the
+/// headers to attach; `buf` is reused across records.
+pub(crate) fn headers(
+    buf: &mut Vec<u8>,
+    source: Option<(&str, i32, i64)>,
+    pipeline: Option<&str>,
+    key_id: Option<&str>,
+) -> OwnedHeaders {
+    buf.clear();
+    let sep = |buf: &mut Vec<u8>| {
+        if !buf.is_empty() {
+            buf.push(b';');
+        }
+    };
+    if let Some((topic, partition, offset)) = source {
+        let mut num = itoa::Buffer::new();
+        buf.extend_from_slice(b"topic=");
+        buf.extend_from_slice(topic.as_bytes());
+        buf.extend_from_slice(b";partition=");
+        buf.extend_from_slice(num.format(partition).as_bytes());
+        buf.extend_from_slice(b";offset=");
+        buf.extend_from_slice(num.format(offset).as_bytes());
+    }
+    if let Some(p) = pipeline {
+        sep(buf);
+        buf.extend_from_slice(b"pipeline=");
+        buf.extend_from_slice(p.as_bytes());
+    }
+    if let Some(k) = key_id {
+        sep(buf);
+        buf.extend_from_slice(b"key_id=");
+        buf.extend_from_slice(k.as_bytes());
+    }
+    OwnedHeaders::new_with_capacity(1).insert(Header { key: HEADER, value: Some(&buf[..]) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(h: &OwnedHeaders) -> Vec<u8> {
+        h.iter().find(|h| h.key == HEADER).and_then(|h| h.value).unwrap_or_default().to_vec()
+    }
+
+    #[test]
+    fn round_trips_every_shape() {
+        let mut buf = Vec::new();
+        let full =
+            headers(&mut buf, Some(("raw.access", 3, 12345)), Some("access_log"), Some("k1"));
+        assert_eq!(
+            value(&full),
+            b"topic=raw.access;partition=3;offset=12345;pipeline=access_log;key_id=k1"
+        );
+        let parsed = Provenance::parse(&value(&full)).unwrap();
+        assert_eq!(parsed.source, Some(("raw.access".into(), 3, 12345)));
+        assert_eq!(parsed.pipeline.as_deref(), Some("access_log"));
+        assert_eq!(parsed.key_id.as_deref(), Some("k1"));
+
+        let stats = headers(&mut buf, None, Some("access_log"), None);
+        assert_eq!(value(&stats), b"pipeline=access_log");
+        let parsed = Provenance::parse(&value(&stats)).unwrap();
+        assert_eq!(parsed.source, None);
+        assert_eq!(parsed.key_id, None);
+
+        let dead = headers(&mut buf, Some(("t", 0, 0)), None, None);
+        assert_eq!(Provenance::parse(&value(&dead)).unwrap().source, Some(("t".into(), 0, 0)));
+    }
+
+    #[test]
+    fn rejects_malformed_values() {
+        assert_eq!(Provenance::parse(b"topic=t;partition=x;offset=1"), None);
+        assert_eq!(Provenance::parse(b"topic=t;offset=1"), None, "incomplete source");
+        assert_eq!(Provenance::parse(b"pipeline"), None);
+        assert_eq!(Provenance::parse(&[0xff]), None);
+        let future = Provenance::parse(b"pipeline=p;shard=7").unwrap();
+        assert_eq!(future.pipeline.as_deref(), Some("p"), "unknown names are ignored");
+    }
+}
