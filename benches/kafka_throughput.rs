@@ -11,7 +11,11 @@
 //! first record fetched to the last output flushed, offsets committed and
 //! the consumer closed, for both contenders; the group join is excluded.
 //! For profiling one side alone, `LOGVEIL_BENCH_ONLY=copy` or `=service`
-//! skips the other (no ratio is printed then).
+//! skips the other (no ratio is printed then). `LOGVEIL_BENCH_PROCESSOR`
+//! picks what the service runs: `reference` (default), `nostats` (the
+//! reference pipeline without its `[[stats]]`) or `passthrough` (payload and
+//! key copied unchanged: the service's own cost, with provenance header,
+//! offset tracking and metrics).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -23,7 +27,7 @@ use std::time::{Duration, Instant};
 use logveil::anonymizer::Anonymizer;
 use logveil::keys::KeyStore;
 use logveil::pipeline::{Pipeline, PipelineSet};
-use logveil::processor::{Disposition, OutputRecord, RecordProcessor, SourceRecord};
+use logveil::processor::{Disposition, OutputKind, OutputRecord, RecordProcessor, SourceRecord};
 use logveil::service::kafka_config::{consumer_config, producer_config};
 use logveil::service::{self, EmbeddedBroker, ServiceSettings, Shutdown};
 use logveil::workload::AccessLogGenerator;
@@ -36,43 +40,69 @@ fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The processor the service runs in this benchmark: the real engine with
-/// the reference pipeline (`pipelines/access_log.toml`, its statistics
-/// included) reading `input` and writing `output`, wrapped to time the run
-/// from the first record.
-fn processor(input: &str, output: &str) -> Arc<Measured> {
-    let text = std::fs::read_to_string("pipelines/access_log.toml")
+/// The processor the service runs in this benchmark (by default the real
+/// engine with the reference pipeline, `pipelines/access_log.toml`, its
+/// statistics included) reading `input` and writing `output`, wrapped to
+/// time the run from the first record.
+fn processor(kind: &str, input: &str, output: &str) -> Arc<Measured> {
+    let mut text = std::fs::read_to_string("pipelines/access_log.toml")
         .expect("pipelines/access_log.toml")
         .replace(r#"topics = ["raw.access"]"#, &format!("topics = [{input:?}]"))
         .replace(r#"topic = "anon.access""#, &format!("topic = {output:?}"));
-    let keys = KeyStore::for_tests(&["ids".into()]);
-    let pipeline = Pipeline::from_toml(&text, std::path::Path::new("access_log.toml"), &keys)
-        .expect("reference pipeline");
-    let set = PipelineSet::new(vec![pipeline]).expect("pipeline set");
-    Arc::new(Measured {
-        inner: Anonymizer::new(set),
-        processed: AtomicU64::new(0),
-        first: Mutex::new(None),
-    })
+    let inner = match kind {
+        "passthrough" => Inner::PassThrough { input: input.into(), output: output.into() },
+        "reference" | "nostats" => {
+            if kind == "nostats" {
+                text.truncate(text.find("[[stats]]").expect("the reference pipeline has stats"));
+            }
+            let keys = KeyStore::for_tests(&["ids".into()]);
+            let pipeline =
+                Pipeline::from_toml(&text, std::path::Path::new("access_log.toml"), &keys)
+                    .expect("reference pipeline");
+            let set = PipelineSet::new(vec![pipeline]).expect("pipeline set");
+            Inner::Engine(Anonymizer::new(set))
+        }
+        other => panic!("LOGVEIL_BENCH_PROCESSOR={other}: use reference, nostats or passthrough"),
+    };
+    Arc::new(Measured { inner, processed: AtomicU64::new(0), first: Mutex::new(None) })
 }
 
-/// The engine plus a record count and the time of the first record.
+/// What the service runs.
+enum Inner {
+    Engine(Anonymizer),
+    PassThrough { input: String, output: String },
+}
+
+/// The processor plus a record count and the time of the first record.
 struct Measured {
-    inner: Anonymizer,
+    inner: Inner,
     processed: AtomicU64,
     first: Mutex<Option<Instant>>,
 }
 
+/// A pass-through run has no engine scratch.
+#[derive(Default)]
+struct Scratch(Option<<Anonymizer as RecordProcessor>::Worker>);
+
 impl RecordProcessor for Measured {
-    type Worker = <Anonymizer as RecordProcessor>::Worker;
+    type Worker = Scratch;
     fn new_worker(&self) -> Self::Worker {
-        self.inner.new_worker()
+        match &self.inner {
+            Inner::Engine(a) => Scratch(Some(a.new_worker())),
+            Inner::PassThrough { .. } => Scratch(None),
+        }
     }
     fn input_topics(&self) -> Vec<String> {
-        self.inner.input_topics()
+        match &self.inner {
+            Inner::Engine(a) => a.input_topics(),
+            Inner::PassThrough { input, .. } => vec![input.clone()],
+        }
     }
     fn output_topics(&self) -> Vec<String> {
-        self.inner.output_topics()
+        match &self.inner {
+            Inner::Engine(a) => a.output_topics(),
+            Inner::PassThrough { output, .. } => vec![output.clone()],
+        }
     }
     fn process(
         &self,
@@ -85,15 +115,33 @@ impl RecordProcessor for Measured {
                 f.get_or_insert_with(Instant::now);
             }
         }
-        let d = self.inner.process(worker, record, sink);
+        let d = match (&self.inner, &mut worker.0) {
+            (Inner::Engine(a), Some(w)) => a.process(w, record, sink),
+            (Inner::PassThrough { output, .. }, _) => {
+                sink(OutputRecord {
+                    topic: output,
+                    key: record.key,
+                    payload: record.payload.unwrap_or_default(),
+                    pipeline: "passthrough",
+                    key_id: None,
+                    kind: OutputKind::Anonymized,
+                });
+                Disposition::Emitted
+            }
+            (Inner::Engine(_), None) => unreachable!("engine workers have scratch"),
+        };
         self.processed.fetch_add(1, Ordering::Relaxed);
         d
     }
     fn tick(&self, w: &mut Self::Worker, now: i64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
-        self.inner.tick(w, now, sink);
+        if let (Inner::Engine(a), Some(w)) = (&self.inner, &mut w.0) {
+            a.tick(w, now, sink);
+        }
     }
     fn finish(&self, w: &mut Self::Worker, sink: &mut dyn FnMut(OutputRecord<'_>)) {
-        self.inner.finish(w, sink);
+        if let (Inner::Engine(a), Some(w)) = (&self.inner, &mut w.0) {
+            a.finish(w, sink);
+        }
     }
 }
 
@@ -192,7 +240,8 @@ fn service_run(
     output: &str,
     n: usize,
 ) -> Duration {
-    let p = processor(input, output);
+    let kind = std::env::var("LOGVEIL_BENCH_PROCESSOR").unwrap_or_else(|_| "reference".into());
+    let p = processor(&kind, input, output);
     let shutdown = Shutdown::new();
     let summary = rt.block_on(async {
         let run = {

@@ -123,8 +123,8 @@ fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
             MeasureAgg::Quantiles(d) => MeasureWire::Quantiles {
                 accuracy: d.accuracy(),
                 zero: d.zero,
-                pos: (d.positive.offset, d.positive.counts.clone()),
-                neg: (d.negative.offset, d.negative.counts.clone()),
+                pos: (d.positive.occupied().0, d.positive.occupied().1.to_vec()),
+                neg: (d.negative.occupied().0, d.negative.occupied().1.to_vec()),
             },
         })
         .collect()

@@ -17,18 +17,39 @@ const MIN_MAGNITUDE: f64 = 1e-9;
 pub(crate) const MAX_BUCKETS: usize = 4096;
 
 /// Dense bucket counts for one sign: `counts[i]` is bucket `offset + i`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Zero buckets at either end are growth slack; two stores are equal when
+/// their occupied ranges hold the same counts.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
     pub(crate) offset: i32,
     pub(crate) counts: Vec<u64>,
 }
 
+impl PartialEq for Store {
+    fn eq(&self, other: &Store) -> bool {
+        self.occupied() == other.occupied()
+    }
+}
+
+impl Eq for Store {}
+
 impl Store {
-    fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+    /// The first occupied bucket's index and the counts from it to the last
+    /// occupied one (slack trimmed); `(0, [])` when nothing is counted.
+    pub(crate) fn occupied(&self) -> (i32, &[u64]) {
+        match (self.counts.iter().position(|&c| c > 0), self.counts.iter().rposition(|&c| c > 0)) {
+            (Some(first), Some(last)) => (self.offset + first as i32, &self.counts[first..=last]),
+            _ => (0, &[]),
+        }
     }
 
     /// Adds `n` to bucket `index`, growing (or collapsing) the range as needed.
+    ///
+    /// Growth leaves zero buckets as slack in the direction it grew (at least
+    /// doubling, up to [`MAX_BUCKETS`]), so a stream of new extremes costs
+    /// amortized O(1) instead of a reallocation each. Zero buckets at the
+    /// ends change no answer; collapsing looks only at the occupied range,
+    /// so it happens exactly when it would without slack.
     fn add(&mut self, index: i32, n: u64) {
         if self.counts.is_empty() {
             self.offset = index;
@@ -36,34 +57,50 @@ impl Store {
             return;
         }
         let hi = self.offset + self.counts.len() as i32 - 1;
-        let new_hi = hi.max(index);
-        let mut new_lo = self.offset.min(index);
+        if index >= self.offset && index <= hi {
+            let at = (index - self.offset) as usize;
+            self.counts[at] = self.counts[at].saturating_add(n);
+            return;
+        }
+        // The occupied range (slack excluded); counts is never all-zero
+        // except when only zero-count merges touched it.
+        let first = self.counts.iter().position(|&c| c > 0).unwrap_or(0);
+        let last = self.counts.iter().rposition(|&c| c > 0).unwrap_or(0);
+        let (used_lo, used_hi) = (self.offset + first as i32, self.offset + last as i32);
+        let new_hi = used_hi.max(index);
+        let mut new_lo = used_lo.min(index);
         if (new_hi - new_lo) as usize >= MAX_BUCKETS {
             new_lo = new_hi - MAX_BUCKETS as i32 + 1;
         }
-        if new_lo != self.offset || new_hi != hi {
-            let mut counts = vec![0_u64; (new_hi - new_lo + 1) as usize];
-            for (i, c) in self.counts.iter().enumerate() {
-                let at = (self.offset + i as i32).max(new_lo) - new_lo;
-                counts[at as usize] += c;
-            }
-            self.offset = new_lo;
-            self.counts = counts;
+        // Slack: grow to at least twice the current length, on the side of
+        // the new index, without exceeding MAX_BUCKETS.
+        let needed = (new_hi - new_lo + 1) as usize;
+        let len = needed.max(2 * self.counts.len()).clamp(16, MAX_BUCKETS);
+        let slack = (len - needed) as i32;
+        let (lo, hi) =
+            if index > used_hi { (new_lo, new_hi + slack) } else { (new_lo - slack, new_hi) };
+        let mut counts = vec![0_u64; (hi - lo + 1) as usize];
+        for (i, &c) in self.counts.iter().enumerate().skip(first).take(last + 1 - first) {
+            let at = (self.offset + i as i32).max(new_lo) - lo;
+            counts[at as usize] = counts[at as usize].saturating_add(c);
         }
-        let at = index.max(new_lo) - new_lo;
+        self.offset = lo;
+        self.counts = counts;
+        let at = index.max(new_lo) - lo;
         self.counts[at as usize] = self.counts[at as usize].saturating_add(n);
     }
 
     fn merge(&mut self, other: &Store) {
-        if other.counts.is_empty() {
+        let (offset, counts) = other.occupied();
+        if counts.is_empty() {
             return;
         }
         // Grow to the union range once (collapsing if needed), then add bucket-wise.
-        self.add(other.offset + other.counts.len() as i32 - 1, 0);
-        self.add(other.offset, 0);
-        for (i, &c) in other.counts.iter().enumerate() {
+        self.add(offset + counts.len() as i32 - 1, 0);
+        self.add(offset, 0);
+        for (i, &c) in counts.iter().enumerate() {
             if c > 0 {
-                self.add(other.offset + i as i32, c);
+                self.add(offset + i as i32, c);
             }
         }
     }
@@ -190,9 +227,8 @@ impl DdSketch {
             }
         }
         // Unreachable unless counts saturated: answer the largest bucket.
-        (!self.positive.is_empty())
-            .then(|| self.value(self.positive.offset + self.positive.counts.len() as i32 - 1))
-            .or(Some(0.0))
+        let last = self.positive.counts.iter().rposition(|&c| c > 0);
+        last.map(|i| self.value(self.positive.offset + i as i32)).or(Some(0.0))
     }
 }
 
