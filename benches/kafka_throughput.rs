@@ -227,9 +227,13 @@ fn copy_loop(s: &ServiceSettings, input: &str, output: &str, n: usize) -> Durati
         }
         seen += 1;
     }
+    let stopping = Instant::now();
     producer.flush(Duration::from_secs(120)).expect("flush");
     let _ = consumer.commit_consumer_state(CommitMode::Sync);
     drop(consumer);
+    if std::env::var_os("LOGVEIL_BENCH_VERBOSE").is_some() {
+        println!("  copy loop flush, commit, close took {:?}", stopping.elapsed());
+    }
     start.map_or(Duration::ZERO, |s| s.elapsed())
 }
 
@@ -251,8 +255,13 @@ fn service_run(
         while p.processed.load(Ordering::Relaxed) < n as u64 {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        let stopping = Instant::now();
         shutdown.trigger();
-        run.await.expect("join").expect("service")
+        let out = run.await.expect("join").expect("service");
+        if std::env::var_os("LOGVEIL_BENCH_VERBOSE").is_some() {
+            println!("  shutdown (drain, flush, commit, close) took {:?}", stopping.elapsed());
+        }
+        out
     });
     assert_eq!(summary.records_out, n as u64);
     assert_eq!(summary.dead_lettered, 0);

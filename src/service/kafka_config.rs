@@ -19,6 +19,10 @@ pub fn consumer_config(s: &ServiceSettings) -> ClientConfig {
         .set("fetch.queue.backoff.ms", "10")
         // Consumer lag per partition comes from the statistics callback.
         .set("statistics.interval.ms", "5000")
+        // Bounds pre-fetched records (librdkafka's default is 64 MiB); with
+        // the producer's 32 MiB and the engine this keeps the process well
+        // under 128 MiB at any input rate.
+        .set("queued.max.messages.kbytes", "16384")
         .set("auto.offset.reset", k.auto_offset_reset.as_str());
     extend(&mut c, &k.client);
     extend(&mut c, &k.consumer);
@@ -38,8 +42,9 @@ pub fn producer_config(s: &ServiceSettings) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("client.id", "logveil")
         .set("acks", "all")
-        // Bounds the producer's memory; the workers wait when it is full.
-        .set("queue.buffering.max.kbytes", "131072")
+        // Bounds the producer's memory (librdkafka's default is 1 GiB); the
+        // workers wait when it is full.
+        .set("queue.buffering.max.kbytes", "32768")
         .set("linger.ms", k.linger_ms.to_string())
         .set("batch.size", k.batch_size.to_string())
         .set("compression.type", k.compression.as_str())
