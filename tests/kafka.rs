@@ -311,7 +311,7 @@ fn payloads(n: usize, bad_every: usize, skip_every: usize) -> Vec<String> {
 // ------------------------------------------------------------------ tests
 
 /// Every input offset ends in exactly one place: its uppercased output (key
-/// and provenance headers intact), a dead letter without the raw payload, or
+/// and provenance header intact), a dead letter without the raw payload, or
 /// a counted filter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_outputs_dead_letters_and_filters() {
