@@ -16,8 +16,8 @@
 //!
 //! It is one header rather than one per field because every header costs
 //! librdkafka an allocation, a copy into the batch and a free per message;
-//! five headers cost about 2.4 µs of CPU per record, a sixth of what the
-//! whole service spends (`benches/kafka_throughput.rs`, CPU per record).
+//! five headers cost about 2.4 µs of CPU per record, an eighth of what the
+//! whole service spent (`benches/kafka_throughput.rs`, CPU per record).
 
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 

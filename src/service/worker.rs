@@ -174,21 +174,44 @@ pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Batch>)
 
 /// An output not tied to one source record (statistics from tick/finish).
 fn emit_unsourced<P>(env: &WorkerEnv<P>, local: &mut Local, out: OutputRecord<'_>) {
-    local.cache.get(out.pipeline).stats_out.increment(1);
-    local.summary.stats_out += 1;
+    let Local { cache, summary, hdr, .. } = local;
+    let m = cache.get(out.pipeline);
+    send_output(env, m, summary, hdr, out, None);
+}
+
+/// Counts and sends one output with its provenance header. An anonymized
+/// output of a source record (`source`) gates that record's offset until
+/// delivered; anything else counts as statistics and gates nothing.
+fn send_output<P>(
+    env: &WorkerEnv<P>,
+    m: &PipelineMetrics,
+    summary: &mut RunSummary,
+    hdr: &mut Vec<u8>,
+    out: OutputRecord<'_>,
+    source: Option<(&Arc<PartitionTracker>, i64)>,
+) {
+    let (ack, origin) = match source {
+        Some((tracker, offset)) if matches!(out.kind, OutputKind::Anonymized) => {
+            m.records_out.increment(1);
+            summary.records_out += 1;
+            // Registered before sending, so the report cannot outrun it.
+            let gating = tracker.add_output(offset).is_ok();
+            let ack = Ack {
+                source: gating.then(|| (tracker.clone(), offset)),
+                kind: OutputLabel::Anonymized,
+            };
+            (ack, Some((tracker.topic.as_str(), tracker.partition, offset)))
+        }
+        _ => {
+            m.stats_out.increment(1);
+            summary.stats_out += 1;
+            (Ack { source: None, kind: OutputLabel::Stats }, None)
+        }
+    };
+    let headers = provenance::headers(hdr, origin, Some(out.pipeline), out.key_id);
     env.producer.send(
-        Outgoing {
-            topic: out.topic,
-            key: out.key,
-            payload: out.payload,
-            headers: Some(provenance::headers(
-                &mut local.hdr,
-                None,
-                Some(out.pipeline),
-                out.key_id,
-            )),
-        },
-        Ack { source: None, kind: OutputLabel::Stats },
+        Outgoing { topic: out.topic, key: out.key, payload: out.payload, headers: Some(headers) },
+        ack,
     );
 }
 
@@ -233,41 +256,12 @@ fn process<P: RecordProcessor>(
         payload,
         timestamp_ms: job.timestamp_ms,
     };
-    let source = Some((tracker.topic.as_str(), tracker.partition, job.offset));
     let mut first_pipeline: Option<usize> = None;
     let Local { cache, summary, hdr, .. } = &mut *local;
     let mut sink = |out: OutputRecord<'_>| {
         let idx = cache.index(out.pipeline);
         first_pipeline.get_or_insert(idx);
-        let m = &cache.0[idx].1;
-        let (ack, headers) = match out.kind {
-            OutputKind::Anonymized => {
-                m.records_out.increment(1);
-                summary.records_out += 1;
-                // Registered before sending, so the report cannot outrun it.
-                let gating = tracker.add_output(job.offset).is_ok();
-                let ack = Ack {
-                    source: gating.then(|| (tracker.clone(), job.offset)),
-                    kind: OutputLabel::Anonymized,
-                };
-                (ack, provenance::headers(hdr, source, Some(out.pipeline), out.key_id))
-            }
-            OutputKind::Stats | OutputKind::StatsPartial => {
-                m.stats_out.increment(1);
-                summary.stats_out += 1;
-                let ack = Ack { source: None, kind: OutputLabel::Stats };
-                (ack, provenance::headers(hdr, None, Some(out.pipeline), out.key_id))
-            }
-        };
-        env.producer.send(
-            Outgoing {
-                topic: out.topic,
-                key: out.key,
-                payload: out.payload,
-                headers: Some(headers),
-            },
-            ack,
-        );
+        send_output(env, &cache.0[idx].1, summary, hdr, out, Some((tracker, job.offset)));
     };
     let disposition = env.processor.process(scratch, &record, &mut sink);
     local.summary.records_in += 1;

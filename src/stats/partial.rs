@@ -113,6 +113,12 @@ impl HllWire {
     }
 }
 
+/// A sketch store on the wire: its occupied range only (no growth slack).
+fn wire_store(s: &Store) -> (i32, Vec<u64>) {
+    let (offset, counts) = s.occupied();
+    (offset, counts.to_vec())
+}
+
 fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
     g.measures
         .iter()
@@ -123,8 +129,8 @@ fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
             MeasureAgg::Quantiles(d) => MeasureWire::Quantiles {
                 accuracy: d.accuracy(),
                 zero: d.zero,
-                pos: (d.positive.occupied().0, d.positive.occupied().1.to_vec()),
-                neg: (d.negative.occupied().0, d.negative.occupied().1.to_vec()),
+                pos: wire_store(&d.positive),
+                neg: wire_store(&d.negative),
             },
         })
         .collect()

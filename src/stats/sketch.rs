@@ -62,11 +62,16 @@ impl Store {
             self.counts[at] = self.counts[at].saturating_add(n);
             return;
         }
-        // The occupied range (slack excluded); counts is never all-zero
-        // except when only zero-count merges touched it.
-        let first = self.counts.iter().position(|&c| c > 0).unwrap_or(0);
-        let last = self.counts.iter().rposition(|&c| c > 0).unwrap_or(0);
-        let (used_lo, used_hi) = (self.offset + first as i32, self.offset + last as i32);
+        // Collapsing and slack are decided on the occupied range only.
+        let (used_lo, used) = self.occupied();
+        if used.is_empty() {
+            // Only zero-count merges touched this store: start afresh.
+            self.offset = index;
+            self.counts.clear();
+            self.counts.push(n);
+            return;
+        }
+        let used_hi = used_lo + used.len() as i32 - 1;
         let new_hi = used_hi.max(index);
         let mut new_lo = used_lo.min(index);
         if (new_hi - new_lo) as usize >= MAX_BUCKETS {
@@ -80,8 +85,8 @@ impl Store {
         let (lo, hi) =
             if index > used_hi { (new_lo, new_hi + slack) } else { (new_lo - slack, new_hi) };
         let mut counts = vec![0_u64; (hi - lo + 1) as usize];
-        for (i, &c) in self.counts.iter().enumerate().skip(first).take(last + 1 - first) {
-            let at = (self.offset + i as i32).max(new_lo) - lo;
+        for (i, &c) in used.iter().enumerate() {
+            let at = (used_lo + i as i32).max(new_lo) - lo;
             counts[at as usize] = counts[at as usize].saturating_add(c);
         }
         self.offset = lo;
@@ -95,7 +100,7 @@ impl Store {
         if counts.is_empty() {
             return;
         }
-        // Grow to the union range once (collapsing if needed), then add bucket-wise.
+        // Cover the union range first, so the adds below do not reallocate.
         self.add(offset + counts.len() as i32 - 1, 0);
         self.add(offset, 0);
         for (i, &c) in counts.iter().enumerate() {
