@@ -609,9 +609,12 @@ fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result
         Action::Pseudonymize(_) => return Ok(pseudonymize(ctx, ri, child, s.as_bytes())),
         Action::Mask { keep_last, mask_char } => {
             ctx.tmp.clear();
-            mask::mask(s, *keep_last, *mask_char, ctx.tmp);
-            write_str(ctx.out, ctx.tmp);
-            true
+            // Refused whole (dropped and counted) unless shaped like a card or account.
+            let ok = mask::mask(s, *keep_last, *mask_char, ctx.tmp);
+            if ok {
+                write_str(ctx.out, ctx.tmp);
+            }
+            ok
         }
         Action::CoarsenTime(unit) => {
             ctx.tmp.clear();

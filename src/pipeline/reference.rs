@@ -411,9 +411,11 @@ impl ActionSeed<'_, '_, '_> {
             Action::Pseudonymize(_) => return self.pseudonymize(s.as_bytes()),
             Action::Mask { keep_last, mask_char } => {
                 self.ctx.tmp.clear();
-                mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
-                self.write_quoted_tmp();
-                true
+                let ok = mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
+                if ok {
+                    self.write_quoted_tmp();
+                }
+                ok
             }
             Action::CoarsenTime(unit) => {
                 self.ctx.tmp.clear();
