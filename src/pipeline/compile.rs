@@ -518,12 +518,15 @@ fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String,
                 cipher: Arc::new(CryptoPan::new(&r.current.key.derive("cryptopan"))),
             }
         }
-        ActionSpec::Pseudonymize { key, scope, normalize, keep_domain } => {
+        ActionSpec::Pseudonymize { key, scope, normalize, keep_domain, keep_domains } => {
             if scope.is_empty() {
                 return Err(("scope".into(), "must not be empty".into()));
             }
             let r = ring(key)?;
-            Action::Pseudonymize(Box::new(Pseudonymizer::new(r, scope, *normalize, *keep_domain)))
+            let p = Pseudonymizer::new(r, scope, *normalize, *keep_domain)
+                .with_kept_domains(keep_domains)
+                .map_err(|e| ("keep_domains".to_string(), e.to_string()))?;
+            Action::Pseudonymize(Box::new(p))
         }
         ActionSpec::Mask { keep_last, mask_char } => {
             Action::Mask { keep_last: *keep_last, mask_char: *mask_char }

@@ -189,9 +189,16 @@ pub enum ActionSpec {
         /// Lower-case and trim the value before hashing (emails, usernames).
         #[serde(default)]
         normalize: bool,
-        /// For email addresses: pseudonymize the local part and keep `@domain`.
+        /// For email addresses: pseudonymize the local part and keep `@domain`
+        /// when the domain is a large public mail provider (the shipped list)
+        /// or in `keep_domains`; other addresses are pseudonymized whole.
         #[serde(default)]
         keep_domain: bool,
+        /// Domains kept after a pseudonymized local part (exact match); a
+        /// non-empty list turns domain keeping on for these domains alone
+        /// when `keep_domain` is false.
+        #[serde(default)]
+        keep_domains: Vec<String>,
     },
     /// Keep the last N characters.
     Mask {
@@ -342,13 +349,16 @@ impl ActionSpec {
             ActionSpec::PseudonymizeIp { key } => format!(
                 "IP address pseudonymized, prefix-preserving (Crypto-PAn, AES-128), key ring `{key}`"
             ),
-            ActionSpec::Pseudonymize { key, scope, normalize, keep_domain } => {
+            ActionSpec::Pseudonymize { key, scope, normalize, keep_domain, keep_domains } => {
                 let mut s = format!("pseudonymized (HMAC-SHA256, 128 bits), key ring `{key}`, scope `{scope}`");
                 if *normalize {
                     s.push_str(", trimmed and lower-cased first");
                 }
-                if *keep_domain {
-                    s.push_str(", email domain kept");
+                match (*keep_domain, keep_domains.is_empty()) {
+                    (true, true) => s.push_str(", email domain kept for large public mail providers, otherwise the whole address pseudonymized"),
+                    (true, false) => s.push_str(&format!(", email domain kept for large public mail providers and {}, otherwise the whole address pseudonymized", keep_domains.join(", "))),
+                    (false, false) => s.push_str(&format!(", email domain kept for {}, otherwise the whole address pseudonymized", keep_domains.join(", "))),
+                    (false, true) => {}
                 }
                 s
             }
