@@ -35,8 +35,10 @@ age = { action = "bucket", bounds = [18, 65] }
 loc = { action = "generalize_location", keep = ["country", "city"] }
 note = { action = "redact", detectors = ["email", "phone"] }
 k = "keep"
+ks = "keep_subtree"
 d = "drop"
 "n.a" = "keep"
+"n.s" = "keep_subtree"
 "n.b" = { action = "truncate_ip" }
 "n.m.x" = "keep"
 "#;
@@ -150,6 +152,31 @@ fn edge_cases_match() {
         b"{\"note\":\"mail bob@example.com or +8613800138000\",\"email\":\" Bob@Ex.com \"}",
         b"{\"ts\":\"2024-05-14T08:17:42.123+02:00\",\"ip\":\"2a02:810d:9f:3a::17\",\"pip\":\"1.2.3.4\"}",
         b"{\"f0\":1,\"f1\":2,\"f19\":{\"a\":{}},\"f18\":[[]],\"f3\":[[1]]}",
+        b"{\"k\":{\"a\":1}}",
+        b"{\"k\":[1,2],\"d\":1}",
+        b"{\"k\":{\"a\":garbage",
+        b"{\"k\":\"\\ud800\"}",
+        b"{\"k\":\"\\ud800\x01\"}",
+        b"{\"k\":\"\\ud800\\x\"}",
+        b"{\"k\":\"a\\u00e9\\ud83d\\ude00\"}",
+        b"{\"k\" :\n 1e400 }",
+        b"{\"k\":-1E-400,\"ks\":1}",
+        b"{\"ks\":{\"a\":[1,{\"b\":\"\\ud800\"}]}}",
+        b"{\"ks\":{\"a\":[1,{\"b\":\"\\udc00\"}]},\"k\":1}",
+        b"{\"ks\":[1e400]}",
+        b"{\"ks\":\n[[[[[[1]]]]]]}",
+        b"{\"ks\":{\"a\":{\"b\":{}}},\"n\":{\"s\":[{}],\"a\":{}}}",
+        b"{\"loc\":{\"city\":\"a\",\"city\":\"b\"}}",
+        b"{\"loc\":{\"city\":\"a\",\"ci\\u0074y\":\"b\"}}",
+        b"{\"loc\":{\"x\":1,\"x\":2,\"city\":true}}",
+        b"{\"loc\":{\"city\":{\"x\":1}}}",
+        b"{\"loc\":{\"city\":[]}}",
+        b"{\"loc\":{\"country\":\"\\ud800\"}}",
+        b"{\"loc\":{\"country\":1e999,\"city\":1}}",
+        b"{\"loc\":null,\"ip\":false}",
+        b"{\"loc\":[1]}",
+        b"{\"zz\":1,\"yy\":2,\"n\":{\"a\":1,\"q\":2}}",
+        b"{\"n\":{\"a\":1,\"\\u0071\":2}}",
         deep.as_bytes(),
         deep_skip.as_bytes(),
         deep_bad.as_bytes(),
@@ -167,7 +194,7 @@ fn name() -> impl Strategy<Value = String> {
         prop::sample::select(vec![
             "ts", "ip", "pip", "uid", "email", "card", "path", "ref", "ua", "lang", "age", "loc",
             "note", "k", "d", "n", "a", "b", "m", "x", "country", "city", "f0", "f1", "f3", "f19",
-            "zz", "k\\u0041", "\\u006b",
+            "zz", "k\\u0041", "\\u006b", "ks", "s",
         ])
         .prop_map(String::from),
         "[a-z]{1,3}",
@@ -190,6 +217,8 @@ fn value() -> impl Strategy<Value = String> {
             "false",
             "null",
             "\"\\ud800\"",
+            "\"\\udfff\"",
+            "\"a\\ud800\\u0041\"",
             "\"\\ud83d\\ude00\"",
             "\"-\"",
             "\"\"",
