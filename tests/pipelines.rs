@@ -538,3 +538,32 @@ fn every_shipped_pipeline_passes_its_own_cases() {
     }
     assert_eq!(categories.len(), 7, "one pipeline per data category");
 }
+
+/// `explain` shows each rule's accepted types, marks `keep_subtree`
+/// unprotected, and shows the record-key choice (dropped by default).
+#[test]
+fn explain_shows_types_unprotected_subtrees_and_key_choice() {
+    let keys = KeyStore::for_tests(&["ids".into()]);
+    let p = pipeline("method = \"keep\"\nextra = \"keep_subtree\"\nip = \"truncate_ip\"\n");
+    let keyed = Pipeline::from_toml(
+        "name = \"k\"\ncategory = \"payment\"\n[input]\ntopics = [\"in2\"]\n[output]\ntopic = \"out2\"\nkey = { action = \"pseudonymize\", key = \"ids\", scope = \"user\" }\n[fields]\na = \"keep\"\n",
+        Path::new("k.toml"),
+        &keys,
+    )
+    .unwrap();
+    let set = logveil::pipeline::PipelineSet::new(vec![p, keyed]).unwrap();
+    let md =
+        logveil::cmd::explain::render(&logveil::config::Config::defaults(), &set, &keys, false);
+    assert!(
+        md.contains("| `method` | kept as is (scalars only) | string, number, boolean or null |"),
+        "{md}"
+    );
+    assert!(md.contains("| `ip` |") && md.contains("| string or null |"), "{md}");
+    assert!(md.contains("| `extra` | **unprotected**"), "{md}");
+    assert!(md.contains("**Unprotected:** `extra` is kept whole"), "{md}");
+    assert!(md.contains("- Kafka record key: removed (the default)"), "{md}");
+    assert!(
+        md.contains("- Kafka record key: pseudonymized") && md.contains("scope `user`"),
+        "{md}"
+    );
+}

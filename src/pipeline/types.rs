@@ -115,8 +115,11 @@ impl TypeSet {
 }
 
 impl fmt::Display for TypeSet {
-    /// `string, number or null`.
+    /// `string, number or null`; `any` for every type.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == TypeSet::ANY {
+            return f.write_str("any");
+        }
         let names: Vec<&str> = self.types().map(JsonType::name).collect();
         match names.split_last() {
             None => f.write_str("nothing"),
@@ -178,6 +181,7 @@ mod tests {
         assert_eq!(TypeSet::SCALARS.to_string(), "string, number, boolean or null");
         assert_eq!(TypeSet::of(&[JsonType::Object]).to_string(), "object");
         assert_eq!(TypeSet::of(&[]).to_string(), "nothing");
+        assert_eq!(TypeSet::ANY.to_string(), "any");
         assert!(TypeSet::ANY.has_containers());
         assert!(!TypeSet::SCALARS.has_containers());
     }
