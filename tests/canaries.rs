@@ -33,21 +33,7 @@ use logveil::processor::{Disposition, OutputKind, RecordProcessor, SourceRecord}
 /// Until it is merged, a leak of one of these shapes is reported, not
 /// failed. The coordinator empties this list after that merge; nothing
 /// else about the check depends on it.
-const PENDING_PRIVACY_ACTIONS: &[&str] = &[
-    "url_path_segment_identifiers",
-    "url_matrix_and_encoded_query",
-    "url_allowed_param_personal_value",
-    "referrer_ip_literal_host",
-    "ipv4_embedded_in_ipv6",
-    "mask_with_trailing_cvv",
-    "keep_domain_personal_domain",
-    "stats_path_template_identifiers",
-    "clf_request_line_spill",
-    "clf_path_segment_identifiers",
-    "clf_encoded_query",
-    "clf_referrer_ip_literal_host",
-    "clf_client_ip_6to4",
-];
+const PENDING_PRIVACY_ACTIONS: &[&str] = &[];
 
 /// Shapes whose leaks are closed on the `detectors` branch (`redact`
 /// reading full-width digits and percent-encoded emails in free text).
