@@ -20,7 +20,7 @@ use super::spec::{Format, UnknownFields};
 
 /// What the earlier walk produced for one record: the output and the rules
 /// whose fields were dropped, or the error.
-pub(crate) fn process(pipe: &Pipeline, input: &[u8]) -> Result<(Vec<u8>, Vec<usize>), RecordError> {
+pub fn process(pipe: &Pipeline, input: &[u8]) -> Result<(Vec<u8>, Vec<usize>), RecordError> {
     if input.len() > pipe.max_record_bytes {
         return Err(RecordError::new(ErrorCode::TooLarge, "too large"));
     }
