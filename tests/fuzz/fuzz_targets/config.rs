@@ -9,7 +9,6 @@
 
 use std::path::Path;
 
-use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use logveil::config::Config;
 use logveil::pipeline::compile::referenced_rings_in;
@@ -48,35 +47,47 @@ fn load(text: &str, vars: &[(String, String)]) -> Option<String> {
     Config::from_text(text, Path::new("c.toml"), Path::new("."), vars.to_vec()).err().map(|e| e.to_string())
 }
 
-fn run(u: &mut Unstructured<'_>) -> Result<()> {
-    if u.arbitrary()? {
-        let text: &str = u.arbitrary()?;
+/// Input: a mode byte; odd: the rest is pipeline TOML. Even: config TOML,
+/// then after a NUL byte `NAME=VALUE` lines of environment variables (a
+/// line's first byte below 13 picks a name from [`NAMES`] instead).
+fn run(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else { return };
+    if mode & 1 == 1 {
+        let Ok(text) = std::str::from_utf8(rest) else { return };
         let _ = referenced_rings_in(text, Path::new("p.toml"));
         let _ = Pipeline::from_toml(text, Path::new("p.toml"), &test_keys());
-        return Ok(());
+        return;
     }
-    let mut vars = Vec::new();
-    for _ in 0..u.int_in_range(0..=4)? {
-        let name = if u.arbitrary()? {
-            NAMES[u.choose_index(NAMES.len())?].to_owned()
-        } else {
-            format!("LOGVEIL_{}", u.arbitrary::<&str>()?)
-        };
-        vars.push((name, u.arbitrary::<String>()?));
-    }
-    let text: &str = u.arbitrary()?;
-    let Some(err) = load(text, &vars) else { return Ok(()) };
+    let (text, env) = match rest.iter().position(|&b| b == 0) {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (rest, &[][..]),
+    };
+    let (Ok(text), Ok(env)) = (std::str::from_utf8(text), std::str::from_utf8(env)) else { return };
+    let vars: Vec<(String, String)> = env
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            let name = match name.as_bytes() {
+                [b] if usize::from(*b) < NAMES.len() => NAMES[usize::from(*b)].to_owned(),
+                _ => format!("LOGVEIL_{name}"),
+            };
+            Some((name, value.to_owned()))
+        })
+        .collect();
+    let Some(err) = load(text, &vars) else { return };
     let rotated: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.clone(), rotate(v))).collect();
     let err2 = load(text, &rotated).unwrap_or_default();
     for (name, value) in &vars {
-        let from_config = text.contains(value.as_str()) || vars.iter().any(|(k, _)| k.contains(value.as_str()));
-        if value.chars().count() >= 8 && !from_config && err.contains(value.as_str()) && !err2.contains(value.as_str()) {
+        let from_config =
+            text.contains(value.as_str()) || vars.iter().any(|(k, _)| k.contains(value.as_str()));
+        if value.chars().count() >= 8
+            && !from_config
+            && err.contains(value.as_str())
+            && !err2.contains(value.as_str())
+        {
             panic!("a config error echoes the value of {name}");
         }
     }
-    Ok(())
 }
 
-fuzz_target!(|data: &[u8]| {
-    let _ = run(&mut Unstructured::new(data));
-});
+fuzz_target!(|data: &[u8]| run(data));
