@@ -127,8 +127,8 @@ impl Config {
             .parse()
             .map_err(|e: toml::de::Error| invalid(line_of(text, &e), e.message().to_string()))?;
         let overrides = crate::config_env::apply_overrides(&mut doc, env_vars)?;
-        let file: ConfigFile = serde_path_to_error::deserialize(toml::Value::Table(doc))
-            .map_err(|e| {
+        let file: ConfigFile =
+            serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {
                 let path = e.path().to_string();
                 let mut field = if path == "." { "(settings)".to_string() } else { path };
                 if !overrides.is_empty() {
@@ -304,22 +304,54 @@ mod tests {
     fn errors_never_echo_values() {
         let canary = "98765432";
         for (text, env, field, problem) in [
-            ("", vec![("LOGVEIL_SERVICE__HTTP_LISTEN", canary)], "service.http_listen",
-             "invalid type: integer, expected socket address"),
-            ("[service]\nhttp_listen = \"98765432\"\n", vec![], "service.http_listen",
-             "invalid socket address syntax"),
-            ("", vec![("LOGVEIL_KAFKA__AUTO_OFFSET_RESET", "x98765432")], "kafka.auto_offset_reset",
-             "unknown variant, expected `earliest` or `latest`"),
-            ("[kafka]\nbrokers = 98765432\n", vec![], "kafka.brokers",
-             "invalid type: integer, expected a string"),
-            ("[kafka]\nbrokers = [\"98765432\"]\n", vec![], "kafka.brokers",
-             "invalid type: sequence, expected a string"),
-            ("[kafka.client]\n\"sasl.password\" = [98765432]\n", vec![], "kafka.client.sasl.password",
-             "invalid type: sequence, expected a string, number or boolean"),
-            ("[service]\nworker_threads = \"98765432\"\n", vec![], "service.worker_threads",
-             "invalid type: string, expected usize"),
-            ("[service]\nworker_threads = -98765432\n", vec![], "service.worker_threads",
-             "invalid value: integer, expected usize"),
+            (
+                "",
+                vec![("LOGVEIL_SERVICE__HTTP_LISTEN", canary)],
+                "service.http_listen",
+                "invalid type: integer, expected socket address",
+            ),
+            (
+                "[service]\nhttp_listen = \"98765432\"\n",
+                vec![],
+                "service.http_listen",
+                "invalid socket address syntax",
+            ),
+            (
+                "",
+                vec![("LOGVEIL_KAFKA__AUTO_OFFSET_RESET", "x98765432")],
+                "kafka.auto_offset_reset",
+                "unknown variant, expected `earliest` or `latest`",
+            ),
+            (
+                "[kafka]\nbrokers = 98765432\n",
+                vec![],
+                "kafka.brokers",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "[kafka]\nbrokers = [\"98765432\"]\n",
+                vec![],
+                "kafka.brokers",
+                "invalid type: sequence, expected a string",
+            ),
+            (
+                "[kafka.client]\n\"sasl.password\" = [98765432]\n",
+                vec![],
+                "kafka.client.sasl.password",
+                "invalid type: sequence, expected a string, number or boolean",
+            ),
+            (
+                "[service]\nworker_threads = \"98765432\"\n",
+                vec![],
+                "service.worker_threads",
+                "invalid type: string, expected usize",
+            ),
+            (
+                "[service]\nworker_threads = -98765432\n",
+                vec![],
+                "service.worker_threads",
+                "invalid value: integer, expected usize",
+            ),
         ] {
             let env: Vec<(String, String)> =
                 env.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
@@ -362,12 +394,24 @@ mod tests {
     #[test]
     fn problem_kinds() {
         for (msg, want) in [
-            ("invalid type: string \"a, expected b\", expected a number", "invalid type: string, expected a number"),
-            ("invalid type: floating point `1.5`, expected u64", "invalid type: floating point, expected u64"),
+            (
+                "invalid type: string \"a, expected b\", expected a number",
+                "invalid type: string, expected a number",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected u64",
+                "invalid type: floating point, expected u64",
+            ),
             ("invalid value: string \"zz\"", "invalid value"),
-            ("unknown variant `secret`, expected one of `a`, `b`", "unknown variant, expected one of `a`, `b`"),
+            (
+                "unknown variant `secret`, expected one of `a`, `b`",
+                "unknown variant, expected one of `a`, `b`",
+            ),
             ("invalid length 3, expected 2", "invalid length, expected 2"),
-            ("unknown field `brokerz`, expected one of `a`", "unknown field `brokerz`, expected one of `a`"),
+            (
+                "unknown field `brokerz`, expected one of `a`",
+                "unknown field `brokerz`, expected one of `a`",
+            ),
             ("some message quoting `secret`", "invalid value"),
         ] {
             assert_eq!(problem_kind(msg), want);

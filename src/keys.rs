@@ -590,7 +590,9 @@ mod tests {
         use base64::engine::general_purpose::STANDARD;
         let word = format!("base64:{}", STANDARD.encode("secret".repeat(8)));
         let fifteen: String = (0..32).map(|i| format!("{:02x}", (i % 15) * 17)).collect();
-        for weak in ["0".repeat(64), "f".repeat(64), "ab".repeat(32), "0123".repeat(16), word, fifteen] {
+        for weak in
+            ["0".repeat(64), "f".repeat(64), "ab".repeat(32), "0123".repeat(16), word, fifteen]
+        {
             assert_eq!(SecretKey::parse(&weak).unwrap_err(), KeyFormatError::LowVariety, "{weak}");
         }
         let sixteen: String = (0..32).map(|i| format!("{:02x}", (i % 16) * 17)).collect();

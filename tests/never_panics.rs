@@ -18,10 +18,36 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 /// characters where a unit is expected, signs, huge and fractional numbers,
 /// empty text, escapes, TOML syntax.
 const AWKWARD: &[&str] = &[
-    "\"ψ\"", "\"5é\"", "\"1\u{10FFFF}\"", "\"\"", "\"s\"", "\"0s\"", "\"-1m\"", "\"99999999999999d\"",
-    "0", "-1", "1.5", "1e400", "-9223372036854775808", "18446744073709551616", "true", "[]",
-    "[\"\"]", "{}", "{ action = \"keep\" }", "\"\\ud800\"", "\"a.b..c\"", "\".\"", "\"__other__\"",
-    "\"\\u0000\"", "[1, \"a\"]", "\"🙂🙂\"", "\"[PHONE]\"", "\"x\".y", "nan", "inf",
+    "\"ψ\"",
+    "\"5é\"",
+    "\"1\u{10FFFF}\"",
+    "\"\"",
+    "\"s\"",
+    "\"0s\"",
+    "\"-1m\"",
+    "\"99999999999999d\"",
+    "0",
+    "-1",
+    "1.5",
+    "1e400",
+    "-9223372036854775808",
+    "18446744073709551616",
+    "true",
+    "[]",
+    "[\"\"]",
+    "{}",
+    "{ action = \"keep\" }",
+    "\"\\ud800\"",
+    "\"a.b..c\"",
+    "\".\"",
+    "\"__other__\"",
+    "\"\\u0000\"",
+    "[1, \"a\"]",
+    "\"🙂🙂\"",
+    "\"[PHONE]\"",
+    "\"x\".y",
+    "nan",
+    "inf",
 ];
 
 fn shipped(dir: &str, ext: &str) -> Vec<(PathBuf, String)> {
@@ -106,7 +132,10 @@ fn load_pipeline(path: &Path, text: &str) {
     let _ = referenced_rings_in(text, path);
     if let Err(e) = Pipeline::from_toml(text, path, &keys) {
         let msg = e.to_string();
-        assert!(msg.starts_with(&path.display().to_string()), "error does not name the file: {msg}");
+        assert!(
+            msg.starts_with(&path.display().to_string()),
+            "error does not name the file: {msg}"
+        );
     }
 }
 

@@ -206,9 +206,7 @@ fn published_totals(
     (overflow_groups, overflow_records): (u64, u64),
     other_emitted: bool,
 ) -> (Option<u64>, Option<u64>) {
-    let shown = |groups: u64, records: u64| {
-        records == 0 || (groups >= 2 && records >= min_count)
-    };
+    let shown = |groups: u64, records: u64| records == 0 || (groups >= 2 && records >= min_count);
     let mut suppressed = shown(suppressed_groups, suppressed_records).then_some(suppressed_records);
     let mut overflow = shown(overflow_groups, overflow_records).then_some(overflow_records);
     if other_emitted && (suppressed.is_none() || overflow.is_none()) {

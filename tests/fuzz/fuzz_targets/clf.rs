@@ -10,8 +10,18 @@ use logveil::pipeline::spec::Format;
 use serde_json::Value;
 
 const MEMBERS: &[&str] = &[
-    "client_ip", "ident", "user", "ts", "method", "path", "protocol", "request", "status", "bytes",
-    "referrer", "user_agent",
+    "client_ip",
+    "ident",
+    "user",
+    "ts",
+    "method",
+    "path",
+    "protocol",
+    "request",
+    "status",
+    "bytes",
+    "referrer",
+    "user_agent",
 ];
 
 fuzz_target!(|data: &[u8]| {

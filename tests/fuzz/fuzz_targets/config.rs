@@ -44,7 +44,9 @@ fn rotate(v: &str) -> String {
 }
 
 fn load(text: &str, vars: &[(String, String)]) -> Option<String> {
-    Config::from_text(text, Path::new("c.toml"), Path::new("."), vars.to_vec()).err().map(|e| e.to_string())
+    Config::from_text(text, Path::new("c.toml"), Path::new("."), vars.to_vec())
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Input: a mode byte; odd: the rest is pipeline TOML. Even: config TOML,

@@ -31,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             (Err(a), Err(b)) => assert_eq!(a.code, b.code, "{}: error codes differ", s.file),
-            _ => panic!("{}: accepted by one walk only: {:?} vs {:?}", s.file, got.is_ok(), want.is_ok()),
+            _ => panic!(
+                "{}: accepted by one walk only: {:?} vs {:?}",
+                s.file,
+                got.is_ok(),
+                want.is_ok()
+            ),
         }
         // The record key path: never panics, and a kept key is only ever
         // produced from the key itself.

@@ -9,9 +9,11 @@ use logveil::pipeline::Scratch;
 use logveil_fuzz::{actions_pipeline, check_pending};
 
 fn redact(text: &str, scratch: &mut Scratch) -> Option<String> {
-    let record = format!("{{\"a_redact\":{}}}", serde_json::to_string(text).expect("a string serializes"));
+    let record =
+        format!("{{\"a_redact\":{}}}", serde_json::to_string(text).expect("a string serializes"));
     actions_pipeline().0.process(record.as_bytes(), scratch).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&scratch.out).expect("output is JSON to serde_json");
+    let v: serde_json::Value =
+        serde_json::from_slice(&scratch.out).expect("output is JSON to serde_json");
     Some(v["a_redact"].as_str().expect("redact gives a string").to_owned())
 }
 

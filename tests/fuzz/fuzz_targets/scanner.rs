@@ -29,7 +29,9 @@ fuzz_target!(|data: &[u8]| {
     match (strict, &serde) {
         (None, _) => {}
         (_, Err(e)) if too_deep_for_serde(e) => {}
-        (Some(ok), _) => assert_eq!(ok, serde.is_ok(), "strict scan vs serde_json IgnoredAny: {serde:?}"),
+        (Some(ok), _) => {
+            assert_eq!(ok, serde.is_ok(), "strict scan vs serde_json IgnoredAny: {serde:?}")
+        }
     }
 
     // Lenient (a kept value copied as raw bytes).
@@ -51,7 +53,8 @@ fuzz_target!(|data: &[u8]| {
             if cur.at_end() {
                 let mut text = String::new();
                 let decoded = unescape(&data[span.start..span.end], &mut text);
-                let want: String = serde_json::from_slice(data).expect("serde_json refuses a string the strict scan accepted");
+                let want: String = serde_json::from_slice(data)
+                    .expect("serde_json refuses a string the strict scan accepted");
                 assert!(decoded, "unescape refused a string the strict scan accepted");
                 assert_eq!(text, want);
             }

@@ -35,11 +35,19 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 owner.observe(rec);
             }
             2 => {
-                let t = if u.arbitrary()? { base + i64::from(u.arbitrary::<i32>()?) * 1000 } else { u.arbitrary()? };
+                let t = if u.arbitrary()? {
+                    base + i64::from(u.arbitrary::<i32>()?) * 1000
+                } else {
+                    u.arbitrary()?
+                };
                 owner.poll(t, &mut rows);
             }
             3 => {
-                let t = if u.arbitrary()? { base + i64::from(u.arbitrary::<i32>()?) * 1000 } else { u.arbitrary()? };
+                let t = if u.arbitrary()? {
+                    base + i64::from(u.arbitrary::<i32>()?) * 1000
+                } else {
+                    u.arbitrary()?
+                };
                 sender.poll_partials(t, &mut partials);
             }
             4 => sender.finish_partials(&mut partials),

@@ -100,8 +100,8 @@ pub fn shipped() -> &'static [Shipped] {
 /// # Errors
 /// A description of the first violation.
 pub fn check_output(rules: &Rules, out: &[u8]) -> Result<(), String> {
-    let value: Value =
-        serde_json::from_slice(out).map_err(|e| format!("output is not JSON to serde_json: {e}"))?;
+    let value: Value = serde_json::from_slice(out)
+        .map_err(|e| format!("output is not JSON to serde_json: {e}"))?;
     let Value::Object(map) = &value else { return Err("output is not an object".into()) };
     let mut path = Vec::new();
     check_object(rules, map, &mut path)
@@ -118,7 +118,10 @@ fn check_object(
             check_shape(rule, v).map_err(|e| format!("{}: {e}", path.join(".")))?;
         } else if rules.by_path.keys().any(|p| p.len() > path.len() && p.starts_with(path)) {
             let Value::Object(inner) = v else {
-                return Err(format!("{}: a parent of listed fields is not an object", path.join(".")));
+                return Err(format!(
+                    "{}: a parent of listed fields is not an object",
+                    path.join(".")
+                ));
             };
             check_object(rules, inner, path)?;
         } else {
@@ -146,7 +149,9 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
         "pseudonymize" => {
             let s = text()?;
             let (pseudonym, domain) = match s.split_once('@') {
-                Some((p, d)) if rule.get("keep_domain").and_then(toml::Value::as_bool) == Some(true) => {
+                Some((p, d))
+                    if rule.get("keep_domain").and_then(toml::Value::as_bool) == Some(true) =>
+                {
                     (p, Some(d))
                 }
                 _ => (s, None),
@@ -156,15 +161,18 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
                     && b64.len() >= 22
                     && b64.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             });
-            if !ok_id || domain.is_some_and(|d| d.is_empty() || d.chars().any(char::is_whitespace)) {
+            if !ok_id || domain.is_some_and(|d| d.is_empty() || d.chars().any(char::is_whitespace))
+            {
                 return Err("pseudonymize: not <key-id>:<base64url>".into());
             }
             Ok(())
         }
         "mask" => {
             let s = text()?;
-            let keep = rule.get("keep_last").and_then(toml::Value::as_integer).unwrap_or(4) as usize;
-            let mask_char = str_opt(rule, "mask_char").and_then(|m| m.chars().next()).unwrap_or('*');
+            let keep =
+                rule.get("keep_last").and_then(toml::Value::as_integer).unwrap_or(4) as usize;
+            let mask_char =
+                str_opt(rule, "mask_char").and_then(|m| m.chars().next()).unwrap_or('*');
             let n = s.chars().count();
             let shown = s.chars().skip(n.saturating_sub(keep));
             let hidden_ok = s.chars().take(n.saturating_sub(keep)).all(|c| c == mask_char);
@@ -189,7 +197,9 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
         "reduce_user_agent" => {
             let Value::Object(m) = v else { return Err("reduce_user_agent: not an object".into()) };
             for (k, x) in m {
-                if !matches!(k.as_str(), "browser" | "browser_major" | "os" | "device") || !x.is_string() {
+                if !matches!(k.as_str(), "browser" | "browser_major" | "os" | "device")
+                    || !x.is_string()
+                {
                     return Err(format!("reduce_user_agent: unexpected member {k}"));
                 }
             }
@@ -201,7 +211,9 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
                 .and_then(toml::Value::as_array)
                 .map(|a| a.iter().filter_map(toml::Value::as_str).collect())
                 .unwrap_or_default();
-            let Value::Object(m) = v else { return Err("generalize_location: not an object".into()) };
+            let Value::Object(m) = v else {
+                return Err("generalize_location: not an object".into());
+            };
             for k in m.keys() {
                 if !levels.contains(&k.as_str()) {
                     return Err("generalize_location: a level that is not kept".into());
@@ -254,7 +266,8 @@ pub fn check_stats_rows(
         let stat = v["stat"].as_str().unwrap_or_default().to_owned();
         let window = v["window_start"].as_str().unwrap_or_default().to_owned();
         if v.get("summary").is_some() {
-            let groups = v["groups_suppressed"].as_u64().ok_or("summary without groups_suppressed")?;
+            let groups =
+                v["groups_suppressed"].as_u64().ok_or("summary without groups_suppressed")?;
             let min_count = min_counts.get(&stat).copied().unwrap_or(1);
             if let Some(records) = v["records_suppressed"].as_u64() {
                 if groups > 0 && (groups < 2 || records < min_count) {
@@ -280,8 +293,9 @@ pub const ACTIONS_PIPELINE: &str = include_str!("actions_pipeline.toml");
 pub fn actions_pipeline() -> &'static (Pipeline, Rules) {
     static P: OnceLock<(Pipeline, Rules)> = OnceLock::new();
     P.get_or_init(|| {
-        let p = Pipeline::from_toml(ACTIONS_PIPELINE, Path::new("actions_pipeline.toml"), &test_keys())
-            .expect("actions pipeline compiles");
+        let p =
+            Pipeline::from_toml(ACTIONS_PIPELINE, Path::new("actions_pipeline.toml"), &test_keys())
+                .expect("actions pipeline compiles");
         (p, Rules::from_pipeline_text(ACTIONS_PIPELINE))
     })
 }
