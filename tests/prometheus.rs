@@ -305,6 +305,22 @@ fn alert_rules_use_documented_metrics_and_say_what_to_check() {
         let uses = tests.matches(&format!("alertname: {name}\n")).count();
         assert!(uses >= 2, "{name}: {uses} promtool test cases (want firing and silent)");
     }
+    // Their input series look like what logveil exports: the documented
+    // labels plus the target's job and instance.
+    let series = Regex::new(r"series: '(logveil_[a-z_]+)\{([^}]*)\}'").expect("regex");
+    let label = Regex::new(r"(\w+)\s*=").expect("regex");
+    let mut seen = 0;
+    for c in series.captures_iter(&tests) {
+        seen += 1;
+        let metric = &c[1];
+        let base = documented_name(metric, &docs)
+            .unwrap_or_else(|| panic!("test series {metric} is not in the README metrics table"));
+        let got: BTreeSet<String> = label.captures_iter(&c[2]).map(|l| l[1].to_owned()).collect();
+        let mut want = docs[base].1.clone();
+        want.extend(["job".to_owned(), "instance".to_owned()]);
+        assert_eq!(got, want, "labels of the test series {metric}{{{}}}", &c[2]);
+    }
+    assert!(seen >= 20, "only {seen} input series found in {ALERT_TESTS}");
 }
 
 // ---------------------------------------------------------------- tools
@@ -584,6 +600,32 @@ fn every_dashboard_and_alert_expression_evaluates_on_a_real_prometheus() {
         );
     }
 
+    // The README's metrics table against what the demo exports: each
+    // documented metric with exactly its documented labels.
+    let mut absent = Vec::new();
+    for (metric, (kind, labels)) in documented_metrics() {
+        let name = if kind == "histogram" { format!("{metric}_count") } else { metric.clone() };
+        let data = query(&prom, &name);
+        let got = series(&data);
+        if got.is_empty() {
+            absent.push(metric);
+            continue;
+        }
+        for s in got {
+            let names: BTreeSet<String> = s["metric"]
+                .as_object()
+                .expect("labels")
+                .keys()
+                .filter(|k| !["__name__", "job", "instance"].contains(&k.as_str()))
+                .cloned()
+                .collect();
+            assert_eq!(names, labels, "{metric}: exported labels differ from the README table");
+        }
+    }
+    for metric in &absent {
+        assert!(ONLY_ON_FAILURE.contains(&metric.as_str()), "{metric} is documented, not exported");
+    }
+
     // Every alert expression, evaluated through the query API.
     let mut evaluated = 0;
     for r in &rules {
@@ -644,7 +686,8 @@ fn every_dashboard_and_alert_expression_evaluates_on_a_real_prometheus() {
     }
     say(&format!(
         "{test}: {evaluated} expressions evaluated on Prometheus ({} alert rules); \
-         without series (allowed, only exported on failures): {empty:?}",
+         panels without series: {empty:?}; documented metrics not exported by the demo \
+         (allowed: only exported on failures): {absent:?}",
         rules.len()
     ));
 }
