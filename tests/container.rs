@@ -191,3 +191,43 @@ fn stop_timeouts_leave_room_for_the_graceful_shutdown() {
     assert!(pod > grace && systemd > grace, "pod {pod} s, systemd {systemd} s, grace {grace} s");
     assert!(unit.contains("ExecStartPre=/usr/local/bin/logveil check"), "the unit's start check");
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_build_stage_has_every_file_the_binary_includes() {
+    // The build stage copies Cargo.toml, Cargo.lock, src/ and benches/*.rs
+    // only; a file that src/ pulls in at compile time from elsewhere would
+    // break `docker build` without failing any other test.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().expect("manifest dir");
+    let src = root.join("src");
+    let include = Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).expect("regex");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "src/ has {} Rust files", files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable source");
+        for c in include.captures_iter(&text) {
+            let dir = file.parent().expect("a file has a folder");
+            let target = dir.join(&c[1]).canonicalize().unwrap_or_else(|e| {
+                panic!("{}: include of {}: {e}", file.display(), &c[1]);
+            });
+            assert!(
+                target.starts_with(&src),
+                "{} includes {} from outside src/: add it to the Dockerfile's build stage",
+                file.display(),
+                &c[1]
+            );
+        }
+    }
+}
