@@ -68,7 +68,7 @@ impl Service {
         }
         let prometheus = metrics::prometheus_handle().map_err(ServiceError::Metrics)?;
         let workers = settings.service.worker_threads;
-        let shared = Arc::new(Shared::new(shutdown, workers));
+        let shared = Arc::new(Shared::new(shutdown, workers, processor.clone()));
         let http_stop = Shutdown::new();
         let addr = settings.service.http_listen;
         let (http_addr, http_task) =

@@ -93,6 +93,7 @@
 //! and per quantiles measure up to 4096 8-byte buckets per sign (typically a
 //! few hundred).
 
+mod clock;
 mod compile;
 mod derive;
 mod engine;
@@ -113,8 +114,10 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
+pub use clock::{SourceId, IMPLICIT_SOURCE};
 pub use engine::{Observation, StatsEngine, StatsExtractor};
 pub use spec::{compile_all, CompiledStat, StatSpec};
+pub(crate) use time::write_rfc3339_secs;
 
 /// Errors of the statistics module. Messages never contain record values.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,17 @@ pub enum StatsError {
     Partial(&'static str),
 }
 
+/// The offsets of one input partition that fed a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceSpan {
+    /// The partition, as the caller named it to the engine.
+    pub source: SourceId,
+    /// Lowest offset that fed the window.
+    pub first: i64,
+    /// Highest offset that fed the window.
+    pub last: i64,
+}
+
 /// One final output row for the stat's topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsRow {
@@ -141,6 +155,14 @@ pub struct StatsRow {
     pub topic: String,
     /// Name of the statistic.
     pub stat: String,
+    /// Record key: `stat|window_start|<group key>` (the group key is the
+    /// JSON array of the dimension values, `__other__` or `summary`), so a
+    /// replayed window overwrites its rows in a keyed (compacted) reading.
+    pub key: Vec<u8>,
+    /// Window start, epoch milliseconds.
+    pub window_start_ms: i64,
+    /// The input offsets that fed the window, per partition.
+    pub sources: std::sync::Arc<[SourceSpan]>,
     /// Compact JSON object (see the module doc).
     pub json: Vec<u8>,
 }
@@ -159,6 +181,9 @@ pub struct PartialRow {
 pub struct StatsCounters {
     /// Records given to `observe`.
     pub records_observed: u64,
+    /// Records and partials skipped as replays: read again after a
+    /// re-assignment or a restart, already counted in a window.
+    pub replayed_records: u64,
     /// Records that were not one JSON object (each stat skipped them).
     pub invalid_records: u64,
     /// (record, stat) pairs with a missing, unparsable or out-of-range event time.
