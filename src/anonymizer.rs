@@ -379,8 +379,10 @@ fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
         .absolute(c.invalid_time);
     metrics::counter!(m::STATS_SUPPRESSED_GROUPS_TOTAL, "pipeline" => p.clone())
         .absolute(c.suppressed_groups);
-    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p)
+    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p.clone())
         .absolute(c.overflow_records);
+    metrics::counter!(m::STATS_REPLAYED_RECORDS_TOTAL, "pipeline" => p)
+        .absolute(c.replayed_records);
 }
 
 impl RecordProcessor for Anonymizer {

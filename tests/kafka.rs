@@ -123,6 +123,7 @@ impl RecordProcessor for TestProcessor {
             pipeline: &self.names.pipeline,
             key_id: Some("k1"),
             kind: OutputKind::Anonymized,
+            stats_provenance: None,
         });
         Disposition::Emitted
     }
@@ -741,6 +742,7 @@ impl RecordProcessor for TickingProcessor {
             pipeline: &self.names.pipeline,
             key_id: None,
             kind: OutputKind::Stats,
+            stats_provenance: None,
         });
     }
     fn finish(&self, _: &mut u64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
@@ -751,6 +753,7 @@ impl RecordProcessor for TickingProcessor {
             pipeline: &self.names.pipeline,
             key_id: None,
             kind: OutputKind::Stats,
+            stats_provenance: None,
         });
     }
 }

@@ -11,7 +11,8 @@
 //! - `producer`: the shared output producer and its delivery reports.
 //! - [`offsets`]: out-of-order delivery acks → contiguous commit point.
 //! - [`metrics`]: every metric name, and events that log and count together.
-//! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`http`]: `/metrics`, `/healthz`, `/readyz`; `health`: the thread
+//!   probing the broker and the input topics for `/readyz`.
 //! - [`embedded`]: an in-process Kafka-protocol broker for demo and tests.
 //!
 //! # Threads
@@ -55,6 +56,7 @@
 
 mod consumer;
 pub mod embedded;
+mod health;
 pub mod http;
 pub mod kafka_config;
 pub mod metrics;
