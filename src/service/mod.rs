@@ -28,9 +28,15 @@
 //! committed by librdkafka every `commit_interval_ms`) only after every
 //! output it caused — its anonymized records or its dead letter — has a
 //! successful delivery report, and so have all earlier offsets of its
-//! partition ([`offsets::OffsetTracker`]). Statistics outputs do not gate
-//! offsets: they aggregate many records and leave on window close, so a
-//! crash may lose an open window's partial counts, never a record.
+//! partition ([`offsets::OffsetTracker`]). Statistics hold offsets back
+//! differently: the processor reports a floor per partition
+//! ([`RecordProcessor::commit_state`](crate::processor::RecordProcessor::commit_state): the first offset of the oldest
+//! statistics window it fed that has not left) and metadata committed with
+//! the offset; a commit is stored only while no statistics output is in
+//! flight, so a crash re-reads open windows whole and the committed
+//! metadata always describes delivered rows. On assignment the committed
+//! metadata is read back and handed to the processor
+//! ([`RecordProcessor::assigned`](crate::processor::RecordProcessor::assigned)).
 //!
 //! An output that still fails after librdkafka's retries (for
 //! `message_timeout_ms`) pins its partition's commit point and stops the

@@ -11,8 +11,9 @@
 //!
 //! An output that finally fails pins its offset forever: the commit point
 //! never passes it, and the service stops so a restart re-reads from there.
-//! Statistics outputs do not gate offsets (they aggregate many records and
-//! are emitted later, on window close; see the module docs of `service`).
+//! Statistics outputs do not gate offsets here: they aggregate many records
+//! and are emitted later, on window close; the processor's commit floor
+//! holds those records back instead (see the module docs of `service`).
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};

@@ -23,16 +23,32 @@
 //! - `time`: RFC 3339 / epoch parsing and window-bound formatting.
 //!
 //! # Windows and lateness
-//! Windows are aligned to the Unix epoch (UTC). Per statistic, the watermark
-//! is the largest accepted event time; a window is emitted by `poll` once
-//! `window_end + allowed_lateness <= watermark`. A record whose window is
-//! already behind that point (or already emitted) is *late*: counted, never
-//! re-opening a window. When no record arrived for one window length of wall
-//! time (as seen by successive `poll(now_ms)` calls), the watermark advances
-//! by the wall time elapsed since the poll that last saw activity, so idle
-//! inputs do not hold windows open. Event times more than 1000 windows ahead
-//! of the watermark or of the last `now_ms`, outside years 1..=9999, missing
-//! or unparsable, are counted as `invalid_time`.
+//! Windows are aligned to the Unix epoch (UTC). Records come from sources
+//! (input partitions, see `clock`); each source's progress is the largest
+//! event time it delivered. Per statistic, the watermark is the minimum
+//! progress over the assigned, non-idle sources, and a window is emitted by
+//! `poll` once `window_end + allowed_lateness <= watermark`. A record is
+//! *late* when its window's `end + allowed_lateness` is behind its own
+//! source's progress, or its window was already emitted (possible only
+//! after idleness): counted, never re-opening a window. A source that
+//! delivered nothing for `idle_timeout` of wall time (as seen by successive
+//! `poll(now_ms)` calls) stops holding the watermark; when all are idle, the
+//! watermark advances by the wall time elapsed since the poll that last saw
+//! activity, so idle inputs do not hold windows open. Event times more than
+//! 1000 windows ahead of the watermark, of their source or of the last
+//! `now_ms`, outside years 1..=9999, missing or unparsable, are counted as
+//! `invalid_time`.
+//!
+//! # Restarts
+//! Each open window remembers the first and last offset of every source
+//! that fed it; [`StatsEngine::commit_floor`] is the lowest first offset
+//! over open windows (and windows flushed early by `finish`), and
+//! [`StatsEngine::closed_until`] the end of the last window emitted as
+//! final. A restarted engine given that value ([`StatsEngine::restore_closed`])
+//! and the records from the floor on skips the records of emitted windows
+//! and rebuilds the others whole, so it emits exactly the rows an
+//! uninterrupted engine would. Rows are keyed `stat|window_start|<group>`
+//! ([`StatsRow::key`]) so a re-emitted row overwrites its earlier copy.
 //!
 //! # Output rows (topic of the stat, one JSON object each)
 //! One row per emitted group, groups in byte order of their key:
