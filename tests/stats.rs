@@ -535,9 +535,12 @@ fn stats_crash_child() {
     });
 }
 
+/// Records to produce, with their partition.
+type Batch = Vec<(i32, String)>;
+
 /// Records of windows `from..to` (2 s each), 12 per window and partition,
 /// in event-time order on 4 partitions.
-fn windows(base: i64, from: i64, to: i64) -> Vec<(i32, String)> {
+fn windows(base: i64, from: i64, to: i64) -> Batch {
     let mut out = Vec::new();
     for w in from..to {
         for j in 0..48_i64 {
@@ -573,7 +576,7 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
     let mut all = Vec::new();
     // (records produced before the child starts, summaries to see before
     // the kill, whether to wait for a commit first)
-    let phases: [(Vec<(i32, String)>, usize, bool); 4] = [
+    let phases: [(Batch, usize, bool); 4] = [
         (windows(base, 0, 10), 4, true),
         (windows(base, 10, 20), 12, false),
         (windows(base, 20, 30), 22, true),

@@ -88,13 +88,23 @@ impl GroupContext {
     /// Hands the newly assigned partitions, with the metadata committed with
     /// their offsets, to the processor before any of their records is read.
     fn tell_assigned(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
-        let committed = match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
-            Ok(list) => Some(list),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read committed metadata; statistics windows start fresh");
-                None
+        let mut committed = None;
+        for attempt in 1..=COMMITTED_ATTEMPTS {
+            match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
+                Ok(list) => {
+                    committed = Some(list);
+                    break;
+                }
+                Err(error) if attempt < COMMITTED_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "cannot read committed metadata; retrying");
+                }
+                Err(error) => tracing::error!(
+                    %error,
+                    "cannot read committed metadata; statistics windows emitted before the last \
+                     restart may be emitted again with fewer records"
+                ),
             }
-        };
+        }
         let parts: Vec<(String, i32, String)> = tpl
             .elements()
             .iter()
@@ -154,8 +164,10 @@ impl GroupContext {
     }
 }
 
-/// How long reading committed offsets and metadata may take on assignment.
+/// How long reading committed offsets and metadata may take on assignment,
+/// and how often it is tried.
 const COMMITTED_TIMEOUT: Duration = Duration::from_secs(5);
+const COMMITTED_ATTEMPTS: u32 = 3;
 
 /// The next commit of `trackers`, with each partition's metadata: the
 /// delivered commit point, lowered to the processor's floor (the first

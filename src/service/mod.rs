@@ -30,13 +30,15 @@
 //! successful delivery report, and so have all earlier offsets of its
 //! partition ([`offsets::OffsetTracker`]). Statistics hold offsets back
 //! differently: the processor reports a floor per partition
-//! ([`RecordProcessor::commit_state`](crate::processor::RecordProcessor::commit_state): the first offset of the oldest
-//! statistics window it fed that has not left) and metadata committed with
-//! the offset; a commit is stored only while no statistics output is in
-//! flight, so a crash re-reads open windows whole and the committed
-//! metadata always describes delivered rows. On assignment the committed
-//! metadata is read back and handed to the processor
-//! ([`RecordProcessor::assigned`](crate::processor::RecordProcessor::assigned)).
+//! ([`commit_state`](crate::processor::RecordProcessor::commit_state): the
+//! first offset of the oldest statistics window it fed that has not left)
+//! and metadata committed with the offset; a commit is stored only while no
+//! statistics output is in flight, so a crash re-reads open windows whole
+//! and the committed metadata always describes delivered rows; a
+//! statistics output that finally fails stops the service
+//! ([`ServiceError::StatsDelivery`]). On assignment the committed metadata
+//! is read back and handed to the processor
+//! ([`assigned`](crate::processor::RecordProcessor::assigned)).
 //!
 //! An output that still fails after librdkafka's retries (for
 //! `message_timeout_ms`) pins its partition's commit point and stops the
@@ -166,6 +168,16 @@ pub enum ServiceError {
         partition: i32,
         /// Source offset.
         offset: i64,
+        /// librdkafka's error (it never contains record data).
+        reason: String,
+    },
+    /// A statistics row or partial could not be delivered after
+    /// librdkafka's retries; the records of its window were not committed.
+    #[error(
+        "a statistics output could not be delivered ({reason}); the records of its window \
+         were not committed and will be re-read on restart"
+    )]
+    StatsDelivery {
         /// librdkafka's error (it never contains record data).
         reason: String,
     },

@@ -83,7 +83,14 @@ fn fail(shared: &Shared, ack: Ack, error: &KafkaError) {
                 });
             }
         }
-        None => metrics::delivery_failed(ack.kind, None, error),
+        None => {
+            metrics::delivery_failed(ack.kind, None, error);
+            // The window's records stay uncommitted (the in-flight count is
+            // never released); stop loudly rather than stall every commit.
+            if ack.stats && !shared.is_aborting() {
+                shared.set_fatal(super::ServiceError::StatsDelivery { reason: error.to_string() });
+            }
+        }
     }
 }
 
