@@ -663,3 +663,111 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
         );
     }
 }
+
+/// The new channels of statistics — record keys, provenance headers,
+/// commit metadata — and the metrics never carry a raw value: canaries in
+/// every input field, nested, as field names and as record keys, with a
+/// statistic grouped by a pseudonymized field.
+#[test]
+fn canaries_never_reach_stats_keys_headers_metadata_or_metrics() {
+    let broker = EmbeddedBroker::start(1).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let t = Topics::new("stats-canary");
+    create(&broker, &t, 2);
+    let text = format!(
+        r#"
+name = "canary"
+category = "log_information"
+[input]
+topics = ["{raw}"]
+[output]
+topic = "{anon}"
+[fields]
+ts = "keep"
+user_id = {{ action = "pseudonymize", key = "ids", scope = "user" }}
+status = "keep"
+[[stats]]
+name = "by_user"
+topic = "{stats}"
+window = "2s"
+idle_timeout = "2s"
+group_by = ["user_id", "status_class"]
+min_count = 1
+[stats.derive]
+status_class = {{ from = "status", kind = "status_class" }}
+[[stats.measures]]
+name = "requests"
+kind = "count"
+"#,
+        raw = t.raw,
+        anon = t.anon,
+        stats = t.stats
+    );
+    let pipeline =
+        Pipeline::from_toml(&text, Path::new("canary.toml"), &KeyStore::for_tests(&["ids".into()]))
+            .unwrap();
+    let base = base_ms();
+    let canary = |i: usize| format!("cnry{i}q7");
+    let mut records = Vec::new();
+    for i in 0..40 {
+        let c = canary(i % 4);
+        let r = format!(
+            r#"{{"ts":"{}","user_id":"{c}","status":200,"{c}x":"{c}","nested":{{"deep":"{c}@example.com"}},"note":"\u0063{c}"}}"#,
+            rfc3339_ms(base + i as i64 * 100)
+        );
+        records.push(((i % 2) as i32, r));
+    }
+    // Record keys are canaries too.
+    let producer: BaseProducer =
+        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    for (i, (p, r)) in records.iter().enumerate() {
+        let key = canary(i % 4);
+        producer
+            .send(BaseRecord::to(&t.raw).payload(r.as_bytes()).key(key.as_bytes()).partition(*p))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (service, shutdown) = start_service(&runtime, &t, &bootstrap, pipeline);
+    let mut reader = TopicReader::new(&bootstrap, &t.stats);
+    assert!(reader.poll_until(Duration::from_secs(60), |r| r.summaries() >= 2), "windows emitted");
+    let metrics = runtime.block_on(http_get(service.http_addr(), "/metrics"));
+    shutdown.trigger();
+    runtime.block_on(service.wait()).unwrap();
+    reader.poll_until(Duration::from_secs(2), |_| false);
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", &t.group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..2 {
+        tpl.add_partition(&t.raw, p);
+    }
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    let metadata: Vec<String> = got.elements().iter().map(|e| e.metadata().to_owned()).collect();
+    drop(got);
+    assert!(
+        metadata.iter().any(|m| m.starts_with("logveil.stats/1;canary/by_user=")),
+        "{metadata:?}"
+    );
+
+    let mut channels = vec![metrics, metadata.join("\n")];
+    for (k, v, prov) in &reader.rows {
+        channels.push(String::from_utf8_lossy(k).into_owned());
+        channels.push(String::from_utf8_lossy(v).into_owned());
+        channels.push(format!("{prov:?}"));
+    }
+    let everything = channels.join("\n");
+    assert!(everything.contains("test:"), "group keys hold pseudonyms");
+    for i in 0..4 {
+        assert!(!everything.contains(&canary(i)), "canary {i} leaked into a statistics channel");
+    }
+    assert!(!everything.contains("cnry"), "no fragment of a canary");
+}
