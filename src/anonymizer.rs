@@ -526,16 +526,18 @@ impl RecordProcessor for Anonymizer {
             let mut state = CommitState { floor: None, metadata: METADATA_SCHEMA.to_owned() };
             for (pipeline, engine, merging) in engines {
                 let id = engine as *const Mutex<StatsEngine> as usize;
-                if !snapshots.contains_key(&id) {
-                    let Ok(e) = engine.lock() else { continue };
-                    let mut meta = String::new();
-                    for (stat, until) in e.closed_until() {
-                        use std::fmt::Write as _;
-                        let _ = write!(meta, ";{pipeline}/{stat}={until}");
+                let (floors, meta) = match snapshots.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let Ok(e) = engine.lock() else { continue };
+                        let mut meta = String::new();
+                        for (stat, until) in e.closed_until() {
+                            use std::fmt::Write as _;
+                            let _ = write!(meta, ";{pipeline}/{stat}={until}");
+                        }
+                        v.insert((e.commit_floors(), meta))
                     }
-                    snapshots.insert(id, (e.commit_floors(), meta));
-                }
-                let Some((floors, meta)) = snapshots.get(&id) else { continue };
+                };
                 // A sender in merged mode keeps a revoked partition's records
                 // in its windows and emits them as partials: the new owner
                 // starts after them.
@@ -544,7 +546,7 @@ impl RecordProcessor for Anonymizer {
                 if let (false, Some(f)) = (keeps, floor) {
                     state.floor = Some(state.floor.map_or(f, |g: i64| g.min(f)));
                 }
-                state.metadata.push_str(meta);
+                state.metadata.push_str(meta.as_str());
             }
             out.push(state);
         }
