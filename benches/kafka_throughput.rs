@@ -17,6 +17,9 @@
 //! key copied unchanged: the service's own cost, with provenance header,
 //! offset tracking and metrics).
 
+#[path = "kafka_throughput/processes.rs"]
+mod processes;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -274,14 +277,7 @@ fn service_run(
 /// `/proc/self/stat` (Linux; `None` elsewhere). The embedded broker runs in
 /// this process too, so it is counted for both contenders alike.
 fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are the
-    // 12th and 13th of them, in clock ticks (100 per second on Linux).
-    let rest = stat.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
+    processes::usage("self").map(|u| u.cpu)
 }
 
 /// Runs `f`, returning its result and the process CPU time it took in
@@ -302,10 +298,25 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    match std::env::var("LOGVEIL_BENCH_ROLE").as_deref() {
+        Ok("broker") => return processes::broker_role(),
+        Ok("copy") => return processes::copy_role(),
+        Ok(other) => panic!("LOGVEIL_BENCH_ROLE={other}: broker or copy"),
+        Err(_) => {}
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    match std::env::var("LOGVEIL_BENCH_BROKER").as_deref() {
+        Ok("inprocess") => in_process(&rt),
+        Ok("process") | Err(_) => processes::main(&rt),
+        Ok(other) => panic!("LOGVEIL_BENCH_BROKER={other}: process or inprocess"),
+    }
+}
+
+/// The in-process mode: broker, copy loop and service share this process.
+fn in_process(rt: &tokio::runtime::Runtime) {
     let n = env_or("LOGVEIL_BENCH_RECORDS", 200_000);
     let partitions = env_or("LOGVEIL_BENCH_PARTITIONS", 16) as i32;
     let runs = env_or("LOGVEIL_BENCH_RUNS", 3);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let broker = EmbeddedBroker::start(1).expect("embedded broker");
     let bs = broker.bootstrap_servers().to_owned();
     broker.create_topic("bench.in", partitions).expect("topic");
@@ -337,7 +348,7 @@ fn main() {
             let svc_out = format!("bench.svc.{run}");
             broker.create_topic(&svc_out, partitions).expect("topic");
             let s = settings(&bs, &format!("svc-{run}"));
-            let (t, cpu) = with_cpu(n, || service_run(&rt, &s, "bench.in", &svc_out, n));
+            let (t, cpu) = with_cpu(n, || service_run(rt, &s, "bench.in", &svc_out, n));
             svc.push(n as f64 / t.as_secs_f64());
             svc_cpu.push(cpu);
             println!(
