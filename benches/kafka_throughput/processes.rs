@@ -305,6 +305,14 @@ fn contender_env(servers: &str, group: &str, pipelines: &Path, dlq: &str) -> Vec
     if let Ok(w) = std::env::var("LOGVEIL_BENCH_WORKERS") {
         v.push(("LOGVEIL_SERVICE__WORKER_THREADS".into(), w));
     }
+    // Further overrides for both contenders alike, `NAME=value` separated
+    // by spaces, e.g. `LOGVEIL_KAFKA__CONSUMER__MAX_PARTITION_FETCH_BYTES=65536`.
+    if let Ok(extra) = std::env::var("LOGVEIL_BENCH_ENV") {
+        for pair in extra.split_whitespace() {
+            let (k, val) = pair.split_once('=').expect("LOGVEIL_BENCH_ENV: NAME=value pairs");
+            v.push((k.to_owned(), val.to_owned()));
+        }
+    }
     v
 }
 
@@ -419,6 +427,9 @@ pub fn main(rt: &tokio::runtime::Runtime) {
                     .expect("logveil run")
             };
             let o = watch(&w, &mut child, &broker, &out, partitions, n as u64, broker_before);
+            // Statistics rows already delivered when the last record landed:
+            // windows closed during the run (not only at shutdown).
+            let stats_rows = w.records(&stats, 1);
             if who == "copy" {
                 drop(child.stdin.take());
                 let status = child.wait().expect("copy loop exit");
@@ -434,7 +445,8 @@ pub fn main(rt: &tokio::runtime::Runtime) {
             let bcpu = o.broker_cpu.map_or(f64::NAN, |d| us_per_record(d, n));
             println!(
                 "run {run}: {who:<8} {rate:>9.0} rec/s  own CPU {cpu:>5.2} µs/record  \
-                 peak RSS {rss:>6.1} MiB  broker CPU {bcpu:>5.2} µs/record"
+                 peak RSS {rss:>6.1} MiB  broker CPU {bcpu:>5.2} µs/record  \
+                 stats rows out during the run {stats_rows}"
             );
             rows[i].push((rate, cpu, rss, bcpu));
         }
