@@ -184,12 +184,20 @@ fn number_kind(b: &[u8], digits: usize) -> Option<IdKind> {
     if !numeric {
         return None;
     }
-    let d: Vec<u8> = b.iter().copied().filter(u8::is_ascii_digit).collect();
-    Some(if d.len() == 18 && valid_cn_id(&d) {
+    // The digits alone, on the stack: more than 19 cannot be a phone, ID or card.
+    if digits > 19 {
+        return Some(IdKind::Id);
+    }
+    let mut buf = [0u8; 19];
+    for (slot, &c) in buf.iter_mut().zip(b.iter().filter(|c| c.is_ascii_digit())) {
+        *slot = c;
+    }
+    let d = &buf[..digits];
+    Some(if d.len() == 18 && valid_cn_id(d) {
         IdKind::CnId
-    } else if is_cn_mobile(&d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
+    } else if is_cn_mobile(d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
         IdKind::Phone
-    } else if (13..=19).contains(&digits) && luhn_valid(&d) {
+    } else if (13..=19).contains(&digits) && luhn_valid(d) {
         IdKind::Card
     } else {
         IdKind::Id

@@ -68,7 +68,8 @@ enum Host<'a> {
 ///
 /// An IP-literal host is truncated as `truncate_ip` does by default (IPv4 /24,
 /// IPv6 /48, embedded IPv4 by its IPv4 prefix): `http://203.0.113.77:8080` →
-/// `http://203.0.113.0:8080`. A host that URL parsers read as an IPv4 address
+/// `http://203.0.113.0:8080`. A host name label the classifier flags is
+/// replaced by its placeholder (`https://{phone}.blog.example`). A host that URL parsers read as an IPv4 address
 /// in another spelling (`3405803853`, `0xcb.0.113.77`, `203.0.113.077`, full-width
 /// digits) is rejected.
 ///
@@ -352,7 +353,7 @@ fn push_origin(origin: &Origin<'_>, out: &mut String) {
     push_ascii_lowercase(origin.scheme, out);
     out.push_str("://");
     match origin.host {
-        Host::Name(name) => push_ascii_lowercase(name, out),
+        Host::Name(name) => push_host_name(name, out),
         Host::Ip(ip) => {
             let cut = truncate_ip(ip, HOST_IPV4_PREFIX, HOST_IPV6_PREFIX);
             if ip.is_ipv6() {
@@ -367,6 +368,21 @@ fn push_origin(origin: &Origin<'_>, out: &mut String) {
     if !origin.port.is_empty() {
         out.push(':');
         out.push_str(origin.port);
+    }
+}
+
+/// Appends a host name lower-cased, label by label; a label the classifier
+/// flags (`alice-wang-13800138000.blog.example`) is replaced by its
+/// placeholder, so a personal subdomain never survives in an origin.
+fn push_host_name(name: &str, out: &mut String) {
+    for (i, label) in name.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        match could_be_identifier(label).then(|| classify(label)).flatten() {
+            Some(kind) => out.push_str(kind.placeholder()),
+            None => push_ascii_lowercase(label, out),
+        }
     }
 }
 
@@ -822,6 +838,19 @@ mod tests {
             reduce("https://www.example.com.:443/", UrlKeep::Origin, &[]).as_deref(),
             Some("https://www.example.com.:443")
         );
+    }
+
+    #[test]
+    fn identifier_host_labels_are_replaced() {
+        for (input, expected) in [
+            ("https://alice-wang-13800138000.blog.example/p", "https://{phone}.blog.example"),
+            ("https://13912345678.Example.COM", "https://{phone}.example.com"),
+            ("https://u4411023.shop.example:8443/x", "https://{id}.shop.example:8443"),
+            ("https://www.bing.com/search?q=x", "https://www.bing.com"),
+            ("https://d2x9k7.cloudfront.net/", "https://d2x9k7.cloudfront.net"),
+        ] {
+            assert_eq!(reduce(input, UrlKeep::Origin, &[]).as_deref(), Some(expected), "{input}");
+        }
     }
 
     /// Identifier-like values planted as path segments and kept parameter
