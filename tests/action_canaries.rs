@@ -161,12 +161,17 @@ fn combined_lines_never_shift_or_leak() {
     // The issue's reproduction: five requests by one person, her email in
     // the path. No row may hold the email, and one person is not a group.
     let email_path = "/api/v1/users/alice.wang.k7q9@example.com/orders";
-    let inputs: Vec<String> =
-        (0..5).map(|_| line(&format!("GET {email_path} HTTP/1.1"), "http://203.0.113.80:8080/internal")).collect();
+    let inputs: Vec<String> = (0..5)
+        .map(|_| line(&format!("GET {email_path} HTTP/1.1"), "http://203.0.113.80:8080/internal"))
+        .collect();
     let ch = run("pipelines/web_server_combined.toml", &inputs);
     assert_eq!(ch.records.len(), 5);
     assert_absent(&ch, &["alice.wang.k7q9", "203.0.113.80"]);
-    assert!(ch.records[0].contains(r#""path":"/api/v1/users/{email}/orders""#), "{}", ch.records[0]);
+    assert!(
+        ch.records[0].contains(r#""path":"/api/v1/users/{email}/orders""#),
+        "{}",
+        ch.records[0]
+    );
     assert!(ch.records[0].contains(r#""referrer":"http://203.0.113.0:8080""#), "{}", ch.records[0]);
     assert!(
         !ch.stats.iter().any(|r| r.contains("/api/v1/users/")),
