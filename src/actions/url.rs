@@ -18,7 +18,7 @@ use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 use super::ip::{parse_ip, truncate_ip, write_ip};
-use crate::classify::{classify, could_be_identifier};
+use crate::classify::{classify, could_be_identifier, cut_segment, segment_kind};
 
 /// Prefixes applied to an IP-literal host, as `truncate_ip` does by default.
 const HOST_IPV4_PREFIX: u8 = 24;
@@ -141,54 +141,13 @@ fn push_path(path: &str, out: &mut String) {
         }
         let (segment, ends_path) = cut_segment(raw);
         match segment_kind(segment) {
-            Some(placeholder) => out.push_str(placeholder),
+            Some(kind) => out.push_str(kind.placeholder()),
             None => out.push_str(segment),
         }
         if ends_path {
             return;
         }
     }
-}
-
-/// Splits off what follows a segment's own text: a matrix parameter (`;`,
-/// `%3B`) ends the segment; an encoded `?` (`%3F`), `#` (`%23`) or `%`
-/// (`%25`, a second layer of encoding that could hide either) ends the path.
-/// Returns the segment's text and whether the path ends after it.
-#[inline]
-fn cut_segment(raw: &str) -> (&str, bool) {
-    let b = raw.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b';' => return (&raw[..i], false),
-            b'%' => {
-                match (
-                    b.get(i + 1).copied().and_then(hex_value),
-                    b.get(i + 2).copied().and_then(hex_value),
-                ) {
-                    (Some(3), Some(0xb)) => return (&raw[..i], false),
-                    (Some(3), Some(0xf)) | (Some(2), Some(3)) | (Some(2), Some(5)) => {
-                        return (&raw[..i], true)
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    (raw, false)
-}
-
-/// The placeholder for a segment the classifier flags, judged on its
-/// percent-decoded text.
-#[inline]
-fn segment_kind(segment: &str) -> Option<&'static str> {
-    if !could_be_identifier(segment) {
-        return None;
-    }
-    let decoded = percent_decode_str(segment).decode_utf8_lossy();
-    classify(&decoded).map(|kind| kind.placeholder())
 }
 
 // Byte-level helpers for ASCII delimiters: an ASCII byte never occurs inside
