@@ -133,6 +133,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// No segment of a template, percent-decoded, is one the shared
+        /// classifier flags (it is a placeholder or harmless), whatever mix
+        /// of identifiers, encodings and matrix parameters the path had.
+        #[test]
+        fn templates_never_hold_a_flagged_segment(
+            pieces in proptest::collection::vec(
+                "[a-z]{1,6}|[0-9]{1,12}|[a-z]{2,6}(@|%40)[a-z]{2,6}\\.com|1[3-9][0-9]{9}|[A-Za-z0-9]{16,24}|;[a-z]=[A-Z0-9]{4}|%3[Bb]x=[0-9]{6}",
+                0..6,
+            ),
+        ) {
+            let path = format!("/{}", pieces.join("/"));
+            let out = template(&path);
+            for segment in out.split('/') {
+                let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                let placeholder = decoded.starts_with('{') && decoded.ends_with('}');
+                proptest::prop_assert!(
+                    placeholder || crate::classify::classify(&decoded).is_none(),
+                    "{} -> {}", path, out
+                );
+                proptest::prop_assert!(!segment.contains(';'));
+            }
+        }
+    }
+
     #[test]
     fn status_classes() {
         let mut rec = Record::default();
