@@ -13,7 +13,7 @@ use super::noise::Noise;
 use super::spec::Suppression;
 use super::time::write_rfc3339_secs;
 use super::window::{GroupAgg, MeasureAgg, WindowAgg};
-use super::{StatsCounters, StatsRow};
+use super::{SourceSpan, StatsCounters, StatsRow};
 
 /// Schema tag of final rows.
 pub(crate) const SCHEMA: &str = "logveil.stats/1";
@@ -25,6 +25,8 @@ pub(crate) struct Emit<'a> {
     pub(crate) stat: &'a CompiledStat,
     pub(crate) start: i64,
     pub(crate) partial: bool,
+    /// Input offsets that fed the window (shared by its rows).
+    pub(crate) spans: std::sync::Arc<[SourceSpan]>,
 }
 
 impl Emit<'_> {
@@ -45,9 +47,29 @@ impl Emit<'_> {
         });
     }
 
-    fn push(&self, json: Vec<u8>, out: &mut Vec<StatsRow>, counters: &mut StatsCounters) {
+    /// Appends a row keyed `stat|window_start|suffix`.
+    fn push(
+        &self,
+        suffix: &[u8],
+        json: Vec<u8>,
+        out: &mut Vec<StatsRow>,
+        counters: &mut StatsCounters,
+    ) {
         counters.rows_emitted += 1;
-        out.push(StatsRow { topic: self.stat.topic.clone(), stat: self.stat.name.clone(), json });
+        let mut key = Vec::with_capacity(self.stat.name.len() + 22 + suffix.len());
+        key.extend_from_slice(self.stat.name.as_bytes());
+        key.push(b'|');
+        write_rfc3339_secs(self.start, &mut key);
+        key.push(b'|');
+        key.extend_from_slice(suffix);
+        out.push(StatsRow {
+            topic: self.stat.topic.clone(),
+            stat: self.stat.name.clone(),
+            key,
+            window_start_ms: self.start,
+            sources: self.spans.clone(),
+            json,
+        });
     }
 
     /// One group row; `key` is the group key, or `None` for `__other__`.
@@ -128,7 +150,7 @@ impl Emit<'_> {
         for (key, g) in win.take_sorted() {
             if g.passes(self.stat) {
                 emitted += 1;
-                self.push(self.group_row(Some(&key), &g, noise), out, counters);
+                self.push(&key, self.group_row(Some(&key), &g, noise), out, counters);
             } else {
                 suppressed += 1;
                 suppressed_records += g.count;
@@ -146,7 +168,7 @@ impl Emit<'_> {
             if o.passes(self.stat) {
                 emitted += 1;
                 other_emitted = true;
-                self.push(self.group_row(None, &o, noise), out, counters);
+                self.push(OTHER.as_bytes(), self.group_row(None, &o, noise), out, counters);
             } else {
                 counters.other_rows_dropped += 1;
             }
@@ -174,7 +196,7 @@ impl Emit<'_> {
             Published(published.1),
             late.saturating_add(win.late_records)
         );
-        self.push(json, out, counters);
+        self.push(b"summary", json, out, counters);
     }
 }
 
