@@ -32,4 +32,5 @@ pub mod samples;
 pub mod scan;
 pub mod service;
 pub mod stats;
+pub mod time;
 pub mod workload;
