@@ -145,6 +145,7 @@ fn scan_offset(rest: &[u8]) -> Option<Option<i32>> {
 /// returns its fields; `None` when it is not a valid timestamp.
 ///
 /// On success the whole text is ASCII, so byte positions are char boundaries.
+#[inline]
 pub fn scan(text: &[u8]) -> Option<Scanned> {
     let b = text;
     let year = digits(b, 0, 4)?;
