@@ -119,6 +119,8 @@ impl Drop for SecretKey {
     fn drop(&mut self) {
         for b in self.0.iter_mut() {
             // Volatile write so the zeroing is not optimized away.
+            // SAFETY: `b` comes from `iter_mut`, so it is a valid, aligned,
+            // exclusive pointer to an initialized `u8` for this write.
             unsafe { std::ptr::write_volatile(b, 0) };
         }
     }

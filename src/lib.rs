@@ -20,6 +20,8 @@
 //!   records per category ([`samples`]), apart from the engine.
 //! - [`cli`] and [`cmd`]: the command line, one file per command.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod actions;
 pub mod anonymizer;
 pub mod cli;

@@ -88,7 +88,7 @@ pub fn coarsen_rfc3339(text: &str, unit: TimeUnit, out: &mut String) -> bool {
     // with an offset east of UTC can it fall below the earliest valid instant.
     if scanned.year == 1
         && tod.offset_minutes.is_some_and(|m| m > 0)
-        && time::scan(out[start..].as_bytes()).is_none()
+        && time::scan(&out.as_bytes()[start..]).is_none()
     {
         out.truncate(start);
         return false;
@@ -470,7 +470,7 @@ mod tests {
 
         #[test]
         fn coarser_units_are_not_later(ts in timestamps()) {
-            let ms = |unit| rfc3339_to_epoch_ms(&coarsen(&ts, unit).unwrap()).unwrap();
+            let ms = |unit| rfc3339_to_epoch_ms(coarsen(&ts, unit).unwrap()).unwrap();
             prop_assert!(ms(TimeUnit::Day) <= ms(TimeUnit::Hour));
             prop_assert!(ms(TimeUnit::Hour) <= ms(TimeUnit::Minute));
             prop_assert!(ms(TimeUnit::Minute) <= ms(TimeUnit::Second));
