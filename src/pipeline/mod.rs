@@ -6,15 +6,19 @@
 //! - [`clf`]: `common`/`combined` web server log lines into JSON.
 //! - [`json_out`]: JSON writing helpers.
 //! - [`set`]: all pipelines of a folder, routed by topic.
+//! - [`types`]: the JSON types each action accepts (fail closed by type).
 
 pub mod clf;
 pub mod compile;
 pub mod json_out;
 pub mod record;
-#[cfg(test)]
-mod reference;
+// The test oracle; also built for the fuzz targets (`--cfg fuzzing`).
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod reference;
 pub mod set;
 pub mod spec;
+pub mod types;
 
 pub use compile::{Pipeline, PipelineError};
 pub use record::Scratch;

@@ -18,18 +18,20 @@ const AUTO_MS_THRESHOLD: f64 = 1e11;
 
 /// Parses a duration such as `0s`, `30s`, `1m`, `2h`, `7d` into milliseconds.
 /// Returns `None` for anything else (no sign, no fraction, no compound units).
+/// The unit is the last *character*, so text ending in a multi-byte
+/// character (`"ψ"`, `"5é"`) is refused, never split inside it.
 pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
-    let unit_at = text.len().checked_sub(1)?;
-    let (digits, unit) = text.split_at(unit_at);
+    let (unit_at, unit) = text.char_indices().next_back()?;
+    let digits = &text[..unit_at];
     if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: i64 = digits.parse().ok()?;
     let unit_ms = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
+        's' => 1_000,
+        'm' => 60_000,
+        'h' => 3_600_000,
+        'd' => 86_400_000,
         _ => return None,
     };
     n.checked_mul(unit_ms)
@@ -136,6 +138,11 @@ mod tests {
         assert_eq!(parse_duration_ms("2h"), Some(7_200_000));
         assert_eq!(parse_duration_ms("1d"), Some(86_400_000));
         for bad in ["", "s", "1", "1ms", "-1s", "1.5m", " 1m", "1M", "9999999999999d"] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad}");
+        }
+        // Fuzzing reproducers (issue 15): a multi-byte last character used
+        // to be split inside, which panicked.
+        for bad in ["ψ", "5é", "é", "1\u{10FFFF}", "12\u{2003}"] {
             assert_eq!(parse_duration_ms(bad), None, "{bad}");
         }
     }
