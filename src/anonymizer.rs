@@ -23,7 +23,7 @@
 //! Every `(topic, partition)` is interned once as a [`SourceId`]; engines
 //! track event time per source (see `stats::clock`) and, per open window,
 //! the first and last offset of each source that fed it. The service asks
-//! [`RecordProcessor::commit_state`] before committing: the commit point of a
+//! [`RecordProcessor::commit_states`] before committing: the commit point of a
 //! partition stays at the first offset of the oldest window it fed that has
 //! not been emitted, and the commit carries, per statistic, the end of the
 //! last window emitted (`logveil.stats/1;<pipeline>/<stat>=<epoch ms>;...`).
@@ -511,30 +511,46 @@ impl RecordProcessor for Anonymizer {
         }
     }
 
-    fn commit_state(&self, topic: &str, partition: i32, revoking: bool) -> CommitState {
-        let engines = self.engines_of(topic);
-        if engines.is_empty() {
-            return CommitState::default();
-        }
-        let source = self.intern(topic, partition);
-        let mut state = CommitState { floor: None, metadata: METADATA_SCHEMA.to_owned() };
-        for (pipeline, engine, merging) in engines {
-            let Ok(e) = engine.lock() else { continue };
-            // A sender in merged mode keeps a revoked partition's records in
-            // its windows and emits them as partials: the new owner starts
-            // after them.
-            let keeps = revoking && !merging && self.partials_topic().is_some();
-            if !keeps {
-                if let Some(f) = e.commit_floor(source) {
+    fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState> {
+        // Each engine is locked once per round: all its floors and its
+        // metadata fragment, by engine address.
+        let mut snapshots: HashMap<usize, (Vec<Option<i64>>, String)> = HashMap::new();
+        let mut out = Vec::with_capacity(partitions.len());
+        for &(topic, partition) in partitions {
+            let engines = self.engines_of(topic);
+            if engines.is_empty() {
+                out.push(CommitState::default());
+                continue;
+            }
+            let source = self.intern(topic, partition);
+            let mut state = CommitState { floor: None, metadata: METADATA_SCHEMA.to_owned() };
+            for (pipeline, engine, merging) in engines {
+                let id = engine as *const Mutex<StatsEngine> as usize;
+                let (floors, meta) = match snapshots.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let Ok(e) = engine.lock() else { continue };
+                        let mut meta = String::new();
+                        for (stat, until) in e.closed_until() {
+                            use std::fmt::Write as _;
+                            let _ = write!(meta, ";{pipeline}/{stat}={until}");
+                        }
+                        v.insert((e.commit_floors(), meta))
+                    }
+                };
+                // A sender in merged mode keeps a revoked partition's records
+                // in its windows and emits them as partials: the new owner
+                // starts after them.
+                let keeps = revoking && !merging && self.partials_topic().is_some();
+                let floor = floors.get(source as usize).copied().flatten();
+                if let (false, Some(f)) = (keeps, floor) {
                     state.floor = Some(state.floor.map_or(f, |g: i64| g.min(f)));
                 }
+                state.metadata.push_str(meta.as_str());
             }
-            for (stat, until) in e.closed_until() {
-                use std::fmt::Write as _;
-                let _ = write!(state.metadata, ";{pipeline}/{stat}={until}");
-            }
+            out.push(state);
         }
-        state
+        out
     }
 
     fn pipeline_names(&self) -> Vec<String> {

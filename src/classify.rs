@@ -35,8 +35,14 @@
 //! group, never a person. Short plain words and numbers of up to four digits
 //! (`v1`, `2024`, `page`) are never replaced. [`could_be_identifier`] is the
 //! cheap test that skips most segments before any of this runs.
+//!
+//! URL path segments are cut by [`cut_segment`] (matrix parameters, encoded
+//! query or fragment) and judged percent-decoded by [`segment_kind`]; the
+//! `url` action and `path_template` both go through these two functions.
 
 use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
 
 use crate::actions::ip::parse_ip;
 use crate::actions::redact::{luhn_valid, valid_cn_id};
@@ -140,6 +146,45 @@ pub fn classify(token: &str) -> Option<IdKind> {
     pieces_kind(t)
 }
 
+/// Splits a raw URL path segment (between `/`s, as written) from what
+/// follows its own text: a matrix parameter (`;` or `%3B`) ends the segment;
+/// an encoded `?` (`%3F`), `#` (`%23`) or `%` (`%25`, a second layer of
+/// encoding that could hide either) ends the whole path. Returns the
+/// segment's text and whether the path ends after it. The `url` action and
+/// `path_template` both cut segments here.
+#[inline]
+pub fn cut_segment(raw: &str) -> (&str, bool) {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b';' => return (&raw[..i], false),
+            b'%' => match (
+                b.get(i + 1).map(u8::to_ascii_uppercase),
+                b.get(i + 2).map(u8::to_ascii_uppercase),
+            ) {
+                (Some(b'3'), Some(b'B')) => return (&raw[..i], false),
+                (Some(b'3'), Some(b'F')) | (Some(b'2'), Some(b'3' | b'5')) => {
+                    return (&raw[..i], true)
+                }
+                _ => i += 1,
+            },
+            _ => i += 1,
+        }
+    }
+    (raw, false)
+}
+
+/// The kind of a path segment (already cut by [`cut_segment`]), judged on
+/// its percent-decoded text.
+#[inline]
+pub fn segment_kind(segment: &str) -> Option<IdKind> {
+    if !could_be_identifier(segment) {
+        return None;
+    }
+    classify(&percent_decode_str(segment).decode_utf8_lossy())
+}
+
 /// Folds full-width forms (U+FF01–U+FF5E) to ASCII and the ideographic space
 /// to a space, and reads any other Unicode digit as `0`, so `１３８…` or
 /// `alice＠example.com` classify like their ASCII spelling. ASCII text is
@@ -184,12 +229,20 @@ fn number_kind(b: &[u8], digits: usize) -> Option<IdKind> {
     if !numeric {
         return None;
     }
-    let d: Vec<u8> = b.iter().copied().filter(u8::is_ascii_digit).collect();
-    Some(if d.len() == 18 && valid_cn_id(&d) {
+    // The digits alone, on the stack: more than 19 cannot be a phone, ID or card.
+    if digits > 19 {
+        return Some(IdKind::Id);
+    }
+    let mut buf = [0u8; 19];
+    for (slot, &c) in buf.iter_mut().zip(b.iter().filter(|c| c.is_ascii_digit())) {
+        *slot = c;
+    }
+    let d = &buf[..digits];
+    Some(if d.len() == 18 && valid_cn_id(d) {
         IdKind::CnId
-    } else if is_cn_mobile(&d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
+    } else if is_cn_mobile(d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
         IdKind::Phone
-    } else if (13..=19).contains(&digits) && luhn_valid(&d) {
+    } else if (13..=19).contains(&digits) && luhn_valid(d) {
         IdKind::Card
     } else {
         IdKind::Id

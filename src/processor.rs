@@ -56,7 +56,7 @@ pub struct OutputRecord<'a> {
 }
 
 /// What the service commits for one source partition, from the processor's
-/// point of view (see [`RecordProcessor::commit_state`]).
+/// point of view (see [`RecordProcessor::commit_states`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitState {
     /// The lowest offset whose record still feeds state that has not left
@@ -147,15 +147,16 @@ pub trait RecordProcessor: Send + Sync + 'static {
     /// Partitions revoked from this instance (after their final commit).
     fn revoked(&self, _partitions: &[(&str, i32)]) {}
 
-    /// The floor and metadata of a partition's next commit. `revoking` is
-    /// true for the final commit of a partition moving away. The default
-    /// holds nothing back. Outputs the processor emits for state it held
-    /// (statistics) must leave through the sink before the state stops
-    /// counting in the floor, and a commit is stored only when no such
-    /// output is in flight, so a committed floor and metadata are always
-    /// consistent with what was delivered.
-    fn commit_state(&self, _topic: &str, _partition: i32, _revoking: bool) -> CommitState {
-        CommitState::default()
+    /// The floor and metadata of the next commit of each partition, in
+    /// order (one call per commit round, so the processor can take each
+    /// lock once). `revoking` is true for the final commit of partitions
+    /// moving away. The default holds nothing back. Outputs the processor
+    /// emits for state it held (statistics) must leave through the sink
+    /// before that state stops counting in the floor, and a commit is
+    /// stored only when no such output is in flight, so a committed floor
+    /// and metadata are always consistent with what was delivered.
+    fn commit_states(&self, partitions: &[(&str, i32)], _revoking: bool) -> Vec<CommitState> {
+        vec![CommitState::default(); partitions.len()]
     }
 
     /// Every pipeline name, so per-pipeline metrics exist from the start.

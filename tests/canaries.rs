@@ -272,7 +272,7 @@ impl<'p> Sweep<'p> {
     fn ipv4(&mut self) -> String {
         let u = self.u();
         let ip = format!("10.{}.{}.{}", 100 + u / 10_000 % 100, 100 + u / 100 % 100, 100 + u % 100);
-        self.forbid(&[ip.clone()], true);
+        self.forbid(std::slice::from_ref(&ip), true);
         ip
     }
 
@@ -280,7 +280,7 @@ impl<'p> Sweep<'p> {
     fn card(&mut self) -> String {
         let u = self.u();
         let head = format!("6288{u:08}");
-        self.forbid(&[head.clone()], false);
+        self.forbid(std::slice::from_ref(&head), false);
         luhn(&format!("{head}432"))
     }
 
@@ -295,7 +295,7 @@ impl<'p> Sweep<'p> {
     fn number(&mut self) -> String {
         let u = self.u();
         let n = format!("{}.{u:07}", 20 + u % 60);
-        self.forbid(&[n.clone()], false);
+        self.forbid(std::slice::from_ref(&n), false);
         n
     }
 
@@ -566,7 +566,7 @@ impl<'p> Sweep<'p> {
         self.shape = "nested_levels_as_scalars_and_arrays";
         for level in self.levels() {
             let m = self.record(|_, path, _| {
-                (path.starts_with(&format!("{level}.")) || path == level).then(|| None)
+                (path.starts_with(&format!("{level}.")) || path == level).then_some(None)
             });
             let mut m2 = m.clone();
             let w = self.word();
@@ -1004,7 +1004,7 @@ impl<'p> Sweep<'p> {
         self.shape = "clf_ipv6_client";
         let u = self.u();
         let v6 = format!("2a02:810d:9f:3a::{:x}", 0x1000 + u % 0xe000);
-        self.forbid(&[v6.clone()], false);
+        self.forbid(std::slice::from_ref(&v6), false);
         let line = self.clf_line(&v6, "-", "GET / HTTP/1.1", "-", "curl/8.0");
         self.push(Some(line));
         self.shape = "clf_bad_ip";

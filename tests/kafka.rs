@@ -841,13 +841,10 @@ async fn readiness_follows_the_broker_under_load() {
     produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
     let shutdown = Shutdown::new();
     let s = settings(&bs, &names);
-    let service = Service::start(
-        &s,
-        TestProcessor::new(&names, Duration::from_micros(500)),
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
+    let service =
+        Service::start(&s, TestProcessor::new(&names, Duration::from_millis(1)), shutdown.clone())
+            .await
+            .unwrap();
     let addr = service.http_addr();
     assert!(readyz_becomes(addr, 200, Duration::from_secs(30)).await.is_some(), "never ready");
     let mut out = Reader::new(&bs, &names.output, 3);
@@ -860,18 +857,18 @@ async fn readiness_follows_the_broker_under_load() {
         .await
         .expect("/readyz stayed 200 for 10 s without a broker");
     assert!(body.contains("not ready: no broker"), "{body}");
-    let metrics = http_get(addr, "/metrics").await.1;
-    let queued = sample(&metrics, "logveil_producer_queue_messages", "");
-    let queued = if queued == 0.0 {
-        // The gauge has no labels: its line is `name value`.
-        metrics
+    // The most outputs waiting in the producer while the broker is away
+    // (the gauge has no labels: its line is `name value`).
+    let mut queued = 0.0_f64;
+    for _ in 0..20 {
+        let metrics = http_get(addr, "/metrics").await.1;
+        let now = metrics
             .lines()
             .find_map(|l| l.strip_prefix("logveil_producer_queue_messages "))
-            .map_or(0.0, |v| v.trim().parse().unwrap())
-    } else {
-        queued
-    };
-    tokio::time::sleep(Duration::from_secs(4)).await;
+            .map_or(0.0, |v| v.trim().parse().unwrap());
+        queued = queued.max(now);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(http_get(addr, "/readyz").await.0, 503, "still down");
     broker.broker_up(1).unwrap();
     let (back, _) = readyz_becomes(addr, 200, Duration::from_secs(60))

@@ -180,15 +180,21 @@ fn plan_commits(
     trackers: &[Arc<PartitionTracker>],
     revoking: bool,
 ) -> Option<Vec<(Arc<PartitionTracker>, i64, String)>> {
-    let mut planned = Vec::with_capacity(trackers.len());
-    for t in trackers {
-        // The tracker before the processor: a record observed after this
-        // read is at or above the point read here.
-        let Some(point) = t.commit_point() else { continue };
-        let state = shared.hooks.commit_state(&t.topic, t.partition, revoking);
-        let offset = state.floor.map_or(point, |f| f.min(point));
-        planned.push((t.clone(), offset, state.metadata));
-    }
+    // The trackers before the processor: a record observed after this read
+    // is at or above the point read here.
+    let points: Vec<(&Arc<PartitionTracker>, i64)> =
+        trackers.iter().filter_map(|t| Some((t, t.commit_point()?))).collect();
+    let names: Vec<(&str, i32)> =
+        points.iter().map(|(t, _)| (t.topic.as_str(), t.partition)).collect();
+    let states = shared.hooks.commit_states(&names, revoking);
+    let planned = points
+        .into_iter()
+        .zip(states)
+        .map(|((t, point), state)| {
+            let offset = state.floor.map_or(point, |f| f.min(point));
+            (t.clone(), offset, state.metadata)
+        })
+        .collect();
     (shared.stats_in_flight() == 0).then_some(planned)
 }
 

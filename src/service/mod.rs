@@ -30,7 +30,7 @@
 //! successful delivery report, and so have all earlier offsets of its
 //! partition ([`offsets::OffsetTracker`]). Statistics hold offsets back
 //! differently: the processor reports a floor per partition
-//! ([`commit_state`](crate::processor::RecordProcessor::commit_state): the
+//! ([`commit_states`](crate::processor::RecordProcessor::commit_states): the
 //! first offset of the oldest statistics window it fed that has not left)
 //! and metadata committed with the offset; a commit is stored only while no
 //! statistics output is in flight, so a crash re-reads open windows whole

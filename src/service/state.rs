@@ -37,7 +37,7 @@ pub(crate) struct Shared {
 pub(crate) trait CommitHooks: Send + Sync {
     fn assigned(&self, partitions: &[(&str, i32, &str)], now_ms: i64);
     fn revoked(&self, partitions: &[(&str, i32)]);
-    fn commit_state(&self, topic: &str, partition: i32, revoking: bool) -> CommitState;
+    fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState>;
 }
 
 impl<P: RecordProcessor> CommitHooks for P {
@@ -47,8 +47,8 @@ impl<P: RecordProcessor> CommitHooks for P {
     fn revoked(&self, partitions: &[(&str, i32)]) {
         RecordProcessor::revoked(self, partitions);
     }
-    fn commit_state(&self, topic: &str, partition: i32, revoking: bool) -> CommitState {
-        RecordProcessor::commit_state(self, topic, partition, revoking)
+    fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState> {
+        RecordProcessor::commit_states(self, partitions, revoking)
     }
 }
 

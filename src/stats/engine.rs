@@ -392,6 +392,23 @@ impl StatsEngine {
         }
     }
 
+    /// [`StatsEngine::commit_floor`] of every source at once, indexed by
+    /// [`SourceId`] (one pass over the open windows).
+    pub fn commit_floors(&self) -> Vec<Option<i64>> {
+        let mut floors: Vec<Option<i64>> = Vec::new();
+        let mut lower = |source: SourceId, offset: i64| {
+            let f = slot(&mut floors, source);
+            *f = Some(f.map_or(offset, |g| g.min(offset)));
+        };
+        for st in &self.stats {
+            for w in st.windows.values() {
+                w.sources.iter().for_each(|s| lower(s.source, s.first));
+            }
+        }
+        self.finished_floors.iter().for_each(|&(s, o)| lower(s, o));
+        floors
+    }
+
     /// Drops every open window `source` fed (a merging engine whose
     /// partials partition moved to another owner, who rebuilds them).
     pub fn drop_windows_of(&mut self, source: SourceId) {
