@@ -391,6 +391,29 @@ mod tests {
         assert_eq!(k.client["sasl.password"], "98765432");
     }
 
+    /// TOML syntax errors name the line, never the text around it.
+    #[test]
+    fn syntax_errors_never_echo_values() {
+        for text in [
+            "a = 98765432x\n",
+            "a = \"98765432\n",
+            "a = 98765432.\n",
+            "a = 1_98765432_\n",
+            "a = [98765432,\n",
+            "a = 2024-13-98765432\n",
+            "a = '98765432\n",
+            "a = \"\\q98765432\"\n",
+            "[kafka.client]\n\"sasl.password\" = 98765432 98765432\n",
+            "a = { b = 98765432\n",
+        ] {
+            let err = Config::from_text(text, Path::new("c.toml"), Path::new("."), vec![])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("c.toml: line "), "{err}");
+            assert!(!err.contains("98765432"), "{text:?} gave {err}");
+        }
+    }
+
     #[test]
     fn problem_kinds() {
         for (msg, want) in [

@@ -100,7 +100,7 @@ pub struct DeriveSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeriveKind {
-    /// URL path with the query string removed and numeric, hex (>= 8) and UUID segments replaced by `{id}`.
+    /// URL path without query, fragment and matrix parameters; identifier-like segments (shared classifier, see `crate::classify`) and all-digit segments replaced by placeholders such as `{id}`.
     PathTemplate,
     /// HTTP status 100..=599 (number or 3-digit text) to `"1xx"` ..= `"5xx"`.
     StatusClass,

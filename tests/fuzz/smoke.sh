@@ -40,7 +40,7 @@ for t in "${targets[@]}"; do
         echo "fuzz smoke: $t: ok, ${runs:-?} executions in ${seconds}s"
     else
         echo "fuzz smoke: $t: FAILED"
-        grep -E "panicked at|^==[0-9]+== ERROR|SUMMARY|Test unit written" "$log" | head -20 || tail -30 "$log"
+        grep -a -E -A2 "panicked at|^==[0-9]+== ERROR" "$log" | head -20 || tail -30 "$log"
         for r in $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log"); do
             echo "fuzz smoke: reproducer: tests/fuzz/$r"
             echo "fuzz smoke: replay with: tests/fuzz/$bin_dir/$t tests/fuzz/$r"

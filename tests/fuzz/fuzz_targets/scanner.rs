@@ -1,13 +1,13 @@
 //! The validating JSON scanner against serde_json: the strict skip accepts
-//! exactly what serde_json reads into `IgnoredAny`, the lenient skip exactly
+//! exactly what serde_json decodes into a `Value`, the lenient skip exactly
 //! what it reads into a `RawValue`, and a string's unescaped text equals
 //! serde_json's `String`. Nesting beyond serde_json's recursion limit (128)
-//! is left out of the comparison.
+//! is left out of the comparison. Input that is not UTF-8 must be refused
+//! (serde_json does not check the UTF-8 of strings it skips).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use logveil::scan::{unescape, Cursor, Skip};
-use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 /// serde_json's default recursion limit.
@@ -25,12 +25,24 @@ fuzz_target!(|data: &[u8]| {
         Err(Skip::TooDeep) => None,
         Err(Skip::Syntax(_)) => Some(false),
     };
-    let serde = serde_json::from_slice::<IgnoredAny>(data);
+    // serde_json skips an ignored string without checking its UTF-8; the
+    // scanner refuses invalid UTF-8 everywhere (documented), so only
+    // valid UTF-8 is compared, and anything else must be refused.
+    let Ok(text) = std::str::from_utf8(data) else {
+        assert_ne!(strict, Some(true), "strict scan accepted invalid UTF-8");
+        let mut cur = Cursor::new(data);
+        let lenient = cur.skip_raw(&mut Vec::new()).is_ok() && cur.at_end();
+        assert!(!lenient, "lenient scan accepted invalid UTF-8");
+        return;
+    };
+    // Strict is how serde_json treats values it decodes: `Value` decodes
+    // every string and number (`IgnoredAny` skips numbers by grammar only).
+    let serde = serde_json::from_str::<serde_json::Value>(text).map(drop);
     match (strict, &serde) {
         (None, _) => {}
         (_, Err(e)) if too_deep_for_serde(e) => {}
         (Some(ok), _) => {
-            assert_eq!(ok, serde.is_ok(), "strict scan vs serde_json IgnoredAny: {serde:?}")
+            assert_eq!(ok, serde.is_ok(), "strict scan vs serde_json Value: {serde:?}")
         }
     }
 

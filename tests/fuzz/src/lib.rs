@@ -188,7 +188,9 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
         "url" | "redact" | "bucket" => text().map(|_| ()),
         "language" => {
             let s = text()?;
-            if (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase()) {
+            // "" and "-" are "no header" markers and are kept as they are.
+            let subtag = (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase());
+            if subtag || s.is_empty() || s == "-" {
                 Ok(())
             } else {
                 Err("language: not a 2-3 letter primary subtag".into())
@@ -197,9 +199,9 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
         "reduce_user_agent" => {
             let Value::Object(m) = v else { return Err("reduce_user_agent: not an object".into()) };
             for (k, x) in m {
-                if !matches!(k.as_str(), "browser" | "browser_major" | "os" | "device")
-                    || !x.is_string()
-                {
+                let known = matches!(k.as_str(), "browser" | "browser_major" | "os" | "device");
+                // `browser_major` is null when the user-agent gives no version.
+                if !known || !(x.is_string() || (k == "browser_major" && x.is_null())) {
                     return Err(format!("reduce_user_agent: unexpected member {k}"));
                 }
             }
