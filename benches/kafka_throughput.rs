@@ -1,21 +1,31 @@
-//! End-to-end Kafka throughput on the embedded broker: `logveil run`'s
-//! service with the reference pipeline (`pipelines/access_log.toml`, stats
-//! included) on the reference workload, against a plain rdkafka
-//! consume→produce copy loop with the same client settings and partitions,
-//! measured in the same run.
+//! End-to-end Kafka throughput: `logveil run` with the reference pipeline
+//! (`pipelines/access_log.toml`, stats included) on the reference workload,
+//! against a plain rdkafka consume→produce copy loop with the same client
+//! settings and partitions, measured in the same run.
+//!
+//! Two modes (`LOGVEIL_BENCH_BROKER`):
+//! - `process` (default): the broker, the copy loop and the real `logveil`
+//!   binary each run in their own process, and each one's own CPU per
+//!   record and peak RSS come from `/proc/<pid>` (see `processes.rs`);
+//!   `LOGVEIL_BENCH_BROKERS` names an external broker instead of the child
+//!   mock cluster, `LOGVEIL_BENCH_ENV` adds config overrides for both
+//!   contenders.
+//! - `inprocess`: broker, copy loop and service share this process (CPU
+//!   per record of the whole process); needed for the pass-through
+//!   processor.
 //!
 //! `cargo bench --bench kafka_throughput`; size with
 //! `LOGVEIL_BENCH_RECORDS` (default 200000), `LOGVEIL_BENCH_PARTITIONS`
 //! (default 16), `LOGVEIL_BENCH_RUNS` (default 3) and `LOGVEIL_BENCH_WORKERS`
-//! (default: the service default, one per core). Each run times from the
-//! first record fetched to the last output flushed, offsets committed and
-//! the consumer closed, for both contenders; the group join is excluded.
-//! For profiling one side alone, `LOGVEIL_BENCH_ONLY=copy` or `=service`
-//! skips the other (no ratio is printed then). `LOGVEIL_BENCH_PROCESSOR`
-//! picks what the service runs: `reference` (default), `nostats` (the
-//! reference pipeline without its `[[stats]]`) or `passthrough` (payload and
-//! key copied unchanged: the service's own cost, with provenance header,
-//! offset tracking and metrics).
+//! (default: the service default, one per core). In process, each run times
+//! from the first record fetched to the last output flushed, offsets
+//! committed and the consumer closed, for both contenders; the group join is
+//! excluded. For profiling one side alone, `LOGVEIL_BENCH_ONLY=copy` or
+//! `=service` skips the other (no ratio is printed then).
+//! `LOGVEIL_BENCH_PROCESSOR` picks what the service runs: `reference`
+//! (default), `nostats` (the reference pipeline without its `[[stats]]`) or,
+//! in process only, `passthrough` (payload and key copied unchanged: the
+//! service's own cost, with provenance header, offset tracking and metrics).
 
 #[path = "kafka_throughput/processes.rs"]
 mod processes;
