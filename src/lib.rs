@@ -1,32 +1,40 @@
 //! logveil: desensitize logs that carry personal information, on Kafka.
 //!
 //! # Layout
+//! Dependencies point one way: command line → service → engine
+//! (anonymizer, pipelines, statistics) → actions → primitives.
+//! - [`cli`] and [`cmd`]: the command line, one file per command.
+//! - [`config`] / [`config_env`]: `config/logveil.toml` and `LOGVEIL_*` overrides.
+//! - [`service`]: the Kafka service (consumer group, workers, producer,
+//!   offsets, HTTP metrics/health, embedded broker).
+//! - [`processor`]: the seam between the Kafka service and the engine.
+//! - [`anonymizer`]: the pipelines and stats behind the service seam.
 //! - [`pipeline`]: pipeline files → compiled [`pipeline::Pipeline`]s; the
 //!   per-record hot path; routing by topic.
+//! - [`stats`]: windowed, privacy-thresholded aggregates (and
+//!   [`stats::StatsMode`], how they are finalized across instances).
+//! - [`engine_metrics`]: the metrics the engine records (the service
+//!   describes and exports them; the engine never imports the service).
 //! - [`scan`]: the validating one-pass JSON scanner under the record path
 //!   and the statistics extraction.
 //! - [`actions`]: the field actions (`truncate_ip`, `pseudonymize`, ...), pure.
 //! - [`classify`]: the identifier classifier shared by URL handling and
 //!   statistics path templates.
-//! - [`keys`]: key material, key rings, rotation.
-//! - [`stats`]: windowed, privacy-thresholded aggregates.
-//! - [`anonymizer`]: the pipelines and stats behind the service seam.
-//! - [`processor`]: the seam between the Kafka service and the engine.
-//! - [`service`]: the Kafka service (consumer group, workers, producer,
-//!   offsets, HTTP metrics/health, embedded broker).
-//! - [`config`] / [`config_env`]: `config/logveil.toml` and `LOGVEIL_*` overrides.
-//! - [`error`]: error codes of refused records; [`dead_letter`]: their format.
+//! - Primitives: [`keys`] (key material, key rings, rotation), [`clock`]
+//!   (wall-clock epoch milliseconds), [`error`] (error codes of refused
+//!   records) and [`dead_letter`] (their format).
 //! - [`workload`]: the seeded reference workload; [`samples`]: demo records per category.
-//! - [`cli`] and [`cmd`]: the command line, one file per command.
 
 pub mod actions;
 pub mod anonymizer;
 pub mod classify;
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod config_env;
 pub mod dead_letter;
+pub mod engine_metrics;
 pub mod error;
 pub mod keys;
 pub mod pipeline;

@@ -17,6 +17,7 @@ use anyhow::Context as _;
 
 use crate::config::Config;
 use crate::dead_letter::{DeadLetter, DeadLetterSource};
+use crate::error::ErrorCode;
 use crate::keys::{KeyStore, ProcessEnv};
 use crate::pipeline::compile::referenced_rings;
 use crate::pipeline::{Pipeline, Scratch};
@@ -56,7 +57,7 @@ pub struct Summary {
     /// Records written.
     pub written: u64,
     /// Dead letters by error code.
-    pub dead_lettered: BTreeMap<&'static str, u64>,
+    pub dead_lettered: BTreeMap<ErrorCode, u64>,
     /// Fields dropped because their value could not be transformed, by field path.
     pub fields_dropped: BTreeMap<String, u64>,
     /// Statistics rows written.
@@ -123,7 +124,7 @@ pub fn process_stream(
             }
             Err(e) => {
                 let dl = DeadLetter::new(
-                    e.code.as_str(),
+                    e.code,
                     &e.message,
                     Some(&pipeline.name),
                     DeadLetterSource::File { file: name, line: line_no },
@@ -131,7 +132,7 @@ pub fn process_stream(
                 );
                 sinks.dead.write_all(&dl.to_json())?;
                 sinks.dead.write_all(b"\n")?;
-                *summary.dead_lettered.entry(e.code.as_str()).or_default() += 1;
+                *summary.dead_lettered.entry(e.code).or_default() += 1;
             }
         }
         for &ri in &scratch.failed_rules {
@@ -139,7 +140,7 @@ pub fn process_stream(
         }
         if let Some((w, engine)) = sinks.stats.as_mut() {
             if line_no % 4096 == 0 {
-                engine.poll(crate::actions::pseudonymize::now_ms(), &mut rows);
+                engine.poll(crate::clock::now_ms(), &mut rows);
                 write_rows(*w, &mut rows, summary)?;
             }
         }

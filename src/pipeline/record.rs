@@ -23,9 +23,10 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
-use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
+use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
+use crate::clock::now_ms;
 use crate::error::{ErrorCode, RecordError};
 use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrSpan, SyntaxError};
 

@@ -12,9 +12,10 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
+use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
+use crate::clock::now_ms;
 use crate::error::{ErrorCode, RecordError};
 
 use super::compile::{Action, Child, ChildKind, Node, Pipeline};
