@@ -105,6 +105,14 @@ pub struct AnonWorker {
     provenance: String,
 }
 
+impl AnonWorker {
+    /// Indices of the rules whose field was dropped in the last processed
+    /// record (its value could not be transformed).
+    pub fn failed_rules(&self) -> &[usize] {
+        &self.scratch.failed_rules
+    }
+}
+
 impl std::fmt::Debug for Anonymizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Anonymizer").field("pipelines", &self.set.pipelines().len()).finish()
