@@ -20,27 +20,32 @@
 //! - [`actions`]: the field actions (`truncate_ip`, `pseudonymize`, ...), pure.
 //! - [`classify`]: the identifier classifier shared by URL handling and
 //!   statistics path templates.
-//! - Primitives: [`keys`] (key material, key rings, rotation), [`clock`]
-//!   (wall-clock epoch milliseconds), [`error`] (error codes of refused
+//! - Primitives: [`keys`] (key material, key rings, rotation), [`time`]
+//!   (the one definition of a valid timestamp; parsing, RFC 3339 formatting,
+//!   calendar maths, the wall clock), [`error`] (error codes of refused
 //!   records) and [`dead_letter`] (their format).
-//! - [`workload`]: the seeded reference workload; [`samples`]: demo records per category.
+//! - [`fixtures`]: the seeded reference workload ([`workload`]) and demo
+//!   records per category ([`samples`]), apart from the engine.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod actions;
 pub mod anonymizer;
 pub mod classify;
 pub mod cli;
-pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod config_env;
 pub mod dead_letter;
 pub mod engine_metrics;
 pub mod error;
+pub mod fixtures;
 pub mod keys;
 pub mod pipeline;
 pub mod processor;
-pub mod samples;
 pub mod scan;
 pub mod service;
 pub mod stats;
-pub mod workload;
+pub mod time;
+
+pub use fixtures::{samples, workload};

@@ -208,7 +208,7 @@ pub fn process_stream(
         }
         if sinks.stats.is_some() && line_no % 4096 == 0 {
             let error = &mut run.error;
-            run.anon.tick(&mut run.worker, crate::clock::now_ms(), &mut |o| {
+            run.anon.tick(&mut run.worker, crate::time::now_ms(), &mut |o| {
                 write_output(&o, sinks, summary, error)
             });
             if let Some(e) = run.error.take() {

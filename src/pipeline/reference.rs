@@ -15,8 +15,8 @@ use serde_json::value::RawValue;
 use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
-use crate::clock::now_ms;
 use crate::error::{ErrorCode, RecordError};
+use crate::time::now_ms;
 
 use super::compile::{Action, Child, ChildKind, Node, Pipeline};
 use super::json_out::{nesting_exceeds, write_str};

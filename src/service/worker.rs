@@ -12,9 +12,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::clock::now_ms;
 use crate::dead_letter::{DeadLetter, DeadLetterSource};
 use crate::processor::{Disposition, OutputKind, OutputRecord, RecordProcessor, SourceRecord};
+use crate::time::now_ms;
 
 use super::metrics::{self, OutputLabel, PipelineMetrics};
 use super::offsets::{BeginRefused, PartitionTracker};
