@@ -109,6 +109,34 @@ pub fn could_be_identifier(token: &str) -> bool {
 
 /// The kind of identifier `token` looks like as a whole, or `None`.
 pub fn classify(token: &str) -> Option<IdKind> {
+    if plain_word(token.as_bytes()) {
+        return None;
+    }
+    classify_full(token)
+}
+
+/// One pass that settles most path segments (`users`, `orders`, `v1`): an
+/// ASCII token without `@`, with fewer than [`MIN_DIGITS`] digits, shorter
+/// than [`MIN_TOKEN_LEN`], not an all-hex id and without any separator of
+/// rule 7 (so no IP, number, piece or token either) cannot be an identifier.
+#[inline]
+fn plain_word(b: &[u8]) -> bool {
+    if b.len() >= MIN_TOKEN_LEN {
+        return false;
+    }
+    let (mut digits, mut hex_only) = (0usize, true);
+    for &c in b {
+        if c >= 0x80 || matches!(c, b'@' | b'.' | b'_' | b'-' | b'~' | b',' | b':' | b'+' | b'=') {
+            return false;
+        }
+        digits += usize::from(c.is_ascii_digit());
+        hex_only &= c.is_ascii_hexdigit();
+    }
+    digits < MIN_DIGITS && !(hex_only && b.len() >= MIN_HEX_LEN)
+}
+
+/// [`classify`] without the [`plain_word`] shortcut.
+fn classify_full(token: &str) -> Option<IdKind> {
     if !could_be_identifier(token) {
         return None;
     }
@@ -181,6 +209,9 @@ pub fn cut_segment(raw: &str) -> (&str, bool) {
 pub fn segment_kind(segment: &str) -> Option<IdKind> {
     if !could_be_identifier(segment) {
         return None;
+    }
+    if !segment.as_bytes().contains(&b'%') {
+        return classify(segment);
     }
     classify(&percent_decode_str(segment).decode_utf8_lossy())
 }
@@ -489,6 +520,16 @@ mod tests {
         fn emails_are_always_caught(local in "[a-z0-9._+-]{1,12}", domain in "[a-z0-9-]{1,12}(\\.[a-z]{2,6}){0,2}") {
             let token = format!("{local}@{domain}");
             prop_assert_eq!(classify(&token), Some(IdKind::Email));
+        }
+
+        /// The one-pass shortcut never hides what the full rules would flag.
+        #[test]
+        fn plain_word_shortcut_is_exact(
+            token in "[ -~]{0,17}|[a-zA-Z0-9]{0,17}|[0-9a-f@.:_-]{0,17}",
+        ) {
+            if plain_word(token.as_bytes()) {
+                prop_assert_eq!(classify_full(&token), None, "{}", token);
+            }
         }
 
         #[test]
