@@ -227,10 +227,9 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
     }
 }
 
-/// Whether to check the properties whose fixes belong to other branches and
-/// may not have landed yet (redaction to a fixpoint, request lines split from
-/// the right): set `LOGVEIL_FUZZ_PENDING=1`. The CI smoke leaves it unset;
-/// see README.md.
+/// Whether to check the properties whose fixes belong to other work that
+/// may not have landed yet (today: redaction to a fixpoint): set
+/// `LOGVEIL_FUZZ_PENDING=1`. The CI smoke leaves it unset; see README.md.
 pub fn check_pending() -> bool {
     static PENDING: OnceLock<bool> = OnceLock::new();
     *PENDING.get_or_init(|| std::env::var("LOGVEIL_FUZZ_PENDING").is_ok_and(|v| v == "1"))
