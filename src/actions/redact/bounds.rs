@@ -100,6 +100,22 @@ pub(super) fn window_cuttable(run: &[Group], s: usize, e: usize) -> bool {
     starts_ok && ends_ok
 }
 
+/// Whether `run[s..=e]` is a grouped window (groups of 3–4 digits) that a
+/// four-digit group continues on either side with the same separator:
+/// then it is part of something longer (a 22-digit postal tracking number
+/// printed in fours), not a card or phone number of its own.
+pub(super) fn inside_longer_grouping(run: &[Group], s: usize, e: usize) -> bool {
+    let Some(window) = run.get(s..=e) else { return false };
+    let Some(inner) = run.get(s + 1).map(|g| g.gap) else { return false };
+    if !window.iter().all(|g| (3..=4).contains(&g.len())) {
+        return false;
+    }
+    let before = s.checked_sub(1).and_then(|p| run.get(p)).is_some_and(|p| p.len() == 4)
+        && run.get(s).is_some_and(|g| g.gap == inner);
+    let after = run.get(e + 1).is_some_and(|n| n.len() == 4 && n.gap == inner);
+    before || after
+}
+
 /// The position of the first ASCII digit at or after `from`.
 pub(super) fn next_digit(b: &[u8], from: usize) -> Option<usize> {
     let rest = b.get(from..)?;

@@ -9,7 +9,9 @@
 //! starting with 0 or 1 are never cards (epoch milli/microsecond
 //! timestamps and snowflake IDs are).
 
-use super::bounds::{clear_after, clear_before, window_cuttable, Gap, Group};
+use super::bounds::{
+    clear_after, clear_before, inside_longer_grouping, window_cuttable, Gap, Group,
+};
 use super::{Detector, Sink};
 
 const MIN_CARD_DIGITS: usize = 13;
@@ -44,7 +46,11 @@ pub(super) fn scan_run(b: &[u8], run: &[Group], sink: &mut Sink) {
 fn candidate(b: &[u8], run: &[Group], s: usize, e: usize, sink: &mut Sink) {
     let (Some(first), Some(last)) = (run.get(s), run.get(e)) else { return };
     let Some(span) = b.get(first.start..last.end) else { return };
-    if !issuer_ok(span) || !luhn_valid(span) || !window_cuttable(run, s, e) {
+    let digits = span.iter().filter(|c| c.is_ascii_digit()).count();
+    if !issuer_ok(span, digits) || !luhn_valid(span) || !window_cuttable(run, s, e) {
+        return;
+    }
+    if inside_longer_grouping(run, s, e) || (digits == 18 && super::cn_id::id_shaped(span)) {
         return;
     }
     let first_in_run = first.gap == Gap::None;
@@ -56,14 +62,20 @@ fn candidate(b: &[u8], run: &[Group], s: usize, e: usize, sink: &mut Sink) {
     sink.push(first.start, last.end, Detector::Card);
 }
 
-/// The first two digits name an issuer range in use.
-fn issuer_ok(span: &[u8]) -> bool {
+/// The first two digits name an issuer range in use, with a length that
+/// issuer uses.
+fn issuer_ok(span: &[u8], len: usize) -> bool {
     let mut d = span.iter().filter(|c| c.is_ascii_digit());
     let (Some(&a), Some(&b)) = (d.next(), d.next()) else { return false };
-    match a {
-        b'2' => (b'2'..=b'7').contains(&b),
-        b'3' => matches!(b, b'0' | b'4'..=b'9'),
-        b'4' | b'5' | b'6' | b'8' | b'9' => true,
+    match (a, b) {
+        (b'2', b'2'..=b'7') => len == 16,
+        (b'3', b'4' | b'7') => len == 15,
+        (b'3', b'0' | b'6' | b'8' | b'9') => len >= 14,
+        (b'3', b'5') => len >= 16,
+        (b'4', _) => matches!(len, 13 | 16 | 19),
+        (b'5', b'1'..=b'5') => len == 16,
+        (b'5', b'0' | b'6'..=b'9') | (b'6', _) => len >= 12,
+        (b'8' | b'9', _) => len >= 16,
         _ => false,
     }
 }
@@ -151,7 +163,19 @@ mod tests {
 
     #[test]
     fn cards_next_to_other_numbers() {
-        assert_eq!(only(Detector::Card, "4111 1111 1111 1111 2024"), "[CARD] 2024");
+        assert_eq!(only(Detector::Card, "4111 1111 1111 1111, 2024"), "[CARD], 2024");
+        // A 22-digit postal tracking number in groups of four is no card.
+        let usps = "9400 1000 0000 0000 0000 00";
+        assert_eq!(only(Detector::Card, usps), usps);
+        assert_eq!(
+            only(Detector::Card, "USPS 9400 8505 0316 7334 0046 86"),
+            "USPS 9400 8505 0316 7334 0046 86"
+        );
+        // An 18-digit number starting with 4 is no Visa (13, 16, 19 digits).
+        assert_eq!(only(Detector::Card, "流水 420102200110217729"), "流水 420102200110217729");
+        // An 18-digit number with a China ID's structure is judged as an ID.
+        assert!(luhn_valid(b"350203198311297374"));
+        assert_eq!(only(Detector::Card, "流水 350203198311297374"), "流水 350203198311297374");
         assert_eq!(only(Detector::Card, "ref 12 4111111111111111 34"), "ref 12 [CARD] 34");
     }
 }

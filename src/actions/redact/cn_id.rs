@@ -79,6 +79,12 @@ pub(super) fn valid_date(year: u32, month: u32, day: u32) -> bool {
     (1..=days).contains(&day)
 }
 
+/// An 18-digit number with a China ID's structure (province code and
+/// birth date), whatever its check character: cards leave these alone.
+pub(super) fn id_shaped(digits18: &[u8]) -> bool {
+    digits18.len() == 18 && province_ok(digits18) && birth_date_ok(digits18)
+}
+
 /// Province-level codes in use (the first two digits).
 fn province_ok(d: &[u8]) -> bool {
     matches!(
@@ -141,7 +147,12 @@ fn window(b: &[u8], run: &[Group], s: usize, e: usize, sink: &mut Sink) {
         return;
     }
     let ok = if total == 15 {
-        province_ok(&id) && valid_date(1900 + num(&id[6..8]), num(&id[8..10]), num(&id[10..12]))
+        let sizes: Vec<usize> = groups.iter().map(Group::len).collect();
+        let amex = matches!(id[..2], [b'3', b'4' | b'7']) && super::card::luhn_valid(&id[..15]);
+        (sizes == [15] || sizes == [6, 6, 3])
+            && !amex
+            && province_ok(&id)
+            && valid_date(1900 + num(&id[6..8]), num(&id[8..10]), num(&id[10..12]))
     } else {
         valid_cn_id(&id)
             || (province_ok(&id) && birth_date_ok(&id[..17]) && has_context(b, first.start))
@@ -156,8 +167,50 @@ fn has_context(b: &[u8], start: usize) -> bool {
     context_before(b, start, 12, CONTEXT) || bare_id_before(b, start)
 }
 
+/// Words before a bare `ID` that name some other identifier.
+const OTHER_IDS: &[&str] = &[
+    "order",
+    "user",
+    "session",
+    "request",
+    "device",
+    "ticket",
+    "transaction",
+    "trace",
+    "tracking",
+    "product",
+    "item",
+    "message",
+    "msg",
+    "account",
+    "customer",
+    "client",
+    "app",
+    "shop",
+    "store",
+    "merchant",
+    "batch",
+    "job",
+    "task",
+    "event",
+    "record",
+    "payment",
+    "invoice",
+    "订单",
+    "用户",
+    "会员",
+    "商品",
+    "设备",
+    "工单",
+    "客户",
+    "交易",
+    "流水",
+    "账户",
+    "请求",
+];
+
 /// A bare `ID` (any case) right before `start`, only filler between, and
-/// no word before it (so `order ID`, `用户ID` do not count).
+/// not naming another identifier (`order ID`, `用户ID`).
 fn bare_id_before(b: &[u8], start: usize) -> bool {
     let mut k = start;
     while k > 0 && matches!(b.get(k - 1), Some(b' ' | b':' | b'#' | b'=' | b'.')) && start - k < 4 {
@@ -166,14 +219,17 @@ fn bare_id_before(b: &[u8], start: usize) -> bool {
     if k < 2 || !b.get(k - 2..k).is_some_and(|w| w.eq_ignore_ascii_case(b"id")) {
         return false;
     }
-    let is_text = |p: Option<usize>| {
-        p.and_then(|p| b.get(p)).is_some_and(|&c| c.is_ascii_alphanumeric() || c >= 0x80)
-    };
-    match k.checked_sub(3).and_then(|p| b.get(p)) {
-        None => true,
-        Some(b' ') => !is_text(k.checked_sub(4)),
-        Some(_) => !is_text(k.checked_sub(3)),
+    let id_at = k - 2;
+    if id_at > 0 && b.get(id_at - 1).is_some_and(u8::is_ascii_alphanumeric) {
+        return false; // `paid`, `uuid`
     }
+    let mut w = id_at;
+    while w > 0 && matches!(b.get(w - 1), Some(b' ' | b'_' | b'-')) && id_at - w < 2 {
+        w -= 1;
+    }
+    let before = b.get(w.saturating_sub(12)..w).unwrap_or_default();
+    let lower: Vec<u8> = before.iter().map(u8::to_ascii_lowercase).collect();
+    !OTHER_IDS.iter().any(|word| lower.ends_with(word.as_bytes()))
 }
 
 #[cfg(test)]
@@ -219,7 +275,12 @@ mod tests {
         {
             assert_eq!(only(Detector::CnId, &text), text.replace(bad, "[CN_ID]"), "{text}");
         }
-        for text in [format!("order ID: {bad}"), format!("订单ID {bad}")] {
+        assert_eq!(
+            only(Detector::CnId, &format!("reach me at ID: {bad}")),
+            "reach me at ID: [CN_ID]"
+        );
+        for text in [format!("order ID: {bad}"), format!("订单ID {bad}"), format!("user id {bad}")]
+        {
             assert_eq!(only(Detector::CnId, &text), text, "{text}");
         }
     }

@@ -14,7 +14,7 @@
 //!
 //! # How a text is scanned
 //! A byte-table prefilter skips text that cannot hold a hit (no digit, `@`,
-//! `:`, `=`, `-` and no full-width form). Otherwise the text is folded, digit
+//! `:`, `=`, `-`, no full-width form and no anchor word). Otherwise the text is folded, digit
 //! groups are found once and shared by the numeric detectors, and one
 //! combined `regex` automaton finds the literal anchors of token shapes
 //! (`AKIA…`, `ghp_…`, `eyJ…`, `Bearer`, `-----BEGIN`, `护照`, …). Every
@@ -181,12 +181,13 @@ impl Redactor {
     /// label, and returns the number of hits replaced (over all passes).
     ///
     /// `out` is not cleared. The result is a fixpoint: redacting it again
-    /// finds nothing. Text that contains no ASCII digit, `@`, `:`, `=`, `-`
-    /// or full-width form cannot hold a hit and is copied without scanning.
+    /// finds nothing. Text that contains no ASCII digit, `@`, `:`, `=`, `-`,
+    /// full-width form or anchor word cannot hold a hit and is copied
+    /// without further scanning.
     /// Working memory is reused per thread, so steady-state calls do not
     /// allocate beyond growing `out`.
     pub fn redact(&self, text: &str, out: &mut String) -> usize {
-        if self.enabled == 0 || !Triggers::of(text.as_bytes()).any() {
+        if self.enabled == 0 || !self.may_hold(text.as_bytes()) {
             out.push_str(text);
             return 0;
         }
@@ -204,6 +205,14 @@ impl Redactor {
             // one-off scratch instead.
             None => self.to_fixpoint(text, &mut Scratch::new(), out),
         }
+    }
+
+    /// The prefilter: a trigger byte, or an anchor of a word-started
+    /// detector (`password is …` needs no digit or separator).
+    fn may_hold(&self, b: &[u8]) -> bool {
+        Triggers::of(b).any()
+            || ((self.is_enabled(Detector::Credentials) || self.is_enabled(Detector::Passport))
+                && ANCHORS.is_match(b))
     }
 
     /// Runs passes until one finds nothing; appends the result to `out`.
@@ -247,9 +256,6 @@ impl Redactor {
         let b: &[u8] = if is_folded { &folded.bytes } else { raw };
         let t = Triggers::of(b);
         hits.clear();
-        if !t.any() {
-            return 0;
-        }
         let on = |d: Detector| self.is_enabled(d);
         let mut sink = Sink { hits };
         if t.digit {

@@ -14,7 +14,8 @@
 //!   China numbers (they are left to the rules above).
 
 use super::bounds::{
-    clear_after_letters_ok, clear_before_letters_ok, digit_at, window_cuttable, Gap, Group,
+    clear_after_letters_ok, clear_before_letters_ok, digit_at, inside_longer_grouping,
+    window_cuttable, Gap, Group,
 };
 use super::{Detector, Sink};
 
@@ -58,7 +59,7 @@ fn with_opening(b: &[u8], start: usize) -> usize {
 /// Whether `run[s..=e]` is bounded well: cut at allowed gaps, and where it
 /// begins or ends its run, not touching digits or identifiers.
 fn bounded(b: &[u8], run: &[Group], s: usize, e: usize, start: usize, end: usize) -> bool {
-    if !window_cuttable(run, s, e) {
+    if !window_cuttable(run, s, e) || inside_longer_grouping(run, s, e) {
         return false;
     }
     let first = run.get(s).is_some_and(|g| g.gap == Gap::None);
@@ -79,10 +80,20 @@ fn mobile(b: &[u8], run: &[Group], s: usize, e: usize, sink: &mut Sink) {
     let (Some(first), Some(last)) = (run.get(s), run.get(e)) else { return };
     let Some(window) = run.get(s..=e) else { return };
     let total: usize = window.iter().map(Group::len).sum();
-    if total != 11 || !mobile_start(digits(b, first)) || !inner_gaps_ok(run, s, e) {
+    // A country code glued to the first group: `+86138 0013 8000`.
+    let glued = match (total, digits(b, first)) {
+        (13, [b'8', b'6', ..]) if window.len() > 1 => 2,
+        (15, [b'0', b'0', b'8', b'6', ..]) if window.len() > 1 => 4,
+        _ => 0,
+    };
+    let national = digits(b, first).get(glued..).unwrap_or_default();
+    if total - glued != 11 || !mobile_start(national) || !inner_gaps_ok(run, s, e) {
         return;
     }
-    if window.len() > 1 && window.iter().any(|g| g.len() < 3) {
+    if window.len() > 1 && (national.len() < 3 || window.iter().skip(1).any(|g| g.len() < 3)) {
+        return;
+    }
+    if glued > 0 && first.len() - glued > 4 {
         return;
     }
     let start = with_opening(b, first.start);
@@ -281,6 +292,8 @@ mod tests {
             "8613800138000",
             "008613800138000",
             "0086-138-0013-8000",
+            "+86138 0013 8000",
+            "0086138-0013-8000",
             "86 13800138000",
             "+86-13800138000",
             "(+86) 138 0013 8000",
@@ -349,6 +362,7 @@ mod tests {
             "2024-05-14 12:30:45",
             "v1.2.3 build 20240514",
             "¥1,380.00",
+            "USPS 9400 8505 0316 7334 0046 86",
         ] {
             assert_eq!(only(Detector::Phone, text), text, "{text}");
         }
