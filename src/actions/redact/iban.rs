@@ -5,7 +5,7 @@
 //! or printed in groups of four (`DE89 3704 0044 0532 0130 00`); valid when
 //! the mod-97 remainder of the rearranged number is 1.
 
-use super::bounds::is_word;
+use super::bounds::{is_word, Group};
 use super::{Detector, Sink};
 
 /// IBAN length per country (SWIFT IBAN registry).
@@ -91,21 +91,22 @@ const LENGTHS: &[(&[u8; 2], usize)] = &[
 
 const MAX_LEN: usize = 34;
 
-/// IBANs starting at each `CCdd` preceded by a non-word byte.
-pub(super) fn scan(b: &[u8], sink: &mut Sink) {
-    let mut i = 0;
-    while i + 4 <= b.len() {
-        let starts = matches!(b.get(i..i + 4), Some([c1, c2, d1, d2])
-            if c1.is_ascii_uppercase() && c2.is_ascii_uppercase() && d1.is_ascii_digit() && d2.is_ascii_digit())
-            && (i == 0 || b.get(i - 1).is_some_and(|&c| !is_word(c)));
+/// IBANs: the check digits start a digit group right after two capital
+/// letters (the country code) that do not continue a word.
+pub(super) fn scan(b: &[u8], groups: &[Group], sink: &mut Sink) {
+    let mut resume = 0;
+    for g in groups {
+        let Some(start) = g.start.checked_sub(2) else { continue };
+        let starts = start >= resume
+            && g.len() >= 2
+            && b.get(start..g.start).is_some_and(|cc| cc.iter().all(u8::is_ascii_uppercase))
+            && (start == 0 || b.get(start - 1).is_some_and(|&c| !is_word(c)));
         if starts {
-            if let Some(end) = iban_at(b, i) {
-                sink.push(i, end, Detector::Iban);
-                i = end;
-                continue;
+            if let Some(end) = iban_at(b, start) {
+                sink.push(start, end, Detector::Iban);
+                resume = end;
             }
         }
-        i += 1;
     }
 }
 

@@ -278,7 +278,7 @@ impl Redactor {
                 ip::scan_ipv4(b, &mut sink);
             }
             if on(Detector::Iban) {
-                iban::scan(b, &mut sink);
+                iban::scan(b, groups, &mut sink);
             }
         }
         if t.colon && on(Detector::Ip) {
