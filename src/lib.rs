@@ -6,6 +6,8 @@
 //! - [`scan`]: the validating one-pass JSON scanner under the record path
 //!   and the statistics extraction.
 //! - [`actions`]: the field actions (`truncate_ip`, `pseudonymize`, ...), pure.
+//! - [`classify`]: the identifier classifier shared by URL handling and
+//!   statistics path templates.
 //! - [`keys`]: key material, key rings, rotation.
 //! - [`stats`]: windowed, privacy-thresholded aggregates.
 //! - [`anonymizer`]: the pipelines and stats behind the service seam.
@@ -19,6 +21,7 @@
 
 pub mod actions;
 pub mod anonymizer;
+pub mod classify;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -10,7 +10,10 @@
 //!   pair surrogates, and a number must fit an `f64`;
 //! - **lenient** (a value copied through as raw bytes, like serde_json's
 //!   `RawValue`): `\u` escapes only need four hex digits, numbers only need
-//!   to match the grammar.
+//!   to match the grammar. The record path reads a kept value leniently
+//!   first and then strictly (see `pipeline::record`), so a value that is
+//!   copied is held to the same rules as one that is decoded and every
+//!   output parses under serde_json.
 //!
 //! Both strengths reject everything else serde_json rejects: invalid UTF-8
 //! inside strings, control characters in strings, bad escapes, malformed

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use logveil::anonymizer::Anonymizer;
 use logveil::keys::KeyStore;
+use logveil::pipeline::compile::KeyRule;
 use logveil::pipeline::set::{pipeline_files, rings_of};
 use logveil::pipeline::spec::Format;
 use logveil::pipeline::PipelineSet;
@@ -36,7 +37,22 @@ fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 struct Out {
     topic: String,
     payload: String,
+    key: Option<Vec<u8>>,
     source: Option<(String, i32, i64)>,
+}
+
+/// The Kafka key of input record `i` of `topic`: a canary that must not
+/// appear in any output key or value, in one of several shapes (a user ID,
+/// a phone, an email, full-width digits, bytes that are not UTF-8).
+fn key_canary(topic: &str, i: usize) -> Vec<u8> {
+    let tag = topic.replace('.', "");
+    match i % 5 {
+        0 => format!("keycnry{tag}{i:04}").into_bytes(),
+        1 => format!("1390{:07}", 1_000_000 + topic.len() * 10_000 + i).into_bytes(),
+        2 => format!("keycnry{tag}{i:04}@example.com").into_bytes(),
+        3 => format!("keycnry{tag}{i:04}\u{ff11}\u{ff13}\u{ff18}").into_bytes(),
+        _ => [format!("keycnry{tag}{i:04}").as_bytes(), b"\xff\x00"].concat(),
+    }
 }
 
 #[test]
@@ -61,8 +77,10 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
             _ => logveil::samples::combined_lines(40),
         };
         for (i, r) in records.iter().enumerate() {
-            let rec = BaseRecord::<(), [u8]>::to(&p.input_topics[0])
+            let key = key_canary(&p.input_topics[0], i);
+            let rec = BaseRecord::<[u8], [u8]>::to(&p.input_topics[0])
                 .payload(&r[..])
+                .key(&key[..])
                 .partition(i as i32 % PARTITIONS);
             producer.send(rec).map_err(|(e, _)| e).unwrap();
             producer.poll(Duration::ZERO);
@@ -113,6 +131,7 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
                 topic: m.topic().to_string(),
                 payload: String::from_utf8(m.payload().unwrap_or_default().to_vec())
                     .expect("outputs are UTF-8"),
+                key: m.key().map(<[u8]>::to_vec),
                 source,
             });
         }
@@ -233,6 +252,47 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
     for s in &sensitive {
         assert!(!everything.contains(s.as_str()), "a raw value leaked into the outputs");
     }
+
+    // Record keys: no key canary (nor its digits) in any key or value of any
+    // output topic; keys are pseudonymized or dropped as each pipeline says.
+    for (topic, records) in &inputs {
+        for i in 0..records.len() {
+            let canary = key_canary(topic, i);
+            let printable: String = String::from_utf8_lossy(&canary)
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            assert!(printable.len() >= 11, "{printable}");
+            for o in &outs {
+                let key = o.key.as_deref().unwrap_or_default();
+                assert!(
+                    !key.windows(printable.len()).any(|w| w == printable.as_bytes()),
+                    "a record key canary leaked into a key on {}",
+                    o.topic
+                );
+                assert!(
+                    !o.payload.contains(&printable),
+                    "a record key canary leaked into a value on {}",
+                    o.topic
+                );
+            }
+        }
+    }
+    for p in processor.pipelines().pipelines() {
+        let keys: Vec<Option<&[u8]>> =
+            outs.iter().filter(|o| o.topic == p.output_topic).map(|o| o.key.as_deref()).collect();
+        assert!(!keys.is_empty(), "{}", p.name);
+        match &p.key_rule {
+            KeyRule::Drop => assert!(keys.iter().all(Option::is_none), "{}: key kept", p.name),
+            KeyRule::Pseudonymize(_) => assert!(
+                keys.iter().all(|k| k.is_some_and(|k| k.starts_with(b"test:") && k.len() == 27)),
+                "{}: key not pseudonymized",
+                p.name
+            ),
+            KeyRule::Keep => panic!("{}: a shipped pipeline keeps record keys", p.name),
+        }
+    }
+    assert!(outs.iter().filter(|o| o.topic == DLQ).all(|o| o.key.is_none()));
 
     // Dead letters: codes, no raw payload.
     let codes: BTreeSet<String> = dead

@@ -36,13 +36,146 @@ fn run_counting(p: &Pipeline, input: &str) -> (Value, Vec<String>) {
 
 #[test]
 fn keep_drop_and_default_deny() {
-    let p = pipeline("a = \"keep\"\nb = \"drop\"\n");
-    let out = run(&p, r#"{"a":{"x":[1,2.50,"s"]},"b":"secret","c":"unlisted"}"#).unwrap();
-    assert_eq!(out, json!({"a":{"x":[1,2.5,"s"]}}));
+    let p = pipeline("a = \"keep\"\nb = \"drop\"\nt = \"keep_subtree\"\n");
+    let out = run(&p, r#"{"a":"GET","t":{"x":[1,2.50,"s"]},"b":"secret","c":"unlisted"}"#).unwrap();
+    assert_eq!(out, json!({"a":"GET","t":{"x":[1,2.5,"s"]}}));
     // kept bytes are copied verbatim (number formatting untouched)
     let mut s = Scratch::default();
-    p.process(br#"{"a":2.50}"#, &mut s).unwrap();
-    assert_eq!(s.out, br#"{"a":2.50}"#);
+    p.process(br#"{"a":2.50,"t":[1.0E2]}"#, &mut s).unwrap();
+    assert_eq!(s.out, br#"{"a":2.50,"t":[1.0E2]}"#);
+}
+
+/// `keep` is a scalar rule: an object or array under it is refused with
+/// `wrong_type` whatever `unknown_fields` says, and the message names the
+/// configured path, the action and the accepted types, never the values.
+#[test]
+fn keep_refuses_objects_and_arrays_in_every_pipeline() {
+    for top in ["", "unknown_fields = \"error\""] {
+        let p = pipeline_with("method = \"keep\"\n\"n.result\" = \"keep\"\n", top);
+        for input in [
+            r#"{"method":{"card_number":"4111111111111111","cvv":"123"}}"#,
+            r#"{"method":["4111111111111111"]}"#,
+            r#"{"method":[]}"#,
+            r#"{"method":{}}"#,
+            r#"{"n":{"result":{"id":"11010519491231002X"}}}"#,
+        ] {
+            let mut s = Scratch::default();
+            let e = p.process(input.as_bytes(), &mut s).unwrap_err();
+            assert_eq!(e.code, ErrorCode::WrongType, "{input} ({top})");
+            assert!(
+                e.message.contains("keep accepts string, number, boolean or null, not a JSON"),
+                "{}",
+                e.message
+            );
+            for secret in ["4111", "123", "card_number", "cvv", "11010519491231002X", "\"id\""] {
+                assert!(!e.message.contains(secret), "{}", e.message);
+            }
+        }
+        // every scalar passes, bytes untouched
+        let out = run(&p, r#"{"method":true,"n":{"result":null}}"#).unwrap();
+        assert_eq!(out, json!({"method":true,"n":{"result":null}}));
+    }
+}
+
+/// An independent table of what each action takes (written from the
+/// README's field-action table), checked against the record walk and
+/// against the type sets `explain` shows.
+#[test]
+fn every_action_accepts_exactly_its_json_types() {
+    let samples: [(&str, &str); 6] = [
+        ("string", r#""203.0.113.7""#),
+        ("number", "1715673600"),
+        ("boolean", "true"),
+        ("null", "null"),
+        ("object", r#"{"city":"x"}"#),
+        ("array", r#"["x"]"#),
+    ];
+    let table: [(&str, &str, &[&str]); 14] = [
+        ("keep", "\"keep\"", &["string", "number", "boolean", "null"]),
+        (
+            "keep_subtree",
+            "\"keep_subtree\"",
+            &["string", "number", "boolean", "null", "object", "array"],
+        ),
+        ("drop", "\"drop\"", &["string", "number", "boolean", "null", "object", "array"]),
+        ("truncate_ip", "\"truncate_ip\"", &["string", "null"]),
+        ("pseudonymize_ip", "{ action = \"pseudonymize_ip\", key = \"ids\" }", &["string", "null"]),
+        (
+            "pseudonymize",
+            "{ action = \"pseudonymize\", key = \"ids\", scope = \"u\" }",
+            &["string", "number", "null"],
+        ),
+        ("mask", "\"mask\"", &["string", "number", "null"]),
+        (
+            "coarsen_time",
+            "{ action = \"coarsen_time\", to = \"hour\" }",
+            &["string", "number", "null"],
+        ),
+        ("url", "\"url\"", &["string", "null"]),
+        ("reduce_user_agent", "\"reduce_user_agent\"", &["string", "null"]),
+        ("redact", "\"redact\"", &["string", "null"]),
+        ("bucket", "{ action = \"bucket\", bounds = [0, 10] }", &["string", "number", "null"]),
+        (
+            "generalize_location",
+            "{ action = \"generalize_location\", keep = [\"city\"] }",
+            &["null", "object"],
+        ),
+        ("language", "\"language\"", &["string", "null"]),
+    ];
+    assert_eq!(table.len(), logveil::pipeline::spec::ActionSpec::NAMES.len());
+    for (name, rule, accepted) in table {
+        for top in ["", "unknown_fields = \"error\""] {
+            let p = pipeline_with(&format!("f = {rule}\n"), top);
+            let shown: Vec<&str> = p.rules[0].accepts.types().map(|t| t.name()).collect();
+            assert_eq!(shown, accepted, "{name}: type set shown by explain");
+            for (kind, value) in samples {
+                let got = run(&p, &format!("{{\"f\":{value}}}"));
+                if accepted.contains(&kind) {
+                    assert!(got.is_ok(), "{name} should accept a {kind}: {got:?}");
+                } else {
+                    assert_eq!(got.unwrap_err(), ErrorCode::WrongType, "{name} on a {kind}");
+                }
+            }
+        }
+    }
+}
+
+/// Kept and decoded values are held to the same rule: what serde_json
+/// refuses to decode (a lone surrogate escape, a number beyond f64) is
+/// `invalid_json` wherever it is, and every output parses under serde_json.
+#[test]
+fn kept_and_decoded_values_are_equally_strict() {
+    let p = pipeline_with(
+        "k = \"keep\"\nt = \"keep_subtree\"\nu = { action = \"pseudonymize\", key = \"ids\", scope = \"u\" }\nd = \"drop\"\nloc = { action = \"generalize_location\", keep = [\"city\"] }\n",
+        "",
+    );
+    for bad in [r#""\ud800""#, r#""x\udfff""#, "1e400", "-2E+999"] {
+        for field in ["k", "t", "u", "d", "unlisted"] {
+            let input = format!("{{\"{field}\":{bad}}}");
+            assert_eq!(run(&p, &input).unwrap_err(), ErrorCode::InvalidJson, "{input}");
+        }
+        for input in [
+            format!("{{\"t\":{{\"a\":[1,{bad}]}}}}"),
+            format!("{{\"loc\":{{\"city\":{bad}}}}}"),
+            format!("{{\"loc\":{{\"street\":{bad}}}}}"),
+        ] {
+            assert_eq!(run(&p, &input).unwrap_err(), ErrorCode::InvalidJson, "{input}");
+        }
+    }
+    // Valid escapes and numbers at the edge pass through verbatim and parse.
+    let mut s = Scratch::default();
+    let ok = r#"{"k":"\ud83d\ude00\u00e9","t":{"a":[1.7976931348623157e308,"\u0041"]},"loc":{"city":-0}}"#;
+    p.process(ok.as_bytes(), &mut s).unwrap();
+    assert_eq!(s.out, ok.as_bytes());
+    serde_json::from_slice::<Value>(&s.out).unwrap();
+}
+
+#[test]
+fn keep_subtree_keeps_nested_values_within_the_depth_limit() {
+    let p = pipeline_with("t = \"keep_subtree\"\n", "max_depth = 3");
+    assert_eq!(run(&p, r#"{"t":[[1]]}"#).unwrap(), json!({"t":[[1]]}));
+    assert_eq!(run(&p, r#"{"t":[[[1]]]}"#).unwrap_err(), ErrorCode::TooDeep);
+    assert_eq!(run(&p, r#"{"t":"s","t":1}"#).unwrap_err(), ErrorCode::DuplicateField);
 }
 
 #[test]
@@ -182,6 +315,29 @@ fn generalize_location_keeps_listed_levels() {
     assert_eq!(run(&p, r#"{"loc":"Shenzhen"}"#).unwrap_err(), ErrorCode::WrongType);
 }
 
+/// Levels are scalars (an object or array level is `wrong_type`, never
+/// copied) and appear once (a repeated level is `duplicate_field`, however
+/// it is escaped); unlisted keys may repeat, they are dropped anyway.
+#[test]
+fn generalize_location_levels_are_single_scalars() {
+    let p =
+        pipeline("loc = { action = \"generalize_location\", keep = [\"country\", \"city\"] }\n");
+    let mut s = Scratch::default();
+    for (input, code) in [
+        (r#"{"loc":{"city":{"street":"88 Shennan Rd","name":"Ling Chen"}}}"#, ErrorCode::WrongType),
+        (r#"{"loc":{"country":"CN","city":["Shenzhen","88 Shennan Rd"]}}"#, ErrorCode::WrongType),
+        (r#"{"loc":{"city":"Shenzhen","city":"88 Shennan Rd"}}"#, ErrorCode::DuplicateField),
+        (r#"{"loc":{"city":"Shenzhen","ci\u0074y":"88 Shennan Rd"}}"#, ErrorCode::DuplicateField),
+    ] {
+        let e = p.process(input.as_bytes(), &mut s).unwrap_err();
+        assert_eq!(e.code, code, "{input}");
+        assert!(e.message.contains("`loc.city`"), "{}", e.message);
+        assert!(!e.message.contains("Shennan") && !e.message.contains("street"), "{}", e.message);
+    }
+    let out = run(&p, r#"{"loc":{"street":"a","street":"b","city":7,"country":null}}"#).unwrap();
+    assert_eq!(out, json!({"loc":{"city":7,"country":null}}));
+}
+
 #[test]
 fn nested_paths() {
     let p = pipeline(
@@ -196,18 +352,30 @@ fn nested_paths() {
 
 #[test]
 fn unknown_fields_error_mode() {
-    let p = pipeline_with("a = \"keep\"\n", "unknown_fields = \"error\"");
+    let p = pipeline_with("a = \"keep\"\n\"device.os\" = \"keep\"\n", "unknown_fields = \"error\"");
     assert_eq!(run(&p, r#"{"a":1}"#).unwrap(), json!({"a":1}));
+    // The unlisted field is named by its position, never by its name: names
+    // can be personal (IDs, phones and emails are used as keys).
     let mut s = Scratch::default();
-    let e = p.process(br#"{"a":1,"secret_field":"value123"}"#, &mut s).unwrap_err();
-    assert_eq!(e.code, ErrorCode::UnknownField);
-    assert!(e.message.contains("secret_field") && !e.message.contains("value123"));
+    for (input, message) in [
+        (r#"{"a":1,"secret_field":"value123"}"#, "field #2 of the record is not listed"),
+        (r#"{"11010519491231002X":"x"}"#, "field #1 of the record is not listed"),
+        (
+            r#"{"device":{"os":"iOS","13800138000":1}}"#,
+            "field #2 of the object at `device` is not listed",
+        ),
+        (r#"{"a":1,"\u0031\u0033\u0038":1}"#, "field #2 of the record is not listed"),
+    ] {
+        let e = p.process(input.as_bytes(), &mut s).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnknownField);
+        assert_eq!(e.message, message);
+    }
 }
 
 #[test]
 fn bad_input_kinds_have_their_own_codes() {
     let p = pipeline_with(
-        "a = \"keep\"\nip = \"truncate_ip\"\n",
+        "a = \"keep_subtree\"\nip = \"truncate_ip\"\nk = \"keep\"\n",
         "max_record_bytes = 64\nmax_depth = 3",
     );
     let cases: &[(&[u8], ErrorCode)] = &[
@@ -226,6 +394,10 @@ fn bad_input_kinds_have_their_own_codes() {
         (b"{\"z\":[[[1]]]}", ErrorCode::TooDeep),
         (b"{\"ip\":{\"x\":1}}", ErrorCode::WrongType),
         (b"{\"ip\":[1]}", ErrorCode::WrongType),
+        (b"{\"k\":[1]}", ErrorCode::WrongType),
+        (b"{\"k\":{\"x\":1}}", ErrorCode::WrongType),
+        (b"{\"k\":\"\\ud800\"}", ErrorCode::InvalidJson),
+        (b"{\"k\":1e400}", ErrorCode::InvalidJson),
         (b"{\"a\":1,\"a\":2}", ErrorCode::DuplicateField),
     ];
     for (input, code) in cases {
@@ -280,6 +452,11 @@ fn config_errors_name_file_field_problem() {
         ("a = \"keep\"\n\"a.b\" = \"keep\"", "fields.a.b"),
         ("b = { action = \"bucket\", bounds = [3, 1] }", "fields.b.bounds"),
         ("m = { action = \"mask\", keep_lst = 4 }", "keep_lst"),
+        (
+            "l = { action = \"generalize_location\", keep = [\"city\", \"city\"] }",
+            "fields.l.keep: level `city` is listed twice",
+        ),
+        ("t = { action = \"keep_subtree\", depth = 2 }", "depth"),
     ];
     for (fields, needle) in cases {
         let err =
@@ -307,6 +484,14 @@ fn record_key_treatments() {
     assert!(mk("\"keep\"").transform_key(Some(b"k1"), &mut s));
     assert_eq!(s.key_out, b"k1");
     assert!(!mk("\"drop\"").transform_key(Some(b"k1"), &mut s));
+    // Without `[output] key` the key is dropped: keys are often user IDs.
+    assert!(!pipeline("a = \"keep\"\n").transform_key(Some(b"u_6113088066"), &mut s));
+    assert!(s.key_out.is_empty());
+    for not_for_keys in ["\"keep_subtree\"", "\"truncate_ip\"", "\"mask\""] {
+        let text = format!("name = \"t\"\ncategory = \"payment\"\n[input]\ntopics = [\"in\"]\n[output]\ntopic = \"out\"\nkey = {not_for_keys}\n[fields]\na = \"keep\"\n");
+        let e = Pipeline::from_toml(&text, Path::new("t.toml"), &keys).unwrap_err().to_string();
+        assert!(e.contains("output.key") && e.contains("not allowed for record keys"), "{e}");
+    }
     let p = mk("{ action = \"pseudonymize\", key = \"ids\", scope = \"user\" }");
     assert!(p.transform_key(Some(b"u_1"), &mut s));
     assert!(s.key_out.starts_with(b"test:") && !s.key_out.windows(3).any(|w| w == b"u_1"));
@@ -352,4 +537,33 @@ fn every_shipped_pipeline_passes_its_own_cases() {
         }
     }
     assert_eq!(categories.len(), 7, "one pipeline per data category");
+}
+
+/// `explain` shows each rule's accepted types, marks `keep_subtree`
+/// unprotected, and shows the record-key choice (dropped by default).
+#[test]
+fn explain_shows_types_unprotected_subtrees_and_key_choice() {
+    let keys = KeyStore::for_tests(&["ids".into()]);
+    let p = pipeline("method = \"keep\"\nextra = \"keep_subtree\"\nip = \"truncate_ip\"\n");
+    let keyed = Pipeline::from_toml(
+        "name = \"k\"\ncategory = \"payment\"\n[input]\ntopics = [\"in2\"]\n[output]\ntopic = \"out2\"\nkey = { action = \"pseudonymize\", key = \"ids\", scope = \"user\" }\n[fields]\na = \"keep\"\n",
+        Path::new("k.toml"),
+        &keys,
+    )
+    .unwrap();
+    let set = logveil::pipeline::PipelineSet::new(vec![p, keyed]).unwrap();
+    let md =
+        logveil::cmd::explain::render(&logveil::config::Config::defaults(), &set, &keys, false);
+    assert!(
+        md.contains("| `method` | kept as is (scalars only) | string, number, boolean or null |"),
+        "{md}"
+    );
+    assert!(md.contains("| `ip` |") && md.contains("| string or null |"), "{md}");
+    assert!(md.contains("| `extra` | **unprotected**"), "{md}");
+    assert!(md.contains("**Unprotected:** `extra` is kept whole"), "{md}");
+    assert!(md.contains("- Kafka record key: removed (the default)"), "{md}");
+    assert!(
+        md.contains("- Kafka record key: pseudonymized") && md.contains("scope `user`"),
+        "{md}"
+    );
 }

@@ -22,13 +22,26 @@
 //! The same construction over 128 bits is what the widely used ports do (Go
 //! `Yawning/cryptopan`, Python `yacryptopan`, C# `Sappan.CryptoPAn`, C
 //! `libanon`, Node `node-cryptopan`); the tests pin their published vectors.
-//! IPv4-mapped IPv6 addresses are anonymized as 128-bit IPv6 addresses, as
-//! those ports do, so the result is not the pseudonym of the bare IPv4 address.
+//!
+//! IPv6 addresses that carry an IPv4 address (IPv4-mapped, IPv4-compatible,
+//! NAT64 `64:ff9b::/96`, 6to4 `2002::/16`; see
+//! [`crate::actions::ip::embedded_ipv4`]) are one client under two spellings,
+//! so [`CryptoPan::anonymize`] gives them the pseudonym of the bare IPv4
+//! address, re-embedded under the same marker: `::ffff:a.b.c.d` becomes
+//! `::ffff:` + the pseudonym of `a.b.c.d`. For 6to4 the subnet and interface
+//! ids (bits 48–127) are taken from the 128-bit pseudonym of the whole
+//! address, so they stay hidden, the mapping stays a bijection and addresses
+//! sharing a prefix still share one. (The ports above anonymize these as plain
+//! 128-bit addresses; [`CryptoPan::anonymize_v6`] still does, and reproduces
+//! their vectors.) Teredo addresses are anonymized as plain IPv6: every bit,
+//! the obfuscated client IPv4 included, is pseudonymized.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aes::cipher::{BlockEncrypt, KeyInit};
+
+use super::ip::{embedded_ipv4, reembed_ipv4, Embedding};
 use aes::{Aes128, Block};
 
 /// A Crypto-PAn instance for one key: the AES-128 key schedule and the
@@ -74,11 +87,20 @@ impl CryptoPan {
         Ipv6Addr::from(orig ^ self.one_time_pad::<128>(orig))
     }
 
-    /// Anonymizes either family; IPv4-mapped IPv6 stays a 128-bit IPv6 input.
+    /// Anonymizes either family (the `pseudonymize_ip` action). An IPv6
+    /// address with an embedded IPv4 address gets the IPv4 pseudonym,
+    /// re-embedded (see the module note).
     pub fn anonymize(&self, ip: IpAddr) -> IpAddr {
         match ip {
             IpAddr::V4(v4) => IpAddr::V4(self.anonymize_v4(v4)),
-            IpAddr::V6(v6) => IpAddr::V6(self.anonymize_v6(v6)),
+            IpAddr::V6(v6) => IpAddr::V6(match embedded_ipv4(v6) {
+                Some((how @ Embedding::SixToFour, v4)) => {
+                    let rest = u128::from(self.anonymize_v6(v6));
+                    reembed_ipv4(v6, how, self.anonymize_v4(v4), rest)
+                }
+                Some((how, v4)) => reembed_ipv4(v6, how, self.anonymize_v4(v4), 0),
+                None => self.anonymize_v6(v6),
+            }),
         }
     }
 
@@ -106,6 +128,7 @@ impl CryptoPan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::HashSet;
 
     /// The key of the sample program in the original Crypto-PAn distribution.
@@ -428,7 +451,12 @@ mod tests {
             for (input, expected) in pairs {
                 let input: IpAddr = input.parse().unwrap();
                 let expected: IpAddr = expected.parse().unwrap();
-                assert_eq!(cp.anonymize(input), expected, "port vector {input}");
+                let got = match input {
+                    IpAddr::V4(v4) => IpAddr::V4(cp.anonymize_v4(v4)),
+                    // The ports treat every IPv6 address as 128 bits.
+                    IpAddr::V6(v6) => IpAddr::V6(cp.anonymize_v6(v6)),
+                };
+                assert_eq!(got, expected, "port vector {input}");
                 v6_checked += usize::from(input.is_ipv6());
             }
         }
@@ -436,16 +464,52 @@ mod tests {
     }
 
     #[test]
-    fn mapped_ipv6_is_anonymized_as_ipv6_not_as_its_ipv4_part() {
+    fn embedded_ipv4_gets_the_ipv4_pseudonym_reembedded() {
         let cp = CryptoPan::new(&SAMPLE_KEY);
-        let v4 = Ipv4Addr::new(128, 11, 68, 132);
-        let mapped = cp.anonymize(IpAddr::V6(v4.to_ipv6_mapped()));
-        assert!(mapped.is_ipv6());
-        assert_ne!(
-            mapped,
-            IpAddr::V6(cp.anonymize_v4(v4).to_ipv6_mapped()),
-            "mapped input took the IPv4 path"
+        // 128.11.68.132 -> 135.242.180.132 in the original sample trace.
+        for (input, expected) in [
+            ("::ffff:128.11.68.132", "::ffff:135.242.180.132"),
+            ("::128.11.68.132", "::135.242.180.132"),
+            ("64:ff9b::128.11.68.132", "64:ff9b::135.242.180.132"),
+        ] {
+            let input: IpAddr = input.parse().unwrap();
+            let expected: IpAddr = expected.parse().unwrap();
+            assert_eq!(cp.anonymize(input), expected, "{input}");
+        }
+        // 6to4: 2002:800b:4484::/48 carries 128.11.68.132.
+        let six: Ipv6Addr = "2002:800b:4484:7:1:2:3:4".parse().unwrap();
+        let IpAddr::V6(out) = cp.anonymize(IpAddr::V6(six)) else { panic!("family changed") };
+        assert_eq!(&out.segments()[..3], &[0x2002, 0x87f2, 0xb484]);
+        assert_eq!(
+            u128::from(out) & ((1 << 80) - 1),
+            u128::from(cp.anonymize_v6(six)) & ((1 << 80) - 1),
+            "subnet and interface ids come from the 128-bit pseudonym"
         );
+        assert_ne!(out.segments()[3..], six.segments()[3..]);
+        // Teredo and ordinary IPv6: the plain 128-bit construction.
+        for text in ["2001:0:4136:e378:8000:63bf:3fff:fdd2", "2a02:810d:9f:3a::17"] {
+            let ip: Ipv6Addr = text.parse().unwrap();
+            assert_eq!(cp.anonymize(IpAddr::V6(ip)), IpAddr::V6(cp.anonymize_v6(ip)));
+        }
+    }
+
+    proptest! {
+        /// 6to4 pseudonyms keep the 2002 marker, embed the IPv4 pseudonym,
+        /// stay injective and preserve shared prefixes.
+        #[test]
+        fn six_to_four_is_prefix_preserving_and_injective(a in any::<u128>(), b in any::<u128>()) {
+            let cp = CryptoPan::new(&SAMPLE_KEY);
+            let a = Ipv6Addr::from((0x2002u128 << 112) | (a & !(0xffffu128 << 112)));
+            let b = Ipv6Addr::from((0x2002u128 << 112) | (b & !(0xffffu128 << 112)));
+            let (IpAddr::V6(pa), IpAddr::V6(pb)) = (cp.anonymize(IpAddr::V6(a)), cp.anonymize(IpAddr::V6(b))) else {
+                panic!("family changed");
+            };
+            prop_assert_eq!(pa.segments()[0], 0x2002);
+            let v4 = Ipv4Addr::from((u128::from(a) >> 80) as u32);
+            prop_assert_eq!((u128::from(pa) >> 80) as u32, u32::from(cp.anonymize_v4(v4)));
+            prop_assert_eq!(pa == pb, a == b);
+            prop_assert_eq!(common_prefix_v6(pa, pb), common_prefix_v6(a, b));
+        }
     }
 
     #[test]
@@ -513,7 +577,6 @@ mod tests {
 
     mod prop {
         use super::*;
-        use proptest::prelude::*;
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(128))]

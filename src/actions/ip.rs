@@ -6,11 +6,16 @@
 //! identifies a person is gone. The three steps are separate functions so the
 //! `pseudonymize_ip` action can reuse [`parse_ip`] and [`write_ip`].
 //!
-//! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are real IPv4 clients seen
-//! through a dual-stack socket. They stay IPv6 (so the output keeps the form
-//! the log used), but [`truncate_ip`] applies the *IPv4* prefix to their
-//! embedded IPv4 part: applying the IPv6 prefix would either keep the whole
-//! client address (prefix ≥ 128) or wipe the `::ffff:` marker (prefix < 96).
+//! IPv6 addresses that carry an IPv4 address ([`embedded_ipv4`]) are IPv4
+//! clients in disguise: IPv4-mapped `::ffff:0:0/96` (dual-stack sockets),
+//! IPv4-compatible `::/96` (deprecated), NAT64 `64:ff9b::/96` (RFC 6052
+//! well-known prefix) and 6to4 `2002::/16` (IPv4 in bits 16–47). They stay
+//! IPv6 (the output keeps the form the log used), but [`truncate_ip`] applies
+//! the *IPv4* prefix to the embedded address: the IPv6 prefix alone would keep
+//! the whole client (a /48 of 6to4 `2002:cb00:714d::1` is `203.0.113.77`) or
+//! wipe the marker. Teredo (`2001::/32`) carries the client's IPv4 obfuscated
+//! in bits 96–127 and its port in bits 80–95: its IPv6 prefix is capped at 64
+//! bits, so neither ever survives (the part kept is the public Teredo server).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -127,25 +132,92 @@ fn parse_ipv6_fast(b: &[u8]) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(segments))
 }
 
+/// Where an IPv6 address carries an IPv4 address (see [`embedded_ipv4`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedding {
+    /// `::ffff:a.b.c.d` (IPv4-mapped, RFC 4291): IPv4 in the last 32 bits.
+    Mapped,
+    /// `::a.b.c.d` (IPv4-compatible, deprecated by RFC 4291): the last 32 bits.
+    Compatible,
+    /// `64:ff9b::a.b.c.d` (NAT64 well-known prefix, RFC 6052): the last 32 bits.
+    Nat64,
+    /// `2002:AABB:CCDD::/48` (6to4, RFC 3056): IPv4 in bits 16–47; bits 48–127
+    /// are the site's subnet and interface ids.
+    SixToFour,
+}
+
+/// Teredo (`2001:0::/32`, RFC 4380): bits 96–127 hold the client's IPv4 and
+/// bits 80–95 its port (both XOR-obfuscated), bits 64–79 flags.
+const TEREDO_PREFIX: u128 = 0x2001_0000 << 96;
+/// The most of a Teredo address [`truncate_ip`] keeps: prefix and server IPv4.
+const TEREDO_MAX_PREFIX: u8 = 64;
+
+/// The IPv4 address an IPv6 address carries, and how, or `None`.
+///
+/// Only the forms whose position of the IPv4 address is fixed by their
+/// prefix are recognized: NAT64 with a network-specific prefix (RFC 6052
+/// §2.2, e.g. `64:ff9b:1::/48`) cannot be told from ordinary IPv6 and is
+/// truncated as such. Teredo is not an embedding here (its IPv4 is
+/// obfuscated); [`truncate_ip`] handles it separately.
+pub fn embedded_ipv4(ip: Ipv6Addr) -> Option<(Embedding, Ipv4Addr)> {
+    let bits = u128::from(ip);
+    let low32 = Ipv4Addr::from(bits as u32);
+    match bits >> 32 {
+        0xffff => Some((Embedding::Mapped, low32)),
+        0 => Some((Embedding::Compatible, low32)),
+        x if x == 0x0064_ff9b << 64 => Some((Embedding::Nat64, low32)),
+        _ if bits >> 112 == 0x2002 => {
+            Some((Embedding::SixToFour, Ipv4Addr::from((bits >> 80) as u32)))
+        }
+        _ => None,
+    }
+}
+
+/// Puts `v4` back where [`embedded_ipv4`] found it in `ip`; for 6to4 the bits
+/// after the IPv4 address come from `rest` (bits 48–127).
+pub fn reembed_ipv4(ip: Ipv6Addr, how: Embedding, v4: Ipv4Addr, rest: u128) -> Ipv6Addr {
+    let bits = u128::from(ip);
+    let v4 = u128::from(u32::from(v4));
+    Ipv6Addr::from(match how {
+        Embedding::Mapped | Embedding::Compatible | Embedding::Nat64 => {
+            (bits & !u128::from(u32::MAX)) | v4
+        }
+        Embedding::SixToFour => (0x2002 << 112) | (v4 << 80) | (rest & ((1 << 80) - 1)),
+    })
+}
+
 /// Zeroes host bits: keeps the first `v4_prefix` bits of an IPv4 address and
 /// the first `v6_prefix` bits of an IPv6 address.
 ///
-/// For an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) the `::ffff:` marker is
-/// kept and `v4_prefix` is applied to the embedded IPv4 address.
+/// IPv6 addresses with an embedded IPv4 address ([`embedded_ipv4`]) get
+/// `v4_prefix` on the IPv4 part: mapped, compatible and NAT64 keep their
+/// 96-bit marker; 6to4 keeps `2002:` and the truncated IPv4, its subnet and
+/// interface ids are zeroed, and a `v6_prefix` shorter than 48 bits applies
+/// on top. Teredo addresses keep at most their first 64 bits.
 ///
 /// Prefixes are validated at config load (IPv4 `0..=32`, IPv6 `0..=128`); a
 /// larger value is clamped to the full address length, so this never panics.
 pub fn truncate_ip(ip: IpAddr, v4_prefix: u8, v6_prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => IpAddr::V4(truncate_v4(v4, v4_prefix)),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V6(truncate_v4(v4, v4_prefix).to_ipv6_mapped()),
-            None => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(v6_prefix.min(128))).unwrap_or(0);
-                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+        IpAddr::V6(v6) => IpAddr::V6(match embedded_ipv4(v6) {
+            Some((how @ Embedding::SixToFour, v4)) => {
+                let cut = reembed_ipv4(v6, how, truncate_v4(v4, v4_prefix), 0);
+                truncate_v6(cut, v6_prefix)
             }
-        },
+            Some((how, v4)) => reembed_ipv4(v6, how, truncate_v4(v4, v4_prefix), 0),
+            None if u128::from(v6) >> 96 == TEREDO_PREFIX >> 96 => {
+                truncate_v6(v6, v6_prefix.min(TEREDO_MAX_PREFIX))
+            }
+            None => truncate_v6(v6, v6_prefix),
+        }),
     }
+}
+
+/// Keeps the first `prefix` bits (clamped to 128) of `ip`.
+fn truncate_v6(ip: Ipv6Addr, prefix: u8) -> Ipv6Addr {
+    let mask = u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0);
+    Ipv6Addr::from(u128::from(ip) & mask)
 }
 
 /// Keeps the first `prefix` bits (clamped to 32) of `ip`.
@@ -390,7 +462,48 @@ mod tests {
         assert_eq!(trunc("::ffff:cb00:714d", 24, 0), "::ffff:203.0.113.0");
         // Not mapped (wrong marker): an ordinary IPv6 address.
         assert_eq!(trunc("::fffe:203.0.113.77", 24, 48), "::");
-        assert_eq!(trunc("64:ff9b::203.0.113.77", 24, 48), "64:ff9b::");
+    }
+
+    #[test]
+    fn embedded_ipv4_uses_the_ipv4_prefix() {
+        // 6to4: a /48 would keep all of 203.0.113.77.
+        assert_eq!(trunc("2002:cb00:714d::1", 24, 48), "2002:cb00:7100::");
+        assert_eq!(trunc("2002:cb00:714d:ab:1:2:3:4", 24, 128), "2002:cb00:7100::");
+        assert_eq!(trunc("2002:cb00:714d::1", 16, 64), "2002:cb00::");
+        // A shorter IPv6 prefix still applies on top.
+        assert_eq!(trunc("2002:cb00:714d::1", 24, 24), "2002:cb00::");
+        // NAT64 and IPv4-compatible keep their marker.
+        assert_eq!(trunc("64:ff9b::203.0.113.77", 24, 48), "64:ff9b::cb00:7100");
+        assert_eq!(trunc("64:ff9b::cb00:714d", 8, 128), "64:ff9b::cb00:0");
+        assert_eq!(trunc("::203.0.113.77", 24, 128), "::cb00:7100");
+        // Teredo: never more than 64 bits, so the client IPv4/port are gone.
+        assert_eq!(trunc("2001:0:4136:e378:8000:63bf:3fff:fdd2", 24, 128), "2001:0:4136:e378::");
+        assert_eq!(trunc("2001:0:4136:e378:8000:63bf:3fff:fdd2", 24, 48), "2001:0:4136::");
+        // Not Teredo (2001:db8::/32 documentation range): ordinary IPv6.
+        assert_eq!(trunc("2001:db8:1:2:3:4:5:6", 24, 96), "2001:db8:1:2:3:4::");
+    }
+
+    #[test]
+    fn embedded_ipv4_is_found_where_the_rfcs_put_it() {
+        let v4 = Ipv4Addr::new(203, 0, 113, 77);
+        for (text, how) in [
+            ("::ffff:203.0.113.77", Embedding::Mapped),
+            ("::203.0.113.77", Embedding::Compatible),
+            ("64:ff9b::203.0.113.77", Embedding::Nat64),
+            ("2002:cb00:714d:1:2:3:4:5", Embedding::SixToFour),
+        ] {
+            let IpAddr::V6(v6) = parse_ip(text).unwrap() else { panic!("{text}") };
+            assert_eq!(embedded_ipv4(v6), Some((how, v4)), "{text}");
+        }
+        for text in [
+            "2001:db8::cb00:714d",
+            "64:ff9b:1::cb00:714d",
+            "2003:cb00:714d::",
+            "::1:ffff:cb00:714d",
+        ] {
+            let IpAddr::V6(v6) = parse_ip(text).unwrap() else { panic!("{text}") };
+            assert_eq!(embedded_ipv4(v6), None, "{text}");
+        }
     }
 
     #[test]
@@ -448,7 +561,7 @@ mod tests {
                 prop_assert_eq!(t4, v4 & !host4);
 
                 let v6 = Ipv6Addr::from(bits);
-                prop_assume!(v6.to_ipv4_mapped().is_none());
+                prop_assume!(embedded_ipv4(v6).is_none() && bits >> 96 != 0x2001_0000);
                 let IpAddr::V6(t6) = truncate_ip(IpAddr::V6(v6), p4, p6) else {
                     panic!("family changed");
                 };
@@ -457,6 +570,30 @@ mod tests {
                 prop_assert_eq!(t6, bits & !host6);
                 // Idempotent.
                 prop_assert_eq!(truncate_ip(IpAddr::V6(Ipv6Addr::from(t6)), p4, p6), IpAddr::V6(Ipv6Addr::from(t6)));
+            }
+
+            /// Oracle built from segments: the truncated IPv4 re-embedded by hand.
+            #[test]
+            fn embedded_ipv4_never_keeps_more_than_the_ipv4_prefix(
+                v4 in any::<u32>(), rest in any::<u128>(), p4 in 0u8..=32, p6 in 48u8..=128,
+            ) {
+                let t = v4 & u32::MAX.checked_shl(32 - u32::from(p4)).unwrap_or(0);
+                let (hi, lo) = ((t >> 16) as u16, t as u16);
+                let (vhi, vlo) = ((v4 >> 16) as u16, v4 as u16);
+                let r = rest.to_be_bytes();
+                let seg = |i: usize| u16::from_be_bytes([r[i], r[i + 1]]);
+                for (input, expected) in [
+                    (Ipv6Addr::new(0x2002, vhi, vlo, seg(0), seg(2), seg(4), seg(6), seg(8)),
+                     Ipv6Addr::new(0x2002, hi, lo, 0, 0, 0, 0, 0)),
+                    (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, vhi, vlo),
+                     Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, hi, lo)),
+                    (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, vhi, vlo),
+                     Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, hi, lo)),
+                    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, vhi, vlo),
+                     Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo)),
+                ] {
+                    prop_assert_eq!(truncate_ip(IpAddr::V6(input), p4, p6), IpAddr::V6(expected));
+                }
             }
 
             #[test]

@@ -8,6 +8,17 @@
 //!   with equal text do not collide);
 //! - 128 bits of output: collisions are negligible at any realistic volume.
 //!
+//! E-mail addresses (`keep_domain`, `keep_domains`): the domain survives only
+//! when it is listed, either in the rule's `keep_domains` or, with
+//! `keep_domain = true`, in the shipped list of large public mail providers
+//! [`PUBLIC_MAIL_DOMAINS`] (domains shared by millions, which say nothing
+//! about a person). Then the output is `<pseudonym of the local part>@<domain>`.
+//! Any other domain (`alice-wang-13800138000.example.com`, a small company)
+//! can identify a person, so the whole address is pseudonymized as one value:
+//! the same pseudonym a plain `pseudonymize` of the address in that scope gives.
+//! Domains match exactly (ASCII case-insensitive): a subdomain of a listed
+//! domain is not listed.
+//!
 //! The HMAC inner/outer states are keyed once and the scope prefix is absorbed
 //! once at load; a pseudonym then costs two SHA-256 block compressions (with
 //! SHA-NI where the CPU has it) and no hasher-state copies.
@@ -18,6 +29,56 @@ use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
 
 use crate::keys::KeyRing;
+
+/// Domains `keep_domain = true` keeps: large public mail providers, each
+/// shared by millions of people. Part of the documented behaviour (README).
+pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "ymail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "zoho.com",
+    "fastmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "t-online.de",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "qq.com",
+    "foxmail.com",
+    "163.com",
+    "126.com",
+    "yeah.net",
+    "sina.com",
+    "sohu.com",
+    "aliyun.com",
+    "139.com",
+    "naver.com",
+    "daum.net",
+];
+
+/// A `keep_domains` entry that is not a plain DNS name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "entry {index} is not a domain name (letters, digits, `-` and `.`, at most 253 characters)"
+)]
+pub struct InvalidDomain {
+    /// Position of the entry in the list (0-based).
+    pub index: usize,
+}
 
 /// Bytes of the MAC kept in a pseudonym (128 bits).
 pub const PSEUDONYM_BYTES: usize = 16;
@@ -182,7 +243,9 @@ pub struct Pseudonymizer {
     current: ScopedMac,
     previous: Option<(ScopedMac, Option<i64>)>,
     normalize: bool,
-    keep_domain: bool,
+    /// Domains kept after a pseudonymized local part, lower-cased; `None`:
+    /// the value is not treated as an e-mail address.
+    kept_domains: Option<Box<[Box<str>]>>,
 }
 
 /// Outcome of pseudonymizing one value.
@@ -190,19 +253,45 @@ pub struct Pseudonymizer {
 pub enum PseudonymOutcome {
     /// Written.
     Written,
-    /// The value cannot be handled (e.g. `keep_domain` on text without `@`).
+    /// The value cannot be handled (e.g. domain keeping on text without `@`).
     Invalid,
 }
 
 impl Pseudonymizer {
-    /// Builds the MAC states for `ring` and `scope`.
+    /// Builds the MAC states for `ring` and `scope`. `keep_domain` keeps the
+    /// domains of [`PUBLIC_MAIL_DOMAINS`]; add a rule's own list with
+    /// [`Pseudonymizer::with_kept_domains`].
     pub fn new(ring: &KeyRing, scope: &str, normalize: bool, keep_domain: bool) -> Self {
         let current = ScopedMac::new(&ring.current.id, ring.current.key.expose(), scope);
         let previous = ring
             .previous
             .as_ref()
             .map(|(k, until)| (ScopedMac::new(&k.id, k.key.expose(), scope), *until));
-        Pseudonymizer { ring: ring.name.clone(), current, previous, normalize, keep_domain }
+        let kept_domains =
+            keep_domain.then(|| PUBLIC_MAIL_DOMAINS.iter().map(|d| Box::from(*d)).collect());
+        Pseudonymizer { ring: ring.name.clone(), current, previous, normalize, kept_domains }
+    }
+
+    /// Also keeps the domains in `domains` (a rule's `keep_domains`); a
+    /// non-empty list turns domain keeping on.
+    ///
+    /// # Errors
+    /// [`InvalidDomain`] naming the position of an entry that is not a DNS name.
+    pub fn with_kept_domains(mut self, domains: &[String]) -> Result<Self, InvalidDomain> {
+        if domains.is_empty() {
+            return Ok(self);
+        }
+        let mut list: Vec<Box<str>> = self.kept_domains.take().map(Vec::from).unwrap_or_default();
+        for (index, d) in domains.iter().enumerate() {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            let labels_ok = d.split('.').all(|l| !l.is_empty() && !l.starts_with('-'));
+            if d.is_empty() || !valid_domain(d.as_bytes()) || !labels_ok {
+                return Err(InvalidDomain { index });
+            }
+            list.push(d.into());
+        }
+        self.kept_domains = Some(list.into());
+        Ok(self)
     }
 
     /// Ring name.
@@ -251,20 +340,23 @@ impl Pseudonymizer {
             }
             value = tmp.as_bytes();
         }
-        if self.keep_domain {
+        if let Some(kept) = &self.kept_domains {
             let Some(at) = value.iter().rposition(|&b| b == b'@') else {
                 return PseudonymOutcome::Invalid;
             };
             let (local, domain) = (&value[..at], &value[at + 1..]);
-            if local.is_empty() || domain.is_empty() || !valid_domain(domain) {
+            if local.is_empty() || domain.is_empty() {
                 return PseudonymOutcome::Invalid;
             }
-            out.push(b'"');
-            mac.write(&[local], out);
-            out.push(b'@');
-            out.extend(domain.iter().map(|b| b.to_ascii_lowercase()));
-            out.push(b'"');
-            return PseudonymOutcome::Written;
+            // The domain written is the configured spelling, never input bytes.
+            if let Some(listed) = kept.iter().find(|d| d.as_bytes().eq_ignore_ascii_case(domain)) {
+                out.push(b'"');
+                mac.write(&[local], out);
+                out.push(b'@');
+                out.extend_from_slice(listed.as_bytes());
+                out.push(b'"');
+                return PseudonymOutcome::Written;
+            }
         }
         out.push(b'"');
         mac.write(&[value], out);
@@ -379,13 +471,86 @@ mod tests {
     #[test]
     fn normalize_and_keep_domain() {
         let r = ring();
-        let p = Pseudonymizer::new(&r, "email", true, true);
+        let p = Pseudonymizer::new(&r, "email", true, false)
+            .with_kept_domains(&["Example.COM.".into()])
+            .unwrap();
         let a = p.pseudonym(b" Alice@Example.COM ").unwrap();
         let b = p.pseudonym(b"alice@example.com").unwrap();
         assert_eq!(a, b);
         assert!(a.ends_with("@example.com") && !a.contains("alice"), "{a}");
         assert!(p.pseudonym(b"no-at-sign").is_none());
-        assert!(p.pseudonym(b"x@bad\"domain").is_none());
+        assert!(p.pseudonym(b"@example.com").is_none());
+        assert!(p.pseudonym(b"alice@").is_none());
+    }
+
+    #[test]
+    fn only_listed_domains_are_kept() {
+        let r = ring();
+        let plain = Pseudonymizer::new(&r, "email", true, false);
+        let p = Pseudonymizer::new(&r, "email", true, true)
+            .with_kept_domains(&["corp.example".into()])
+            .unwrap();
+        // Shipped public providers and the rule's own list keep the domain.
+        for (email, domain) in [
+            ("Bob@Gmail.com", "@gmail.com"),
+            ("bob@qq.com", "@qq.com"),
+            ("bob@corp.example", "@corp.example"),
+        ] {
+            let out = p.pseudonym(email.as_bytes()).unwrap();
+            assert!(out.ends_with(domain) && !out.to_lowercase().contains("bob"), "{out}");
+        }
+        // Anything else, subdomains of listed domains included, is
+        // pseudonymized whole: exactly the plain pseudonym, no `@`.
+        for email in [
+            "x@alice-wang-13800138000.example.com",
+            "x@mail.corp.example",
+            "x@gmail.com.evil.example",
+            "x@bad\"domain",
+            "x@corp.example.",
+        ] {
+            let out = p.pseudonym(email.as_bytes()).unwrap();
+            assert!(!out.contains('@') && !out.contains("13800138000"), "{out}");
+            assert_eq!(Some(out), plain.pseudonym(email.as_bytes()), "{email}");
+        }
+        // Without keep_domain, only the rule's list.
+        let own = Pseudonymizer::new(&r, "email", true, false)
+            .with_kept_domains(&["corp.example".into()])
+            .unwrap();
+        assert!(!own.pseudonym(b"bob@gmail.com").unwrap().contains('@'));
+    }
+
+    #[test]
+    fn kept_domain_list_entries_are_validated() {
+        let r = ring();
+        for (list, bad) in [
+            (vec!["ok.example", "bad domain"], 1),
+            (vec![""], 0),
+            (vec!["a..b"], 0),
+            (vec!["ok.example", "x", "-x.example"], 2),
+            (vec!["caf\u{e9}.example"], 0),
+        ] {
+            let list: Vec<String> = list.into_iter().map(String::from).collect();
+            let err =
+                Pseudonymizer::new(&r, "e", false, true).with_kept_domains(&list).unwrap_err();
+            assert_eq!(err, InvalidDomain { index: bad });
+            assert!(!err.to_string().contains("bad domain"));
+        }
+    }
+
+    proptest! {
+        /// A canary in an unlisted domain never reaches the output.
+        #[test]
+        fn unlisted_domains_never_appear(
+            local in "[a-z0-9._]{1,12}",
+            canary in "[a-z]{3,8}-[0-9]{6,11}",
+            tld in "com|cn|org|net",
+        ) {
+            let r = ring();
+            let p = Pseudonymizer::new(&r, "email", true, true);
+            let email = format!("{local}@{canary}.{tld}");
+            let out = p.pseudonym(email.as_bytes()).unwrap();
+            prop_assert!(!out.contains(&canary) && !out.contains('@'));
+        }
     }
 
     #[test]

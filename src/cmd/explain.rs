@@ -89,9 +89,12 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
             }
         );
         let key = match &p.key_rule {
-            KeyRule::Keep => "kept".to_string(),
-            KeyRule::Drop => "removed".to_string(),
-            KeyRule::Pseudonymize(ps) => format!("pseudonymized with key ring `{}`", ps.ring()),
+            KeyRule::Keep => "**kept as is** (`[output] key = \"keep\"`)".to_string(),
+            KeyRule::Drop => "removed (the default)".to_string(),
+            KeyRule::Pseudonymize(_) => format!(
+                "{} (records with the same key still share a partition)",
+                p.key_spec.describe()
+            ),
         };
         let _ = writeln!(md, "- Kafka record key: {key}");
         let _ = writeln!(
@@ -99,15 +102,37 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
             "- records larger than {} bytes or nested deeper than {} levels are refused\n",
             p.max_record_bytes, p.max_depth
         );
-        let _ = writeln!(md, "| field | treatment |");
-        let _ = writeln!(md, "|---|---|");
+        let _ = writeln!(md, "| field | treatment | JSON types accepted |");
+        let _ = writeln!(md, "|---|---|---|");
         for r in &p.rules {
-            let _ = writeln!(md, "| `{}` | {} |", r.path, r.spec.describe());
+            let _ = writeln!(md, "| `{}` | {} | {} |", r.path, r.spec.describe(), r.accepts);
+        }
+        let _ = writeln!(
+            md,
+            "\nA value of any other JSON type refuses the record (dead letter `wrong_type`)."
+        );
+        let unprotected: Vec<String> = p
+            .rules
+            .iter()
+            .filter(|r| r.spec.unprotected())
+            .map(|r| format!("`{}`", r.path))
+            .collect();
+        if !unprotected.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n**Unprotected:** {} {} kept whole, nested objects and arrays included, \
+                 with no rule or type check below {}.",
+                unprotected.join(", "),
+                if unprotected.len() == 1 { "is" } else { "are" },
+                if unprotected.len() == 1 { "it" } else { "them" },
+            );
         }
         let failing: Vec<&str> = p
             .rules
             .iter()
-            .filter(|r| !matches!(r.spec, ActionSpec::Keep | ActionSpec::Drop))
+            .filter(|r| {
+                !matches!(r.spec, ActionSpec::Keep | ActionSpec::KeepSubtree | ActionSpec::Drop)
+            })
             .map(|r| r.path.as_str())
             .collect();
         if !failing.is_empty() {

@@ -10,6 +10,11 @@
 //! (`2000-10-10T13:55:36-07:00`) so `coarsen_time` applies; `-` for bytes
 //! becomes `null`. Quoted fields may contain `\"` escapes (Apache) or
 //! `\x22` (nginx), which are kept as text.
+//!
+//! The request line `"%r"` must be exactly `METHOD SP target SP HTTP/x[.y]`
+//! (see [`split_request`]): a target with a space would otherwise spill into
+//! `protocol`, which pipelines keep. Anything else is `invalid_log_line`; only
+//! the "no request" markers `-` and `""` are kept whole as `request`.
 
 use crate::error::{ErrorCode, RecordError};
 
@@ -54,6 +59,53 @@ fn bracketed(s: &str) -> Option<(&str, &str)> {
     let body = s.strip_prefix('[')?;
     let end = body.find(']')?;
     Some((&body[..end], &body[end + 1..]))
+}
+
+/// The three parts of `METHOD SP target SP HTTP/x[.y]`.
+#[derive(Debug, PartialEq, Eq)]
+struct RequestLine<'a> {
+    method: &'a str,
+    target: &'a str,
+    protocol: &'a str,
+}
+
+/// Splits a request line exactly, found from the right: the protocol is the
+/// text after the last space and must be `HTTP/` with one digit and an optional
+/// `.digit`; the method is the text before the first space and must be an HTTP
+/// token (RFC 9110 `tchar`s); the target is everything between and must be
+/// non-empty and free of spaces. Fields therefore never shift: a target with a
+/// space, a missing protocol or an odd method makes the whole line invalid.
+///
+/// `Ok(None)` for the "no request" markers servers write (`-`, and the empty
+/// string nginx logs for a connection closed before a request); the caller
+/// keeps them as `request`.
+///
+/// # Errors
+/// [`ErrorCode::InvalidLogLine`] for anything else.
+fn split_request(request: &str) -> Result<Option<RequestLine<'_>>, RecordError> {
+    if request.is_empty() || request == "-" {
+        return Ok(None);
+    }
+    let bad = || invalid("request line is not `METHOD target HTTP/x.y`");
+    let (head, protocol) = request.rsplit_once(' ').ok_or_else(bad)?;
+    let (method, target) = head.split_once(' ').ok_or_else(bad)?;
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    if !is_http_version(protocol) || !token(method) || target.is_empty() || target.contains(' ') {
+        return Err(bad());
+    }
+    Ok(Some(RequestLine { method, target, protocol }))
+}
+
+/// `HTTP/` followed by one digit and optionally `.` and one digit.
+fn is_http_version(s: &str) -> bool {
+    match s.strip_prefix("HTTP/").map(str::as_bytes) {
+        Some([major]) => major.is_ascii_digit(),
+        Some([major, b'.', minor]) => major.is_ascii_digit() && minor.is_ascii_digit(),
+        _ => false,
+    }
 }
 
 const MONTHS: [&str; 12] =
@@ -121,6 +173,7 @@ pub fn to_json(line: &str, format: Format, out: &mut Vec<u8>) -> Result<(), Reco
     if !rest.trim().is_empty() && format == Format::Common {
         return Err(invalid("unexpected text after bytes (is this the combined format?)"));
     }
+    let request_line = split_request(request)?;
 
     out.push(b'{');
     let field = |out: &mut Vec<u8>, name: &str, value: &str, first: bool| {
@@ -135,14 +188,13 @@ pub fn to_json(line: &str, format: Format, out: &mut Vec<u8>) -> Result<(), Reco
     field(out, "ident", ident, false);
     field(out, "user", user, false);
     field(out, "ts", &ts, false);
-    let mut parts = request.splitn(3, ' ');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(m), Some(p), Some(proto)) if !m.is_empty() => {
-            field(out, "method", m, false);
-            field(out, "path", p, false);
-            field(out, "protocol", proto, false);
+    match request_line {
+        Some(RequestLine { method, target, protocol }) => {
+            field(out, "method", method, false);
+            field(out, "path", target, false);
+            field(out, "protocol", protocol, false);
         }
-        _ => field(out, "request", request, false),
+        None => field(out, "request", request, false),
     }
     out.extend_from_slice(b",\"status\":");
     out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
@@ -162,6 +214,7 @@ pub fn to_json(line: &str, format: Format, out: &mut Vec<u8>) -> Result<(), Reco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn conv(line: &str, f: Format) -> Result<serde_json::Value, RecordError> {
         let mut out = Vec::new();
@@ -222,10 +275,89 @@ mod tests {
     }
 
     #[test]
-    fn odd_request_line_kept_whole() {
-        let v =
-            conv(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "-" 400 0"#, Format::Common).unwrap();
-        assert_eq!(v["request"], "-");
-        assert!(v.get("method").is_none());
+    fn no_request_markers_kept_whole() {
+        for marker in ["-", ""] {
+            let line = format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "{marker}" 400 0"#);
+            let v = conv(&line, Format::Common).unwrap();
+            assert_eq!(v["request"], marker);
+            assert!(v.get("method").is_none() && v.get("protocol").is_none());
+        }
+    }
+
+    fn request(r: &str) -> Result<serde_json::Value, RecordError> {
+        let line = format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "{r}" 200 1"#);
+        conv(&line, Format::Common)
+    }
+
+    #[test]
+    fn request_line_is_split_exactly() {
+        for (r, method, path, proto) in [
+            ("GET / HTTP/1.1", "GET", "/", "HTTP/1.1"),
+            ("M-SEARCH * HTTP/1.1", "M-SEARCH", "*", "HTTP/1.1"),
+            ("PRI * HTTP/2", "PRI", "*", "HTTP/2"),
+            ("GET /a?b=c HTTP/2.0", "GET", "/a?b=c", "HTTP/2.0"),
+            ("CONNECT host.example:443 HTTP/1.1", "CONNECT", "host.example:443", "HTTP/1.1"),
+        ] {
+            let v = request(r).unwrap();
+            assert_eq!(
+                (&v["method"], &v["path"], &v["protocol"]),
+                (&method.into(), &path.into(), &proto.into()),
+                "{r}"
+            );
+        }
+    }
+
+    #[test]
+    fn request_lines_that_would_shift_fields_are_refused() {
+        for r in [
+            "GET /login?user=alice password=hunter2 HTTP/1.1",
+            "GET /a b",
+            "GET /",
+            "GET",
+            "GET  / HTTP/1.1",
+            "GET / HTTP/1.1 ",
+            " GET / HTTP/1.1",
+            "GET / http/1.1",
+            "GET / HTTP/1.10",
+            "GET / HTTP/11",
+            "GET / HTTP/",
+            "GET / FTP/1.0",
+            "G(T / HTTP/1.1",
+            "GET  HTTP/1.1",
+            "GET / HTTP/1.1 HTTP/1.1",
+            "\\x16\\x03\\x01 junk",
+        ] {
+            let e = request(r).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidLogLine, "{r}");
+            assert!(!e.message.contains("hunter2") && !e.message.contains("alice"), "{r}");
+        }
+    }
+
+    proptest! {
+        /// Random targets with spaces never reach `protocol`: the line is
+        /// either refused or split with the planted protocol intact.
+        #[test]
+        fn spaces_never_leak_into_protocol(
+            method in "[A-Z]{1,7}",
+            words in proptest::collection::vec("[a-zA-Z0-9/?=&%._-]{0,8}", 1..5),
+            proto in proptest::sample::select(vec!["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0"]),
+            canary in "CANARY[0-9]{6}",
+        ) {
+            let target = format!("{}{canary}", words.join(" "));
+            let r = format!("{method} {target} {proto}");
+            match request(&r) {
+                Ok(v) => {
+                    prop_assert_eq!(v["protocol"].as_str(), Some(proto));
+                    prop_assert_eq!(v["method"].as_str(), Some(method.as_str()));
+                    prop_assert_eq!(v["path"].as_str(), Some(target.as_str()));
+                    prop_assert!(!target.contains(' '));
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.code, ErrorCode::InvalidLogLine);
+                    prop_assert!(target.contains(' ') || target.is_empty());
+                    prop_assert!(!e.message.contains(&canary));
+                }
+            }
+        }
     }
 }

@@ -24,6 +24,7 @@ use super::json_out::key_prefix;
 use super::spec::{
     parse_rule, ActionSpec, Category, Format, PipelineSpec, TestCase, UnknownFields,
 };
+use super::types::TypeSet;
 
 /// A pipeline load error: always names the file, the field and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +51,10 @@ impl PipelineError {
 /// A compiled field action.
 #[derive(Debug)]
 pub enum Action {
-    /// Copy bytes through.
+    /// Copy a scalar's bytes through (strictly validated).
     Keep,
+    /// Copy a whole value's bytes through, containers included.
+    KeepSubtree,
     /// Remove the field.
     Drop,
     /// Zero host bits.
@@ -111,6 +114,8 @@ pub struct FieldRule {
     pub action: Action,
     /// Action name (metric label).
     pub action_name: &'static str,
+    /// JSON types the action accepts (from [`ActionSpec::accepts`]).
+    pub accepts: TypeSet,
 }
 
 /// A level of the field tree: the record itself or a nested object.
@@ -151,6 +156,10 @@ pub enum ChildKind {
 /// Most children a single object level may have rules for (duplicate
 /// detection uses a fixed bitset).
 pub const MAX_CHILDREN: usize = 256;
+
+/// Most levels a `generalize_location` rule may keep (repeated levels are
+/// found with a 64-bit set).
+pub const MAX_LEVELS: usize = 64;
 
 impl Node {
     /// Finds a child by field name.
@@ -266,6 +275,8 @@ pub struct Pipeline {
     pub output_topic: String,
     /// Record key treatment.
     pub key_rule: KeyRule,
+    /// The record key rule as written (`drop` when absent), for `explain`.
+    pub key_spec: ActionSpec,
     /// The field tree.
     pub root: Node,
     /// Rules in file order.
@@ -419,31 +430,34 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         rules.push(FieldRule {
             path: path.clone(),
             action_name: action_spec.name(),
+            accepts: action_spec.accepts(),
             spec: action_spec,
             action,
         });
     }
 
-    let key_rule = match &spec.output.key {
-        None => KeyRule::Keep,
-        Some(v) => match parse_rule(v).map_err(|p| err("output.key".into(), p))? {
-            ActionSpec::Keep => KeyRule::Keep,
-            ActionSpec::Drop => KeyRule::Drop,
-            s @ ActionSpec::Pseudonymize { .. } => match compile_action(&s, keys) {
-                Ok(Action::Pseudonymize(p)) => KeyRule::Pseudonymize(p),
-                Ok(_) => return Err(err("output.key".into(), "unexpected action".into())),
-                Err((_, p)) => return Err(err("output.key".into(), p)),
-            },
-            other => {
-                return Err(err(
-                    "output.key".into(),
-                    format!(
-                        "`{}` is not allowed for record keys; use keep, drop or pseudonymize",
-                        other.name()
-                    ),
-                ))
-            }
+    // Kafka keys are very often user IDs: without a rule they are dropped.
+    let key_spec = match &spec.output.key {
+        None => ActionSpec::Drop,
+        Some(v) => parse_rule(v).map_err(|p| err("output.key".into(), p))?,
+    };
+    let key_rule = match &key_spec {
+        ActionSpec::Keep => KeyRule::Keep,
+        ActionSpec::Drop => KeyRule::Drop,
+        s @ ActionSpec::Pseudonymize { .. } => match compile_action(s, keys) {
+            Ok(Action::Pseudonymize(p)) => KeyRule::Pseudonymize(p),
+            Ok(_) => return Err(err("output.key".into(), "unexpected action".into())),
+            Err((_, p)) => return Err(err("output.key".into(), p)),
         },
+        other => {
+            return Err(err(
+                "output.key".into(),
+                format!(
+                    "`{}` is not allowed for record keys; use keep, drop or pseudonymize",
+                    other.name()
+                ),
+            ))
+        }
     };
 
     let mut stats = Vec::with_capacity(spec.stats.len());
@@ -475,6 +489,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         input_topics: spec.input.topics,
         output_topic: spec.output.topic,
         key_rule,
+        key_spec,
         root,
         rules,
         stats,
@@ -500,6 +515,7 @@ fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String,
     };
     Ok(match spec {
         ActionSpec::Keep => Action::Keep,
+        ActionSpec::KeepSubtree => Action::KeepSubtree,
         ActionSpec::Drop => Action::Drop,
         ActionSpec::TruncateIp { ipv4_prefix, ipv6_prefix } => {
             if *ipv4_prefix > 32 {
@@ -518,12 +534,15 @@ fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String,
                 cipher: Arc::new(CryptoPan::new(&r.current.key.derive("cryptopan"))),
             }
         }
-        ActionSpec::Pseudonymize { key, scope, normalize, keep_domain } => {
+        ActionSpec::Pseudonymize { key, scope, normalize, keep_domain, keep_domains } => {
             if scope.is_empty() {
                 return Err(("scope".into(), "must not be empty".into()));
             }
             let r = ring(key)?;
-            Action::Pseudonymize(Box::new(Pseudonymizer::new(r, scope, *normalize, *keep_domain)))
+            let p = Pseudonymizer::new(r, scope, *normalize, *keep_domain)
+                .with_kept_domains(keep_domains)
+                .map_err(|e| ("keep_domains".to_string(), e.to_string()))?;
+            Action::Pseudonymize(Box::new(p))
         }
         ActionSpec::Mask { keep_last, mask_char } => {
             Action::Mask { keep_last: *keep_last, mask_char: *mask_char }
@@ -546,6 +565,17 @@ fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String,
         ActionSpec::GeneralizeLocation { keep } => {
             if keep.is_empty() {
                 return Err(("keep".into(), "list at least one level".into()));
+            }
+            if keep.len() > MAX_LEVELS {
+                return Err(("keep".into(), format!("at most {MAX_LEVELS} levels")));
+            }
+            for (i, level) in keep.iter().enumerate() {
+                if level.is_empty() {
+                    return Err(("keep".into(), "a level name cannot be empty".into()));
+                }
+                if keep[..i].contains(level) {
+                    return Err(("keep".into(), format!("level `{level}` is listed twice")));
+                }
             }
             Action::GeneralizeLocation(keep.clone())
         }

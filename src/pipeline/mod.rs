@@ -6,6 +6,7 @@
 //! - [`clf`]: `common`/`combined` web server log lines into JSON.
 //! - [`json_out`]: JSON writing helpers.
 //! - [`set`]: all pipelines of a folder, routed by topic.
+//! - [`types`]: the JSON types each action accepts (fail closed by type).
 
 pub mod clf;
 pub mod compile;
@@ -15,6 +16,7 @@ pub mod record;
 mod reference;
 pub mod set;
 pub mod spec;
+pub mod types;
 
 pub use compile::{Pipeline, PipelineError};
 pub use record::Scratch;

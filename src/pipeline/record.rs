@@ -3,12 +3,16 @@
 //! The validating scanner of [`crate::scan`] walks the record once, guided
 //! by the rule tree. Keys are compared in place (the next rule's name is
 //! tried first, since records tend to list fields in rule order); a kept
-//! value is copied through as its raw bytes, untouched; a dropped value is
-//! skipped; only the values a rule names are decoded and transformed. Output
+//! scalar is copied through as its raw bytes (an object or array under
+//! `keep` is `wrong_type`, see [`super::types`]); a dropped value is
+//! skipped; only the values a rule names are decoded and transformed.
+//! Every value, kept ones included, must be one serde_json would decode
+//! (no lone surrogates, numbers within `f64`), so outputs parse. Output
 //! goes into the worker's reused buffer ([`Scratch`]), so the steady state
 //! allocates nothing per record. Failures are recorded in the context and
-//! surfaced as a [`RecordError`] whose message names field paths, never
-//! values.
+//! surfaced as a [`RecordError`] whose message names configured field
+//! paths, never values nor field names taken from the record (an unlisted
+//! field is named by its position).
 //!
 //! Compatibility: what is accepted, refused (and with which error code) and
 //! written is byte-for-byte what the earlier serde_json-driven walk did; the
@@ -28,6 +32,7 @@ use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrS
 use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
 use super::json_out::write_str;
 use super::spec::{Format, UnknownFields};
+use super::types::{wrong_type_message, JsonType, TypeSet};
 
 /// Entries kept in each worker's user-agent cache.
 pub const UA_CACHE_CAPACITY: usize = 4096;
@@ -270,16 +275,20 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// Field names from records appear in messages only when they look like
-/// schema identifiers; anything else could be data.
-fn safe_name<'a>(prefix: &str, name: &'a str, buf: &'a mut String) -> &'a str {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    buf.clear();
-    buf.push_str(prefix);
-    buf.push_str(if ok { name } else { "<unprintable field name>" });
-    buf
+/// How messages name an object level: by its configured path, never by a
+/// field name taken from the record.
+pub(crate) fn object_at(node_path: &str) -> String {
+    match node_path.strip_suffix('.') {
+        Some(path) => format!("the object at `{path}`"),
+        None => "the record".to_string(),
+    }
+}
+
+/// The `unknown_field` message: the field is named by its position (1-based)
+/// in its object, since a field name from a record can itself be personal
+/// (IDs, phones and emails are used as keys).
+pub(crate) fn unlisted_message(node_path: &str, position: usize) -> String {
+    format!("field #{position} of {} is not listed", object_at(node_path))
 }
 
 /// The decoded text of a strictly scanned string: borrowed from the input
@@ -368,8 +377,10 @@ fn walk_object(
     let mut seen = [0u64; super::compile::MAX_CHILDREN / 64];
     // Records usually list their fields in rule order: try the next rule first.
     let mut hint = 0;
+    let mut position = 0;
     let mut more = cur.first_member()?;
     while more {
+        position += 1;
         // Refusals about the name come before the colon is read, as in serde_json.
         let span = cur.key_only()?;
         let (key, probe): (&[u8], _) = if span.escaped {
@@ -382,12 +393,8 @@ fn walk_object(
         };
         let Some(ci) = node.lookup_probe(&probe, key, hint) else {
             if pipe.unknown_fields == UnknownFields::Error {
-                let key = std::str::from_utf8(key).unwrap_or("");
-                let mut buf = String::new();
-                let name = safe_name(&node.path, key, &mut buf).to_string();
-                return Err(
-                    ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed"))
-                );
+                let message = unlisted_message(&node.path, position);
+                return Err(ctx.fail(ErrorCode::UnknownField, message));
             }
             cur.expect(b':')?;
             cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
@@ -411,12 +418,23 @@ fn walk_object(
                     cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                 }
                 Action::Keep => {
+                    let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
+                    ctx.sep(body_start);
+                    ctx.out.extend_from_slice(&child.out_key);
+                    ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                }
+                Action::KeepSubtree => {
                     cur.peek_ws();
+                    let mut strict = cur.clone();
                     let start = cur.pos();
                     let nesting = cur.skip_raw(ctx.stack)?;
                     if nesting > pipe.max_depth.saturating_sub(depth) {
                         return Err(ctx.too_deep());
                     }
+                    // Then refuse what serde_json would refuse to decode
+                    // (lone surrogates, numbers beyond f64), as for every
+                    // other value, so the output always parses.
+                    strict.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
@@ -479,7 +497,9 @@ enum Outcome {
     Dropped,
 }
 
-/// Applies rule `ri` to the value at the cursor (at `depth`).
+/// Applies rule `ri` to the value at the cursor (at `depth`). A value of a
+/// type outside the rule's [`TypeSet`](super::types::TypeSet) is
+/// `wrong_type`: a scalar once it has been read, a container at once.
 fn walk_action(
     ctx: &mut Ctx<'_, '_>,
     cur: &mut Cursor<'_>,
@@ -489,51 +509,105 @@ fn walk_action(
     text: &mut String,
 ) -> Result<Outcome, Stop> {
     let bytes = cur.bytes();
-    let action = &ctx.pipe.rules[ri].action;
+    let rule = &ctx.pipe.rules[ri];
+    let accepts = rule.accepts;
     match cur.peek_ws() {
         Some(b'"') => {
             let span = cur.string(true)?;
+            if !accepts.contains(JsonType::String) {
+                return Err(wrong_type(ctx, ri, JsonType::String));
+            }
             // SAFETY: `span` is `cur.string()`'s and `bytes` is `cur.bytes()`.
             let s = unsafe { string_text(bytes, span, text) }?;
             apply_str(ctx, ri, child, s)
         }
         Some(b'{') => {
             cur.bump();
-            match action {
-                Action::GeneralizeLocation(levels) => {
-                    generalize_location(ctx, cur, levels, depth, text)
+            match &rule.action {
+                Action::GeneralizeLocation(levels) if accepts.contains(JsonType::Object) => {
+                    generalize_location(ctx, cur, ri, levels, depth, text)
                 }
-                _ => Err(wrong_type(ctx, ri, "object")),
+                _ => Err(wrong_type(ctx, ri, JsonType::Object)),
             }
         }
-        Some(b'[') => Err(wrong_type(ctx, ri, "array")),
+        // No transforming action looks into arrays.
+        Some(b'[') => Err(wrong_type(ctx, ri, JsonType::Array)),
         Some(b't') => {
             cur.literal(b"true")?;
-            Err(wrong_type(ctx, ri, "boolean"))
+            Err(wrong_type(ctx, ri, JsonType::Boolean))
         }
         Some(b'f') => {
             cur.literal(b"false")?;
-            Err(wrong_type(ctx, ri, "boolean"))
+            Err(wrong_type(ctx, ri, JsonType::Boolean))
         }
         Some(b'n') => {
             cur.literal(b"null")?;
+            if !accepts.contains(JsonType::Null) {
+                return Err(wrong_type(ctx, ri, JsonType::Null));
+            }
             // null carries nothing personal: keep it as null.
             ctx.out.extend_from_slice(b"null");
             Ok(Outcome::Written)
         }
         Some(b'-' | b'0'..=b'9') => {
             let num = cur.number(true)?;
+            if !accepts.contains(JsonType::Number) {
+                return Err(wrong_type(ctx, ri, JsonType::Number));
+            }
             apply_number(ctx, ri, child, &bytes[num.start..num.end], num.end)
         }
         _ => Err(cur.error().into()),
     }
 }
 
+/// Reads a value that is copied through as raw bytes when it is a scalar
+/// (`keep`, a `generalize_location` level) and returns where it starts.
+/// It is read leniently first, as serde_json reads a `RawValue`; an object
+/// or array is then refused with `refuse` (never copied); and a scalar
+/// serde_json would refuse to decode (a lone-surrogate escape, a number
+/// beyond `f64`) is invalid JSON at the same position as in a decoded
+/// field, so kept and decoded values are held to the same rules and every
+/// output parses under strict parsers.
+#[inline]
+fn keep_scalar(
+    ctx: &mut Ctx<'_, '_>,
+    cur: &mut Cursor<'_>,
+    refuse: impl FnOnce(&mut Ctx<'_, '_>, JsonType) -> Stop,
+) -> Result<usize, Stop> {
+    let first = cur.peek_ws();
+    let start = cur.pos();
+    match first {
+        Some(b'"') => {
+            let before = cur.clone();
+            let span = cur.string(false)?;
+            if span.escaped {
+                // Only `\u` escapes differ between the two strengths.
+                let mut strict = before;
+                strict.string(true)?;
+            }
+        }
+        // A number's range is checked after its grammar, as serde_json does.
+        Some(b'-' | b'0'..=b'9') => {
+            cur.number(true)?;
+        }
+        Some(b @ (b'{' | b'[')) => {
+            cur.skip_raw(ctx.stack)?;
+            let found = if b == b'{' { JsonType::Object } else { JsonType::Array };
+            return Err(refuse(ctx, found));
+        }
+        _ => {
+            cur.skip_raw(ctx.stack)?;
+        }
+    }
+    Ok(start)
+}
+
 /// `generalize_location` on an object (its `{` consumed): listed levels are
-/// copied through, the rest skipped.
+/// copied through (scalars only, each at most once), the rest skipped.
 fn generalize_location(
     ctx: &mut Ctx<'_, '_>,
     cur: &mut Cursor<'_>,
+    ri: usize,
     levels: &[String],
     depth: usize,
     text: &mut String,
@@ -545,24 +619,35 @@ fn generalize_location(
     let bytes = cur.bytes();
     ctx.out.push(b'{');
     let body_start = ctx.out.len();
+    // Levels already seen (at most `MAX_LEVELS`, checked at load).
+    let mut seen = 0u64;
     let mut more = cur.first_member()?;
     while more {
-        let span = cur.key()?;
-        // SAFETY: `span` is `cur.key()`'s and `bytes` is `cur.bytes()`.
+        // Refusals about the name come before the colon is read, as in serde_json.
+        let span = cur.key_only()?;
+        // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
         let key = unsafe { string_text(bytes, span, text) }?;
-        if levels.iter().any(|l| l.as_str() == key) {
-            cur.peek_ws();
-            let start = cur.pos();
-            let nesting = cur.skip_raw(ctx.stack)?;
-            if nesting > pipe.max_depth.saturating_sub(depth) {
-                return Err(ctx.too_deep());
+        match levels.iter().position(|l| l.as_str() == key) {
+            Some(li) => {
+                let level = &levels[li];
+                if seen & (1 << li) != 0 {
+                    let path = &pipe.rules[ri].path;
+                    let message = format!("field `{path}.{level}` appears twice");
+                    return Err(ctx.fail(ErrorCode::DuplicateField, message));
+                }
+                seen |= 1 << li;
+                cur.expect(b':')?;
+                let start =
+                    keep_scalar(ctx, cur, |ctx, found| level_wrong_type(ctx, ri, level, found))?;
+                ctx.sep(body_start);
+                write_str(ctx.out, level);
+                ctx.out.push(b':');
+                ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
             }
-            ctx.sep(body_start);
-            write_str(ctx.out, key);
-            ctx.out.push(b':');
-            ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
-        } else {
-            cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+            None => {
+                cur.expect(b':')?;
+                cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+            }
         }
         more = cur.next_member()?;
     }
@@ -570,9 +655,16 @@ fn generalize_location(
     Ok(Outcome::Written)
 }
 
-fn wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, kind: &str) -> Stop {
+fn wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, found: JsonType) -> Stop {
     let rule = &ctx.pipe.rules[ri];
-    let msg = format!("field `{}`: {} cannot take a JSON {kind}", rule.path, rule.action_name);
+    let msg = wrong_type_message(&rule.path, rule.action_name, rule.accepts, found);
+    ctx.fail(ErrorCode::WrongType, msg)
+}
+
+/// A `generalize_location` level holding an object or array.
+fn level_wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, level: &str, found: JsonType) -> Stop {
+    let path = format!("{}.{level}", ctx.pipe.rules[ri].path);
+    let msg = wrong_type_message(&path, "a generalize_location level", TypeSet::SCALARS, found);
     ctx.fail(ErrorCode::WrongType, msg)
 }
 
@@ -609,9 +701,12 @@ fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result
         Action::Pseudonymize(_) => return Ok(pseudonymize(ctx, ri, child, s.as_bytes())),
         Action::Mask { keep_last, mask_char } => {
             ctx.tmp.clear();
-            mask::mask(s, *keep_last, *mask_char, ctx.tmp);
-            write_str(ctx.out, ctx.tmp);
-            true
+            // Refused whole (dropped and counted) unless shaped like a card or account.
+            let ok = mask::mask(s, *keep_last, *mask_char, ctx.tmp);
+            if ok {
+                write_str(ctx.out, ctx.tmp);
+            }
+            ok
         }
         Action::CoarsenTime(unit) => {
             ctx.tmp.clear();
@@ -667,8 +762,9 @@ fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result
                 false
             }
         }
-        Action::GeneralizeLocation(_) => return Err(wrong_type(ctx, ri, "string")),
-        Action::Keep => {
+        // Not reached: the walk checks the type set first.
+        Action::GeneralizeLocation(_) => return Err(wrong_type(ctx, ri, JsonType::String)),
+        Action::Keep | Action::KeepSubtree => {
             write_str(ctx.out, s);
             true
         }
@@ -751,7 +847,7 @@ impl NumberSeed<'_, '_, '_> {
                 }
                 None => Ok(Outcome::Dropped),
             },
-            _ => Err(wrong_type(ctx, ri, "number")),
+            _ => Err(wrong_type(ctx, ri, JsonType::Number)),
         }
     }
 }
@@ -776,7 +872,7 @@ impl<'de> Visitor<'de> for NumberSeed<'_, '_, '_> {
                     Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
                     Action::Mask { .. } => apply_str(ctx, ri, child, text),
                     Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                    _ => Err(wrong_type(ctx, ri, "number")),
+                    _ => Err(wrong_type(ctx, ri, JsonType::Number)),
                 })
             }
         }
@@ -806,7 +902,7 @@ impl<'de> Visitor<'de> for NumberSeed<'_, '_, '_> {
                 let mut buf = ryu::Buffer::new();
                 apply_str(ctx, ri, child, buf.format(v))
             }
-            _ => Err(wrong_type(ctx, ri, "number")),
+            _ => Err(wrong_type(ctx, ri, JsonType::Number)),
         })
     }
 }

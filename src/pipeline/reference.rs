@@ -1,7 +1,10 @@
 //! The test oracle for the record path: the serde_json-driven walk that
-//! [`super::record`] replaced, kept verbatim (only its entry point changed)
-//! so tests can check that the scanner-driven walk accepts, refuses and
-//! writes exactly the same bytes on any input.
+//! [`super::record`] replaced, kept so tests can check that the
+//! scanner-driven walk accepts, refuses and writes exactly the same bytes on
+//! any input. Rule changes land in both: type sets (`super::types`), kept
+//! scalars read as a `RawValue` and then re-read the way serde_json decodes
+//! them, `keep_subtree`, repeated `generalize_location` levels, unlisted
+//! fields named by position.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,7 +19,9 @@ use crate::error::{ErrorCode, RecordError};
 
 use super::compile::{Action, Child, ChildKind, Node, Pipeline};
 use super::json_out::{nesting_exceeds, write_str};
+use super::record::unlisted_message;
 use super::spec::{Format, UnknownFields};
+use super::types::{wrong_type_message, JsonType, TypeSet};
 
 /// What the earlier walk produced for one record: the output and the rules
 /// whose fields were dropped, or the error.
@@ -45,6 +50,7 @@ pub(crate) fn process(pipe: &Pipeline, input: &[u8]) -> Result<(Vec<u8>, Vec<usi
     let mut ua = UserAgentCache::new(16);
     let mut ctx = Ctx {
         pipe,
+        doc: text,
         out: &mut out,
         tmp: &mut tmp,
         ua: &mut ua,
@@ -78,6 +84,8 @@ fn json_error(e: &serde_json::Error) -> RecordError {
 /// Everything a visitor needs, borrowed for one record.
 struct Ctx<'s, 'p> {
     pipe: &'p Pipeline,
+    /// The whole JSON text (kept values are re-read from it).
+    doc: &'s str,
     out: &'s mut Vec<u8>,
     tmp: &'s mut String,
     ua: &'s mut UserAgentCache,
@@ -107,16 +115,37 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// Field names from records appear in messages only when they look like
-/// schema identifiers; anything else could be data.
-fn safe_name<'a>(prefix: &str, name: &'a str, buf: &'a mut String) -> &'a str {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    buf.clear();
-    buf.push_str(prefix);
-    buf.push_str(if ok { name } else { "<unprintable field name>" });
-    buf
+/// Re-reads the value `raw` holds (borrowed from the document) the way
+/// serde_json decodes a value into a visitor: a lone surrogate or a number
+/// beyond `f64` is invalid JSON, reported at its place in the document.
+fn strict_check<E: de::Error>(
+    ctx: &mut Ctx<'_, '_>,
+    raw: &RawValue,
+    depth: usize,
+) -> Result<(), E> {
+    let doc = ctx.doc;
+    let off = raw.get().as_ptr() as usize - doc.as_ptr() as usize;
+    let mut de = serde_json::Deserializer::from_str(&doc[off..]);
+    match (SkipSeed { ctx: &mut *ctx, depth }).deserialize(&mut de) {
+        Ok(()) => Ok(()),
+        Err(_) if ctx.err.is_some() => Err(E::custom("record refused")),
+        Err(e) => {
+            let before = &doc[..off];
+            let line = before.matches('\n').count() + e.line();
+            let column = if e.line() == 1 {
+                off - before.rfind('\n').map_or(0, |p| p + 1) + e.column()
+            } else {
+                e.column()
+            };
+            let message = format!("invalid JSON at line {line} column {column}");
+            Err(ctx.fail(ErrorCode::InvalidJson, message))
+        }
+    }
+}
+
+/// The type of a raw value by its first byte.
+fn raw_type(raw: &RawValue) -> JsonType {
+    raw.get().bytes().next().and_then(JsonType::of_first_byte).unwrap_or(JsonType::Null)
 }
 
 /// Borrowed-if-possible object key.
@@ -271,14 +300,13 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
         ctx.out.push(b'{');
         let body_start = ctx.out.len();
         let mut seen = [0u64; super::compile::MAX_CHILDREN / 64];
+        let mut position = 0;
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            position += 1;
             let Some(ci) = node.lookup(&key) else {
                 if pipe.unknown_fields == UnknownFields::Error {
-                    let mut buf = String::new();
-                    let name = safe_name(&node.path, &key, &mut buf).to_string();
-                    return Err(
-                        ctx.fail(ErrorCode::UnknownField, format!("field `{name}` is not listed"))
-                    );
+                    let message = unlisted_message(&node.path, position);
+                    return Err(ctx.fail(ErrorCode::UnknownField, message));
                 }
                 map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
                 continue;
@@ -301,12 +329,30 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                         }
                         Action::Keep => {
                             let raw: &'de RawValue = map.next_value()?;
-                            let raw = raw.get().as_bytes();
+                            let found = raw_type(raw);
+                            if !rule.accepts.contains(found) {
+                                let msg = wrong_type_message(
+                                    &rule.path,
+                                    rule.action_name,
+                                    rule.accepts,
+                                    found,
+                                );
+                                return Err(ctx.fail(ErrorCode::WrongType, msg));
+                            }
+                            strict_check(ctx, raw, depth + 1)?;
+                            ctx.sep(body_start);
+                            ctx.out.extend_from_slice(&child.out_key);
+                            ctx.out.extend_from_slice(raw.get().as_bytes());
+                        }
+                        Action::KeepSubtree => {
+                            let raw_value: &'de RawValue = map.next_value()?;
+                            let raw = raw_value.get().as_bytes();
                             if matches!(raw.first(), Some(b'{' | b'['))
                                 && nesting_exceeds(raw, pipe.max_depth.saturating_sub(depth))
                             {
                                 return Err(ctx.too_deep());
                             }
+                            strict_check(ctx, raw_value, depth + 1)?;
                             ctx.sep(body_start);
                             ctx.out.extend_from_slice(&child.out_key);
                             ctx.out.extend_from_slice(raw);
@@ -376,10 +422,14 @@ impl<'de> DeserializeSeed<'de> for ActionSeed<'_, '_, '_> {
 }
 
 impl ActionSeed<'_, '_, '_> {
-    fn wrong_type<E: de::Error>(self, kind: &str) -> Result<Outcome, E> {
+    fn wrong_type<E: de::Error>(self, found: JsonType) -> Result<Outcome, E> {
         let rule = &self.ctx.pipe.rules[self.rule];
-        let msg = format!("field `{}`: {} cannot take a JSON {kind}", rule.path, rule.action_name);
+        let msg = wrong_type_message(&rule.path, rule.action_name, rule.accepts, found);
         Err(self.ctx.fail(ErrorCode::WrongType, msg))
+    }
+
+    fn accepts(&self, t: JsonType) -> bool {
+        self.ctx.pipe.rules[self.rule].accepts.contains(t)
     }
 
     fn write_quoted_tmp(&mut self) {
@@ -411,9 +461,11 @@ impl ActionSeed<'_, '_, '_> {
             Action::Pseudonymize(_) => return self.pseudonymize(s.as_bytes()),
             Action::Mask { keep_last, mask_char } => {
                 self.ctx.tmp.clear();
-                mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
-                self.write_quoted_tmp();
-                true
+                let ok = mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
+                if ok {
+                    self.write_quoted_tmp();
+                }
+                ok
             }
             Action::CoarsenTime(unit) => {
                 self.ctx.tmp.clear();
@@ -468,8 +520,8 @@ impl ActionSeed<'_, '_, '_> {
                     false
                 }
             }
-            Action::GeneralizeLocation(_) => return self.wrong_type("string"),
-            Action::Keep => {
+            Action::GeneralizeLocation(_) => return self.wrong_type(JsonType::String),
+            Action::Keep | Action::KeepSubtree => {
                 write_str(self.ctx.out, s);
                 true
             }
@@ -514,7 +566,7 @@ impl ActionSeed<'_, '_, '_> {
                 }
                 None => Ok(Outcome::Dropped),
             },
-            _ => self.wrong_type("number"),
+            _ => self.wrong_type(JsonType::Number),
         }
     }
 }
@@ -534,22 +586,34 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
         f.write_str("a value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Outcome, E> {
+        if !self.accepts(JsonType::String) {
+            return self.wrong_type(JsonType::String);
+        }
         self.apply_str(v)
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Outcome, E> {
-        self.wrong_type("boolean")
+        self.wrong_type(JsonType::Boolean)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Outcome, E> {
+        if !self.accepts(JsonType::Null) {
+            return self.wrong_type(JsonType::Null);
+        }
         // null carries nothing personal: keep it as null.
         self.ctx.out.extend_from_slice(b"null");
         Ok(Outcome::Written)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
+        if !self.accepts(JsonType::Number) {
+            return self.wrong_type(JsonType::Number);
+        }
         let mut buf = itoa::Buffer::new();
         let text = buf.format(v).to_owned();
         self.apply_int(&text, v)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
+        if !self.accepts(JsonType::Number) {
+            return self.wrong_type(JsonType::Number);
+        }
         let mut buf = itoa::Buffer::new();
         let text = buf.format(v).to_owned();
         match i64::try_from(v) {
@@ -558,11 +622,14 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
                 Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
                 Action::Mask { .. } => self.apply_str(&text),
                 Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                _ => self.wrong_type("number"),
+                _ => self.wrong_type(JsonType::Number),
             },
         }
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
+        if !self.accepts(JsonType::Number) {
+            return self.wrong_type(JsonType::Number);
+        }
         let action = &self.ctx.pipe.rules[self.rule].action;
         match action {
             Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
@@ -588,39 +655,61 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
                     self.pseudonymize(text.as_bytes())
                 }
             }
-            _ => self.wrong_type("number"),
+            _ => self.wrong_type(JsonType::Number),
         }
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Outcome, A::Error> {
-        self.wrong_type("array")
+        self.wrong_type(JsonType::Array)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Outcome, A::Error> {
         let ActionSeed { rule, ctx, depth, .. } = self;
         let pipe = ctx.pipe;
-        let Action::GeneralizeLocation(levels) = &pipe.rules[rule].action else {
-            let rule = &pipe.rules[rule];
-            let msg =
-                format!("field `{}`: {} cannot take a JSON object", rule.path, rule.action_name);
-            return Err(ctx.fail(ErrorCode::WrongType, msg));
+        let the_rule = &pipe.rules[rule];
+        let levels = match &the_rule.action {
+            Action::GeneralizeLocation(levels) if the_rule.accepts.contains(JsonType::Object) => {
+                levels
+            }
+            _ => {
+                let msg = wrong_type_message(
+                    &the_rule.path,
+                    the_rule.action_name,
+                    the_rule.accepts,
+                    JsonType::Object,
+                );
+                return Err(ctx.fail(ErrorCode::WrongType, msg));
+            }
         };
         if depth > pipe.max_depth {
             return Err(ctx.too_deep());
         }
         ctx.out.push(b'{');
         let body_start = ctx.out.len();
+        let mut seen = 0u64;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if levels.iter().any(|l| l.as_str() == key) {
-                let raw: &'de RawValue = map.next_value()?;
-                let raw = raw.get().as_bytes();
-                if matches!(raw.first(), Some(b'{' | b'['))
-                    && nesting_exceeds(raw, pipe.max_depth.saturating_sub(depth))
-                {
-                    return Err(ctx.too_deep());
+            if let Some(li) = levels.iter().position(|l| l.as_str() == key) {
+                let level = &levels[li];
+                let path = format!("{}.{level}", the_rule.path);
+                if seen & (1 << li) != 0 {
+                    let message = format!("field `{path}` appears twice");
+                    return Err(ctx.fail(ErrorCode::DuplicateField, message));
                 }
+                seen |= 1 << li;
+                let raw: &'de RawValue = map.next_value()?;
+                let found = raw_type(raw);
+                if !TypeSet::SCALARS.contains(found) {
+                    let msg = wrong_type_message(
+                        &path,
+                        "a generalize_location level",
+                        TypeSet::SCALARS,
+                        found,
+                    );
+                    return Err(ctx.fail(ErrorCode::WrongType, msg));
+                }
+                strict_check(ctx, raw, depth + 1)?;
                 ctx.sep(body_start);
-                write_str(ctx.out, &key);
+                write_str(ctx.out, level);
                 ctx.out.push(b':');
-                ctx.out.extend_from_slice(raw);
+                ctx.out.extend_from_slice(raw.get().as_bytes());
             } else {
                 map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
             }

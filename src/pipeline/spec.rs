@@ -135,7 +135,7 @@ pub struct InputSpec {
 pub struct OutputSpec {
     /// Anonymized topic analysts read.
     pub topic: String,
-    /// What happens to the Kafka record key: `"keep"` (default), `"drop"`,
+    /// What happens to the Kafka record key: `"drop"` (default), `"keep"`,
     /// or `{ action = "pseudonymize", key = "ids", scope = "user" }` when the key is an ID.
     #[serde(default)]
     pub key: Option<toml::Value>,
@@ -162,8 +162,12 @@ pub struct TestCase {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActionSpec {
-    /// Copy the value unchanged.
+    /// Copy a scalar (string, number, boolean, null) unchanged; an object
+    /// or array is refused (`wrong_type`).
     Keep,
+    /// Copy a whole value, objects and arrays included, unchanged and
+    /// unchecked: an explicit, "unprotected" choice shown by `explain`.
+    KeepSubtree,
     /// Remove the field.
     Drop,
     /// Zero host bits of an IP address.
@@ -189,9 +193,16 @@ pub enum ActionSpec {
         /// Lower-case and trim the value before hashing (emails, usernames).
         #[serde(default)]
         normalize: bool,
-        /// For email addresses: pseudonymize the local part and keep `@domain`.
+        /// For email addresses: pseudonymize the local part and keep `@domain`
+        /// when the domain is a large public mail provider (the shipped list)
+        /// or in `keep_domains`; other addresses are pseudonymized whole.
         #[serde(default)]
         keep_domain: bool,
+        /// Domains kept after a pseudonymized local part (exact match); a
+        /// non-empty list turns domain keeping on for these domains alone
+        /// when `keep_domain` is false.
+        #[serde(default)]
+        keep_domains: Vec<String>,
     },
     /// Keep the last N characters.
     Mask {
@@ -265,6 +276,7 @@ impl ActionSpec {
     pub fn name(&self) -> &'static str {
         match self {
             ActionSpec::Keep => "keep",
+            ActionSpec::KeepSubtree => "keep_subtree",
             ActionSpec::Drop => "drop",
             ActionSpec::TruncateIp { .. } => "truncate_ip",
             ActionSpec::PseudonymizeIp { .. } => "pseudonymize_ip",
@@ -281,8 +293,9 @@ impl ActionSpec {
     }
 
     /// Every action name, for docs and error messages.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "keep",
+        "keep_subtree",
         "drop",
         "truncate_ip",
         "pseudonymize_ip",
@@ -297,6 +310,9 @@ impl ActionSpec {
         "language",
     ];
 }
+
+/// Actions without parameters.
+const UNIT_ACTIONS: [&str; 5] = ["keep", "keep_subtree", "drop", "reduce_user_agent", "language"];
 
 /// Parses one field rule: a bare action name (`"drop"`) or a table with `action`.
 ///
@@ -327,6 +343,20 @@ pub fn parse_rule(value: &toml::Value) -> Result<ActionSpec, String> {
     } else {
         return Err("missing `action`".into());
     }
+    // serde lets unit variants of an internally tagged enum ignore other
+    // keys; a typo (or `subtree = true`) must fail instead.
+    if let (Some(a), Some(t)) = (table.get("action").and_then(|a| a.as_str()), table.as_table()) {
+        if UNIT_ACTIONS.contains(&a) {
+            if let Some(extra) = t.keys().find(|k| k.as_str() != "action") {
+                let hint = if a == "keep" && extra == "subtree" {
+                    "; to keep a whole object or array, write `keep_subtree`"
+                } else {
+                    ""
+                };
+                return Err(format!("`{a}` takes no parameters, found `{extra}`{hint}"));
+            }
+        }
+    }
     ActionSpec::deserialize(table).map_err(|e| e.message().to_string())
 }
 
@@ -334,7 +364,11 @@ impl ActionSpec {
     /// Plain-language treatment for the record of processing (`explain`).
     pub fn describe(&self) -> String {
         match self {
-            ActionSpec::Keep => "kept as is".into(),
+            ActionSpec::Keep => "kept as is (scalars only)".into(),
+            ActionSpec::KeepSubtree => {
+                "**unprotected**: the whole value, nested objects and arrays included, kept as is"
+                    .into()
+            }
             ActionSpec::Drop => "removed".into(),
             ActionSpec::TruncateIp { ipv4_prefix, ipv6_prefix } => format!(
                 "IP address truncated: IPv4 to /{ipv4_prefix}, IPv6 to /{ipv6_prefix} (host bits zeroed)"
@@ -342,13 +376,16 @@ impl ActionSpec {
             ActionSpec::PseudonymizeIp { key } => format!(
                 "IP address pseudonymized, prefix-preserving (Crypto-PAn, AES-128), key ring `{key}`"
             ),
-            ActionSpec::Pseudonymize { key, scope, normalize, keep_domain } => {
+            ActionSpec::Pseudonymize { key, scope, normalize, keep_domain, keep_domains } => {
                 let mut s = format!("pseudonymized (HMAC-SHA256, 128 bits), key ring `{key}`, scope `{scope}`");
                 if *normalize {
                     s.push_str(", trimmed and lower-cased first");
                 }
-                if *keep_domain {
-                    s.push_str(", email domain kept");
+                match (*keep_domain, keep_domains.is_empty()) {
+                    (true, true) => s.push_str(", email domain kept for large public mail providers, otherwise the whole address pseudonymized"),
+                    (true, false) => s.push_str(&format!(", email domain kept for large public mail providers and {}, otherwise the whole address pseudonymized", keep_domains.join(", "))),
+                    (false, false) => s.push_str(&format!(", email domain kept for {}, otherwise the whole address pseudonymized", keep_domains.join(", "))),
+                    (false, true) => {}
                 }
                 s
             }
@@ -417,5 +454,10 @@ mod tests {
         assert!(e.contains("scope"), "{e}");
         let e = parse_rule(&toml::Value::Integer(3)).unwrap_err();
         assert!(e.contains("integer"), "{e}");
+        let v: toml::Value = toml::from_str("action = \"keep\"\nsubtree = true").unwrap();
+        let e = parse_rule(&v).unwrap_err();
+        assert!(e.contains("`keep` takes no parameters") && e.contains("keep_subtree"), "{e}");
+        let v: toml::Value = toml::from_str("action = \"drop\"\nwhy = 1").unwrap();
+        assert!(parse_rule(&v).unwrap_err().contains("found `why`"));
     }
 }

@@ -2,18 +2,23 @@
 //! anonymized record, so statistics group by "which endpoint" and "which kind
 //! of outcome" instead of by per-user URLs and exact status codes.
 //!
-//! - `path_template`: drops the query string and fragment, and replaces every
-//!   path segment that is numeric, hexadecimal with at least 8 digits, or a
-//!   UUID by `{id}` (`/api/v1/users/4411/orders?page=2` ->
-//!   `/api/v1/users/{id}/orders`).
+//! - `path_template`: drops the query string and fragment (also when
+//!   percent-encoded) and matrix parameters, and replaces every path segment
+//!   that the shared identifier classifier ([`crate::classify`]) flags, judged
+//!   percent-decoded, by its placeholder (`{email}`, `{phone}`, `{id}`,
+//!   `{token}`, ...), and every other all-digit segment by `{id}`
+//!   (`/api/v1/users/4411/orders?page=2` -> `/api/v1/users/{id}/orders`,
+//!   `/u/alice%40example.com;s=1` -> `/u/{email}`). The `url` action uses the
+//!   same classifier, so a template never holds a segment it would hide; the
+//!   extra all-digit rule only merges groups.
 //! - `status_class`: an HTTP status 100..=599, as a number or 3-digit text,
 //!   becomes `"1xx"` ..= `"5xx"`; anything else is missing (JSON null).
 
 use super::extract::{Record, Val};
 use super::spec::DeriveKind;
 
-/// Placeholder for identifier-like path segments.
-const ID: &str = "{id}";
+use crate::classify::{classify, could_be_identifier, IdKind};
+use percent_encoding::percent_decode_str;
 
 /// Computes `kind` from `v` into `out` (cleared first); `false` when the input
 /// has the wrong type or shape, i.e. the derived value is missing.
@@ -48,30 +53,48 @@ pub(crate) fn derive(kind: DeriveKind, rec: &Record, v: Val, out: &mut String) -
 /// Writes the template of a URL path into `out`.
 pub(crate) fn path_template(path: &str, out: &mut String) {
     let end = path.find(['?', '#']).unwrap_or(path.len());
-    for (i, segment) in path[..end].split('/').enumerate() {
+    for (i, raw) in path[..end].split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        out.push_str(if is_identifier(segment) { ID } else { segment });
+        let (segment, ends_path) = cut_segment(raw);
+        out.push_str(segment_template(segment).unwrap_or(segment));
+        if ends_path {
+            return;
+        }
     }
 }
 
-fn is_identifier(segment: &str) -> bool {
+/// A segment up to a matrix parameter (`;`, `%3B`); an encoded `?`, `#` or
+/// `%` (`%3F`, `%23`, `%25`) also ends the path.
+fn cut_segment(raw: &str) -> (&str, bool) {
+    let b = raw.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b';' {
+            return (&raw[..i], false);
+        }
+        if c == b'%' {
+            let code = b.get(i + 1..i + 3).map(|h| h.to_ascii_uppercase());
+            match code.as_deref() {
+                Some(b"3B") => return (&raw[..i], false),
+                Some(b"3F" | b"23" | b"25") => return (&raw[..i], true),
+                _ => {}
+            }
+        }
+    }
+    (raw, false)
+}
+
+/// The placeholder of an identifier-like segment (classifier, or all digits).
+fn segment_template(segment: &str) -> Option<&'static str> {
     let b = segment.as_bytes();
-    if b.is_empty() {
-        return false;
+    if !b.is_empty() && b.iter().all(u8::is_ascii_digit) && b.len() < crate::classify::MIN_DIGITS {
+        return Some(IdKind::Id.placeholder());
     }
-    b.iter().all(u8::is_ascii_digit)
-        || (b.len() >= 8 && b.iter().all(u8::is_ascii_hexdigit))
-        || is_uuid(b)
-}
-
-fn is_uuid(b: &[u8]) -> bool {
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    if !could_be_identifier(segment) {
+        return None;
+    }
+    classify(&percent_decode_str(segment).decode_utf8_lossy()).map(IdKind::placeholder)
 }
 
 fn status_from_text(s: &str) -> Option<i64> {
@@ -107,13 +130,28 @@ mod tests {
             ("/files/deadbeef01/raw#frag", "/files/{id}/raw"),
             ("/files/deadbee/raw", "/files/deadbee/raw"),
             ("/o/123e4567-e89b-12d3-a456-426614174000/x", "/o/{id}/x"),
-            ("/o/123e4567-e89b-12d3-a456-42661417400g", "/o/123e4567-e89b-12d3-a456-42661417400g"),
+            ("/o/123e4567-e89b-12d3-a456-42661417400g", "/o/{token}"),
+            ("/o/123e4567-e89b-12d3", "/o/{token}"),
             ("/", "/"),
             ("", ""),
             ("?q=1", ""),
             ("/a//b/", "/a//b/"),
             ("/v2/42", "/v2/{id}"),
             ("/caf\u{e9}/7", "/caf\u{e9}/{id}"),
+            ("/api/v1/users/alice.wang@example.com/orders", "/api/v1/users/{email}/orders"),
+            ("/u/alice%40example.com;s=1/x", "/u/{email}/x"),
+            ("/shop;jsessionid=ABC123DEF456/cart", "/shop/cart"),
+            ("/a%3Ftoken=secret&page=2", "/a"),
+            ("/a%2F%3ftoken=secret/b", "/a%2F"),
+            ("/p/13800138000", "/p/{phone}"),
+            ("/p/%2B8613800138000", "/p/{phone}"),
+            ("/c/4111111111111111", "/c/{card}"),
+            ("/id/11010519491231002X", "/id/{cn_id}"),
+            ("/h/203.0.113.77", "/h/{ip}"),
+            ("/s/Dm9x2LqPzR4tW8vK", "/s/{token}"),
+            ("/a/u_6113088066/b", "/a/{id}/b"),
+            ("/a/%EF%BC%91%EF%BC%93%EF%BC%98%EF%BC%90%EF%BC%90%EF%BC%91%EF%BC%93%EF%BC%98%EF%BC%90%EF%BC%90%EF%BC%90", "/a/{phone}"),
+            ("/a/%252540x", "/a/"),
         ] {
             assert_eq!(template(input), expected, "{input}");
         }

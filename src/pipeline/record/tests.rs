@@ -1,7 +1,7 @@
 //! The scanner-driven walk against the serde_json-driven walk it replaced
 //! ([`super::super::reference`]): on any input, the same output bytes and
 //! dropped-field list, or the same error code (and the same message, which
-//! names fields, never values).
+//! names fields, never values); and every output parses under serde_json.
 
 use std::path::Path;
 
@@ -35,8 +35,10 @@ age = { action = "bucket", bounds = [18, 65] }
 loc = { action = "generalize_location", keep = ["country", "city"] }
 note = { action = "redact", detectors = ["email", "phone"] }
 k = "keep"
+ks = "keep_subtree"
 d = "drop"
 "n.a" = "keep"
+"n.s" = "keep_subtree"
 "n.b" = { action = "truncate_ip" }
 "n.m.x" = "keep"
 "#;
@@ -62,6 +64,12 @@ fn same(p: &Pipeline, input: &[u8], scratch: &mut Scratch) -> Result<(), TestCas
     let show = String::from_utf8_lossy(input);
     match (new, old) {
         (Ok(a), Ok(b)) => {
+            // Every output parses under serde_json: kept values included.
+            prop_assert!(
+                serde_json::from_slice::<serde_json::Value>(&a.0).is_ok(),
+                "output does not parse: {}",
+                String::from_utf8_lossy(&a.0)
+            );
             prop_assert_eq!(
                 String::from_utf8_lossy(&a.0),
                 String::from_utf8_lossy(&b.0),
@@ -150,6 +158,31 @@ fn edge_cases_match() {
         b"{\"note\":\"mail bob@example.com or +8613800138000\",\"email\":\" Bob@Ex.com \"}",
         b"{\"ts\":\"2024-05-14T08:17:42.123+02:00\",\"ip\":\"2a02:810d:9f:3a::17\",\"pip\":\"1.2.3.4\"}",
         b"{\"f0\":1,\"f1\":2,\"f19\":{\"a\":{}},\"f18\":[[]],\"f3\":[[1]]}",
+        b"{\"k\":{\"a\":1}}",
+        b"{\"k\":[1,2],\"d\":1}",
+        b"{\"k\":{\"a\":garbage",
+        b"{\"k\":\"\\ud800\"}",
+        b"{\"k\":\"\\ud800\x01\"}",
+        b"{\"k\":\"\\ud800\\x\"}",
+        b"{\"k\":\"a\\u00e9\\ud83d\\ude00\"}",
+        b"{\"k\" :\n 1e400 }",
+        b"{\"k\":-1E-400,\"ks\":1}",
+        b"{\"ks\":{\"a\":[1,{\"b\":\"\\ud800\"}]}}",
+        b"{\"ks\":{\"a\":[1,{\"b\":\"\\udc00\"}]},\"k\":1}",
+        b"{\"ks\":[1e400]}",
+        b"{\"ks\":\n[[[[[[1]]]]]]}",
+        b"{\"ks\":{\"a\":{\"b\":{}}},\"n\":{\"s\":[{}],\"a\":{}}}",
+        b"{\"loc\":{\"city\":\"a\",\"city\":\"b\"}}",
+        b"{\"loc\":{\"city\":\"a\",\"ci\\u0074y\":\"b\"}}",
+        b"{\"loc\":{\"x\":1,\"x\":2,\"city\":true}}",
+        b"{\"loc\":{\"city\":{\"x\":1}}}",
+        b"{\"loc\":{\"city\":[]}}",
+        b"{\"loc\":{\"country\":\"\\ud800\"}}",
+        b"{\"loc\":{\"country\":1e999,\"city\":1}}",
+        b"{\"loc\":null,\"ip\":false}",
+        b"{\"loc\":[1]}",
+        b"{\"zz\":1,\"yy\":2,\"n\":{\"a\":1,\"q\":2}}",
+        b"{\"n\":{\"a\":1,\"\\u0071\":2}}",
         deep.as_bytes(),
         deep_skip.as_bytes(),
         deep_bad.as_bytes(),
@@ -167,7 +200,7 @@ fn name() -> impl Strategy<Value = String> {
         prop::sample::select(vec![
             "ts", "ip", "pip", "uid", "email", "card", "path", "ref", "ua", "lang", "age", "loc",
             "note", "k", "d", "n", "a", "b", "m", "x", "country", "city", "f0", "f1", "f3", "f19",
-            "zz", "k\\u0041", "\\u006b",
+            "zz", "k\\u0041", "\\u006b", "ks", "s",
         ])
         .prop_map(String::from),
         "[a-z]{1,3}",
@@ -190,6 +223,8 @@ fn value() -> impl Strategy<Value = String> {
             "false",
             "null",
             "\"\\ud800\"",
+            "\"\\udfff\"",
+            "\"a\\ud800\\u0041\"",
             "\"\\ud83d\\ude00\"",
             "\"-\"",
             "\"\"",

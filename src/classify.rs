@@ -1,0 +1,446 @@
+//! The identifier classifier: does a whole token (a URL path segment, a query
+//! parameter value) look like something that identifies a person?
+//!
+//! One classifier, shared by the `url` action and the statistics derivation
+//! `path_template`, so a value that the URL rules would hide can never become
+//! a statistics group. It answers with an [`IdKind`] whose
+//! [`placeholder`](IdKind::placeholder) replaces the token: `{email}`,
+//! `{phone}`, `{cn_id}`, `{card}`, `{ip}`, `{id}`, `{token}`. Those names are
+//! part of the output format and stay stable.
+//!
+//! What counts, checked in this order on the token after [`normalize`]
+//! (full-width forms folded to ASCII, other Unicode digits read as digits):
+//!
+//! 1. `{email}`: an `@` with text on both sides.
+//! 2. `{ip}`: an IPv4 or IPv6 address (bracketed IPv6 too).
+//! 3. `{id}`: a UUID (8-4-4-4-12 hex digits).
+//! 4. A number: only digits and `+ - . ( ) /` or spaces, with at least
+//!    [`MIN_DIGITS`] digits. `{cn_id}` for a China resident ID (GB 11643
+//!    check character and birth date), `{phone}` for a mainland China mobile
+//!    number (`1[3-9]` + 9 digits, optionally after `86`/`0086`) or an E.164
+//!    number (`+` and 7–15 digits), `{card}` for 13–19 digits passing Luhn,
+//!    `{id}` otherwise. A 17-digit body with an `X` check character is a
+//!    China ID when valid, `{id}` when not.
+//! 5. `{id}`: at least [`MIN_HEX_LEN`] characters, all hexadecimal
+//!    (session ids, object ids, hashes).
+//! 6. `{token}`: a random-looking string ([`looks_random`]).
+//! 7. Inside a longer token: a run of at least [`MIN_DIGITS`] consecutive
+//!    digits (`u_6113088066`, `13800138000.png`) is `{phone}` when it is a
+//!    China mobile number, `{id}` otherwise; a piece between `.`, `_`, `-`,
+//!    `~`, `,`, `:`, `+`, `=` that is hexadecimal or random-looking by rules
+//!    5–6 makes the whole token `{id}` or `{token}`.
+//!
+//! The rules err towards replacing: a product slug such as
+//! `SamsungGalaxyS24Ultra` may read as `{token}`, which costs a statistics
+//! group, never a person. Short plain words and numbers of up to four digits
+//! (`v1`, `2024`, `page`) are never replaced. [`could_be_identifier`] is the
+//! cheap test that skips most segments before any of this runs.
+
+use std::borrow::Cow;
+
+use crate::actions::ip::parse_ip;
+use crate::actions::redact::{luhn_valid, valid_cn_id};
+
+/// Fewest digits that make a number or a digit run an identifier.
+pub const MIN_DIGITS: usize = 5;
+/// Fewest characters of an all-hexadecimal identifier.
+pub const MIN_HEX_LEN: usize = 8;
+/// Fewest letters and digits of a random-looking token.
+pub const MIN_TOKEN_LEN: usize = 16;
+/// Least Shannon entropy, in bits per character, of a random-looking token.
+pub const MIN_TOKEN_ENTROPY: f64 = 3.0;
+/// Least share of adjacent letter/digit pairs that change class (lower,
+/// upper, digit) in a random-looking mixed-class token. Random base62 text
+/// changes class at about 60% of positions, camelCase words at under 30%.
+pub const MIN_CLASS_CHANGES: f64 = 0.3;
+/// Vowel share below which a long run of letters reads as random: English
+/// and pinyin words have about 35–45% vowels, random letters 19%.
+pub const MAX_VOWEL_SHARE: f64 = 0.25;
+
+/// What kind of identifier a token looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// An e-mail address.
+    Email,
+    /// A phone number (mainland China mobile, E.164).
+    Phone,
+    /// A China resident ID number (GB 11643).
+    CnId,
+    /// A payment card number (Luhn).
+    Card,
+    /// An IPv4 or IPv6 address.
+    Ip,
+    /// A long number, UUID or hexadecimal id.
+    Id,
+    /// A random-looking token (session, API key, JWT).
+    Token,
+}
+
+impl IdKind {
+    /// The text that replaces a token of this kind.
+    pub const fn placeholder(self) -> &'static str {
+        match self {
+            IdKind::Email => "{email}",
+            IdKind::Phone => "{phone}",
+            IdKind::CnId => "{cn_id}",
+            IdKind::Card => "{card}",
+            IdKind::Ip => "{ip}",
+            IdKind::Id => "{id}",
+            IdKind::Token => "{token}",
+        }
+    }
+}
+
+/// Cheap pre-check: `false` means [`classify`] would return `None`.
+///
+/// A token shorter than [`MIN_DIGITS`] bytes, all ASCII and without `@`,
+/// has too few digits for a number, too few characters for a hex id or token,
+/// and no address; most path segments (`api`, `v1`, `shop`) stop here.
+#[inline]
+pub fn could_be_identifier(token: &str) -> bool {
+    token.len() >= MIN_DIGITS || token.bytes().any(|b| b == b'@' || b >= 0x80)
+}
+
+/// The kind of identifier `token` looks like as a whole, or `None`.
+pub fn classify(token: &str) -> Option<IdKind> {
+    if !could_be_identifier(token) {
+        return None;
+    }
+    let text = normalize(token);
+    let t: &str = &text;
+    if let Some(at) = t.rfind('@') {
+        if at > 0 && at + 1 < t.len() {
+            return Some(IdKind::Email);
+        }
+    }
+    let b = t.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if (b.contains(&b':') || b.contains(&b'.')) && parse_ip(t).is_some() {
+        return Some(IdKind::Ip);
+    }
+    if is_uuid(b) {
+        return Some(IdKind::Id);
+    }
+    if digits >= MIN_DIGITS {
+        if let Some(kind) = number_kind(b, digits) {
+            return Some(kind);
+        }
+    }
+    if is_hex_id(b) {
+        return Some(IdKind::Id);
+    }
+    if looks_random(t) {
+        return Some(IdKind::Token);
+    }
+    if digits >= MIN_DIGITS {
+        if let Some(kind) = digit_run_kind(b) {
+            return Some(kind);
+        }
+    }
+    pieces_kind(t)
+}
+
+/// Folds full-width forms (U+FF01–U+FF5E) to ASCII and the ideographic space
+/// to a space, and reads any other Unicode digit as `0`, so `１３８…` or
+/// `alice＠example.com` classify like their ASCII spelling. ASCII text is
+/// borrowed unchanged.
+pub fn normalize(token: &str) -> Cow<'_, str> {
+    if token.is_ascii() {
+        return Cow::Borrowed(token);
+    }
+    Cow::Owned(
+        token
+            .chars()
+            .map(|c| match c {
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                '\u{3000}' => ' ',
+                c if !c.is_ascii() && c.is_numeric() => '0',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// 8-4-4-4-12 hexadecimal digits.
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// At least [`MIN_HEX_LEN`] hexadecimal digits and nothing else.
+fn is_hex_id(b: &[u8]) -> bool {
+    b.len() >= MIN_HEX_LEN && b.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// Rule 4: a token of digits and number punctuation, or a China ID with `X`.
+fn number_kind(b: &[u8], digits: usize) -> Option<IdKind> {
+    if b.len() == 18 && matches!(b[17], b'X' | b'x') && b[..17].iter().all(u8::is_ascii_digit) {
+        return Some(if valid_cn_id(b) { IdKind::CnId } else { IdKind::Id });
+    }
+    let numeric = b.iter().all(|c| c.is_ascii_digit() || b"+-.()/ ".contains(c));
+    if !numeric {
+        return None;
+    }
+    let d: Vec<u8> = b.iter().copied().filter(u8::is_ascii_digit).collect();
+    Some(if d.len() == 18 && valid_cn_id(&d) {
+        IdKind::CnId
+    } else if is_cn_mobile(&d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
+        IdKind::Phone
+    } else if (13..=19).contains(&digits) && luhn_valid(&d) {
+        IdKind::Card
+    } else {
+        IdKind::Id
+    })
+}
+
+/// Mainland China mobile: `1[3-9]` and 9 more digits, optionally after the
+/// country code `86` or `0086`.
+fn is_cn_mobile(d: &[u8]) -> bool {
+    let d = match d.len() {
+        13 if d.starts_with(b"86") => &d[2..],
+        15 if d.starts_with(b"0086") => &d[4..],
+        _ => d,
+    };
+    d.len() == 11 && d[0] == b'1' && (b'3'..=b'9').contains(&d[1])
+}
+
+/// Rule 7, digits: the kind of the first run of [`MIN_DIGITS`] or more
+/// consecutive digits inside the token.
+fn digit_run_kind(b: &[u8]) -> Option<IdKind> {
+    b.split(|c| !c.is_ascii_digit()).find(|run| run.len() >= MIN_DIGITS).map(|run| {
+        if is_cn_mobile(run) {
+            IdKind::Phone
+        } else {
+            IdKind::Id
+        }
+    })
+}
+
+/// Rule 7, pieces: a hexadecimal or random-looking piece between separators.
+fn pieces_kind(t: &str) -> Option<IdKind> {
+    if t.len() < MIN_HEX_LEN {
+        return None;
+    }
+    t.split(['.', '_', '-', '~', ',', ':', '+', '='])
+        .filter(|piece| piece.len() < t.len())
+        .find_map(|piece| {
+            if is_hex_id(piece.as_bytes()) {
+                Some(IdKind::Id)
+            } else if looks_random(piece) {
+                Some(IdKind::Token)
+            } else {
+                None
+            }
+        })
+}
+
+/// Whether `t` reads as a random string rather than words: made of the
+/// base64/base64url alphabet (plus `.` and `~`), with at least
+/// [`MIN_TOKEN_LEN`] letters and digits whose entropy is at least
+/// [`MIN_TOKEN_ENTROPY`] bits per character, and either mixing classes
+/// (lower, upper, digit) that change at ≥ [`MIN_CLASS_CHANGES`] of adjacent
+/// positions, or having letters with under [`MAX_VOWEL_SHARE`] vowels.
+pub fn looks_random(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.len() < MIN_TOKEN_LEN
+        || !b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_+/=.~".contains(c))
+    {
+        return false;
+    }
+    let class = |c: u8| match c {
+        b'a'..=b'z' => 0usize,
+        b'A'..=b'Z' => 1,
+        _ => 2,
+    };
+    let mut counts = [0u32; 128];
+    let (mut n, mut changes, mut letters, mut vowels) = (0usize, 0usize, 0usize, 0usize);
+    let mut classes = [false; 3];
+    let mut prev: Option<usize> = None;
+    for &c in b.iter().filter(|c| c.is_ascii_alphanumeric()) {
+        n += 1;
+        counts[usize::from(c)] += 1;
+        let k = class(c);
+        classes[k] = true;
+        changes += usize::from(prev.is_some_and(|p| p != k));
+        prev = Some(k);
+        if k < 2 {
+            letters += 1;
+            vowels += usize::from(b"aeiouAEIOU".contains(&c));
+        }
+    }
+    if n < MIN_TOKEN_LEN {
+        return false;
+    }
+    let total = n as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&k| k > 0)
+        .map(|&k| {
+            let p = f64::from(k) / total;
+            -p * p.log2()
+        })
+        .sum();
+    if entropy < MIN_TOKEN_ENTROPY {
+        return false;
+    }
+    let mixed = classes.iter().filter(|&&c| c).count() >= 2
+        && changes as f64 >= MIN_CLASS_CHANGES * (total - 1.0);
+    let unpronounceable = letters > 0 && (vowels as f64) < MAX_VOWEL_SHARE * letters as f64;
+    mixed || unpronounceable
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn kinds_and_placeholders() {
+        for (token, kind) in [
+            ("alice.wang@example.com", IdKind::Email),
+            ("alice@localhost", IdKind::Email),
+            ("alice＠example.com", IdKind::Email),
+            ("13800138000", IdKind::Phone),
+            ("+8613800138000", IdKind::Phone),
+            ("008613800138000", IdKind::Phone),
+            ("+1-555-123-4567", IdKind::Phone),
+            ("+44 20 7946 0958", IdKind::Phone),
+            ("１３８００１３８０００", IdKind::Phone),
+            ("11010519491231002X", IdKind::CnId),
+            ("110105194912310021", IdKind::Id),
+            ("11010519491231002Y", IdKind::Id),
+            ("4111111111111111", IdKind::Card),
+            ("4111-1111-1111-1111", IdKind::Card),
+            ("4111111111111112", IdKind::Id),
+            ("203.0.113.77", IdKind::Ip),
+            ("2001:db8::1", IdKind::Ip),
+            ("[2001:db8::1]", IdKind::Ip),
+            ("4411023", IdKind::Id),
+            ("44110", IdKind::Id),
+            ("2024-05-14", IdKind::Id),
+            ("123e4567-e89b-12d3-a456-426614174000", IdKind::Id),
+            ("5f2b9c0e8a7d4e1f9b3c2a1d0e9f8a7b", IdKind::Id),
+            ("deadbeef01", IdKind::Id),
+            ("Dm9x2LqPzR4tW8vK", IdKind::Token),
+            ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", IdKind::Token),
+            ("u_6113088066", IdKind::Id),
+            ("13800138000.png", IdKind::Phone),
+            ("order-20240514123456.pdf", IdKind::Id),
+            ("main.3f2a9c1b.js", IdKind::Id),
+            ("sess_aB3dE5fG7hJ9kL1mN3", IdKind::Token),
+            ("٤٤١١٠٢٣", IdKind::Id),
+            ("caf\u{e9}13800138000", IdKind::Phone),
+        ] {
+            assert_eq!(classify(token), Some(kind), "{token}");
+        }
+        assert_eq!(IdKind::Email.placeholder(), "{email}");
+        assert_eq!(IdKind::Token.placeholder(), "{token}");
+    }
+
+    #[test]
+    fn ordinary_segments_are_not_identifiers() {
+        for token in [
+            "",
+            "api",
+            "v1",
+            "v2",
+            "users",
+            "orders",
+            "2024",
+            "05",
+            "page",
+            "shop",
+            "item",
+            "checkout",
+            "index.html",
+            "favicon.ico",
+            "getUserProfileSettings",
+            "internationalization",
+            "PasswordResetConfirm",
+            "OrderConfirmationEmail",
+            "customerserviceportal",
+            "x86_64-unknown-linux-gnu",
+            "how-to-reset-your-password",
+            "caf\u{e9}",
+            "{id}",
+            "{email}",
+            "@alice",
+            "alice@",
+            "de-DE",
+            "created_at",
+            "iso-8859-1",
+            "deadbee",
+            "1.2.3",
+            "v1.2.3.4",
+            "utf-8",
+            "favicon-32x32.png",
+            "schwarzkopfstr",
+        ] {
+            assert_eq!(classify(token), None, "{token}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_not_identifiers_themselves() {
+        for kind in [
+            IdKind::Email,
+            IdKind::Phone,
+            IdKind::CnId,
+            IdKind::Card,
+            IdKind::Ip,
+            IdKind::Id,
+            IdKind::Token,
+        ] {
+            assert_eq!(classify(kind.placeholder()), None);
+        }
+    }
+
+    /// Seeded random tokens of common alphabets: almost all are caught.
+    #[test]
+    fn random_tokens_are_caught() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for (alphabet, len, least) in [
+            (&b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[..], 16, 990),
+            (&b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[..], 22, 990),
+            (&b"abcdefghijklmnopqrstuvwxyz0123456789"[..], 24, 920),
+            (&b"0123456789abcdef"[..], 16, 1000),
+        ] {
+            let hits = (0..1000)
+                .filter(|_| {
+                    let t: String = (0..len)
+                        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
+                        .collect();
+                    classify(&t).is_some()
+                })
+                .count();
+            assert!(hits >= least, "{len} chars: {hits}/1000");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn digit_runs_of_five_or_more_are_always_caught(
+            prefix in "[a-z_./-]{0,6}",
+            digits in "[0-9]{5,20}",
+            suffix in "[a-z_./-]{0,6}",
+        ) {
+            let token = format!("{prefix}{digits}{suffix}");
+            prop_assert!(classify(&token).is_some(), "{}", token);
+        }
+
+        #[test]
+        fn emails_are_always_caught(local in "[a-z0-9._+-]{1,12}", domain in "[a-z0-9-]{1,12}(\\.[a-z]{2,6}){0,2}") {
+            let token = format!("{local}@{domain}");
+            prop_assert_eq!(classify(&token), Some(IdKind::Email));
+        }
+
+        #[test]
+        fn never_panics(token in "\\PC{0,40}") {
+            let _ = classify(&token);
+        }
+    }
+}
