@@ -93,10 +93,12 @@ fn chat(seed: u64, lines: usize, share: u64, pii_per_line: usize) -> Vec<String>
     let mut p = Pick(seed);
     (0..lines)
         .map(|_| {
-            let mut line = fill(&mut p, p.of(PLAIN));
+            let template = p.of(PLAIN);
+            let mut line = fill(&mut p, template);
             if p.below(100) < share {
                 for _ in 0..pii_per_line {
-                    let pii = fill(&mut p, p.of(PII));
+                    let template = p.of(PII);
+                    let pii = fill(&mut p, template);
                     line.push_str(if p.below(2) == 0 { "，" } else { " " });
                     line.push_str(&pii);
                 }

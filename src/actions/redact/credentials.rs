@@ -87,10 +87,8 @@ const MAX_KEY: usize = 48;
 
 /// Secrets written as `key=value`, `key: value`, `"key": "value"`.
 pub(super) fn scan_key_values(b: &[u8], sink: &mut Sink) {
-    for (p, &c) in b.iter().enumerate() {
-        if c == b'=' || c == b':' {
-            key_value_at(b, p, sink);
-        }
+    for p in memchr::memchr2_iter(b'=', b':', b) {
+        key_value_at(b, p, sink);
     }
 }
 

@@ -252,9 +252,10 @@ impl Redactor {
     fn pass(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
         let Scratch { hits, taken, folded, groups, labels, first_label, .. } = scratch;
         let raw = text.as_bytes();
-        let is_folded = Triggers::of(raw).fold && folded.fold(raw);
+        let raw_triggers = Triggers::of(raw);
+        let is_folded = raw_triggers.fold && folded.fold(raw);
         let b: &[u8] = if is_folded { &folded.bytes } else { raw };
-        let t = Triggers::of(b);
+        let t = if is_folded { Triggers::of(b) } else { raw_triggers };
         hits.clear();
         let on = |d: Detector| self.is_enabled(d);
         let mut sink = Sink { hits };

@@ -204,7 +204,7 @@ fn nanp(b: &[u8], run: &[Group], s: usize, sink: &mut Sink) {
 
 /// International numbers: `+`, 8–15 digits in groups.
 pub(super) fn scan_international(b: &[u8], sink: &mut Sink) {
-    for (plus, _) in b.iter().enumerate().filter(|(_, &c)| c == b'+') {
+    for plus in memchr::memchr_iter(b'+', b) {
         let prev = plus.checked_sub(1).and_then(|p| b.get(p)).copied();
         if matches!(prev, Some(c) if c.is_ascii_digit() || c == b'+' || c == b'_') {
             continue;
