@@ -14,7 +14,7 @@
 //! the ratio new/baseline. A timing never decides a test.
 //!
 //! Environment: `LOGVEIL_BENCH_LINES` (default 20000), `LOGVEIL_BENCH_RUNS`
-//! (default 7).
+//! (default 7), `LOGVEIL_BENCH_ONLY=few|many` (one text, for profiling).
 
 use std::time::Instant;
 
@@ -113,7 +113,12 @@ fn main() {
     let runs = env_usize("LOGVEIL_BENCH_RUNS", 7);
     let new = Redactor::new(&Detector::ALL);
     let old = baseline::Redactor::new(&baseline::Detector::ALL);
-    for (name, text) in [("few hits", chat(7, lines, 5, 1)), ("many hits", chat(11, lines, 100, 3))] {
+    let only = std::env::var("LOGVEIL_BENCH_ONLY").unwrap_or_default();
+    for (name, text) in [("few hits", chat(7, lines, 5, 1)), ("many hits", chat(11, lines, 100, 3))]
+    {
+        if !only.is_empty() && !name.starts_with(only.as_str()) {
+            continue;
+        }
         let mb = text.iter().map(String::len).sum::<usize>() as f64 / 1e6;
         let (mut new_rates, mut old_rates) = (Vec::new(), Vec::new());
         let (mut new_hits, mut old_hits) = (0, 0);

@@ -8,7 +8,8 @@
 //! from. Hits found in the folded view are mapped back, so the output keeps
 //! the original characters around each hit untouched.
 //!
-//! Folded: U+FF01–U+FF5E (full-width ASCII) to U+0021–U+007E; U+3000
+//! Folded: U+FF01–U+FF5E (full-width ASCII) to U+0021–U+007E, except the
+//! sentence punctuation `，！？；`, which ends a hit either way; U+3000
 //! (ideographic space), U+00A0, U+2007, U+2009, U+202F (no-break and thin
 //! spaces) to a space; U+2010–U+2012, U+2212 (hyphens and minus) to `-`.
 
@@ -20,11 +21,13 @@ pub(super) struct Folded {
     /// `(folded offset, original - folded)` at every point after which the
     /// difference between the two offsets changes; sorted by offset.
     shifts: Vec<(usize, usize)>,
+    /// Bit `c` set for every ASCII byte `c` that folding produced.
+    pub(super) produced: u128,
 }
 
 impl Folded {
     pub(super) const fn new() -> Self {
-        Self { bytes: Vec::new(), shifts: Vec::new() }
+        Self { bytes: Vec::new(), shifts: Vec::new(), produced: 0 }
     }
 
     /// Folds `text` into `self`; returns `false` (and leaves `self`
@@ -33,6 +36,7 @@ impl Folded {
     pub(super) fn fold(&mut self, text: &[u8]) -> bool {
         self.bytes.clear();
         self.shifts.clear();
+        self.produced = 0;
         let mut copied = 0;
         let mut i = 0;
         while let Some(p) = text.get(i..).and_then(|rest| rest.iter().position(|&c| is_lead(c))) {
@@ -41,6 +45,7 @@ impl Folded {
                 Some((ascii, width)) => {
                     self.bytes.extend_from_slice(text.get(copied..at).unwrap_or_default());
                     self.bytes.push(ascii);
+                    self.produced |= 1u128 << (ascii & 0x7F);
                     copied = at + width;
                     self.shifts.push((self.bytes.len(), copied - self.bytes.len()));
                     i = copied;
@@ -93,6 +98,9 @@ fn folded_char(b: &[u8], at: usize) -> Option<(u8, usize)> {
         [0xE2, 0x88, 0x92, ..] => Some((b'-', 3)),
         // U+3000 ideographic space.
         [0xE3, 0x80, 0x80, ..] => Some((b' ', 3)),
+        // Sentence punctuation (，！？；) already ends every hit as it is;
+        // leaving it unfolded spares most Chinese text a copy.
+        [0xEF, 0xBC, 0x81 | 0x8C | 0x9B | 0x9F, ..] => None,
         // U+FF01..U+FF3F: EF BC 81..BF -> 0x21..0x5F.
         [0xEF, 0xBC, t @ 0x81..=0xBF, ..] => Some((t - 0x81 + 0x21, 3)),
         // U+FF40..U+FF5E: EF BD 80..9E -> 0x60..0x7E.
@@ -113,7 +121,7 @@ mod tests {
     #[test]
     fn full_width_forms_fold_to_ascii() {
         let (s, _) = fold("电话：１３８００１３８０００，ｐａｓｓ＝Ｘ＠ｙ").unwrap();
-        assert_eq!(s, "电话:13800138000,pass=X@y");
+        assert_eq!(s, "电话:13800138000，pass=X@y");
         let (s, _) = fold("a\u{a0}b\u{3000}c\u{202f}d\u{2011}e").unwrap();
         assert_eq!(s, "a b c d-e");
     }
@@ -131,7 +139,7 @@ mod tests {
 
     #[test]
     fn text_without_foldable_characters_is_not_copied() {
-        assert_eq!(fold("全角逗号，也折叠").unwrap().0, "全角逗号,也折叠");
+        assert!(fold("全角逗号，不折叠！").is_none());
         assert!(fold("plain ascii 123").is_none());
         assert!(fold("中文。").is_none());
     }

@@ -12,7 +12,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::bounds::{clear_after, clear_before, digit_at, next_byte, next_digit};
+use super::bounds::{clear_after, clear_before, next_byte, Gap, Group};
 use super::{Detector, Sink};
 
 /// Words after which a dotted quad is a version number, not an address.
@@ -31,39 +31,28 @@ const VERSION_WORDS: &[&[u8]] = &[
     b"windows",
 ];
 
-/// IPv4 dotted quads.
-pub(super) fn scan_ipv4(b: &[u8], sink: &mut Sink) {
-    let mut from = 0;
-    while let Some(start) = next_digit(b, from) {
-        let mut i = start;
-        let mut groups = 0;
-        let mut octets_ok = true;
-        loop {
-            let group_start = i;
-            let mut value = 0u32;
-            while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-                if value <= 255 {
-                    value = value * 10 + u32::from(c - b'0');
-                }
-                i += 1;
-            }
-            octets_ok &= i - group_start <= 3 && value <= 255;
-            groups += 1;
-            if b.get(i) == Some(&b'.') && digit_at(b, i + 1) {
-                i += 1;
-            } else {
-                break;
+/// IPv4 dotted quads among the digit groups: a maximal chain of exactly
+/// four `.`-joined groups of 1–3 digits, each at most 255.
+pub(super) fn scan_ipv4(b: &[u8], groups: &[Group], sink: &mut Sink) {
+    let mut i = 0;
+    while i < groups.len() {
+        let mut j = i + 1;
+        while groups.get(j).is_some_and(|g| g.gap == Gap::Dot) {
+            j += 1;
+        }
+        if let (4, Some(chain)) = (j - i, groups.get(i..j)) {
+            let octets_ok = chain.iter().all(|g| {
+                g.len() <= 3
+                    && b.get(g.start..g.end).is_some_and(|d| {
+                        d.iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0')) <= 255
+                    })
+            });
+            let (start, end) = (chain[0].start, chain[3].end);
+            if octets_ok && before_ok(b, start) && clear_after(b, end) && !is_version(b, start) {
+                sink.push(start, end, Detector::Ip);
             }
         }
-        if octets_ok
-            && groups == 4
-            && before_ok(b, start)
-            && clear_after(b, i)
-            && !is_version(b, start)
-        {
-            sink.push(start, i, Detector::Ip);
-        }
-        from = i;
+        i = j;
     }
 }
 

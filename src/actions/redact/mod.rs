@@ -187,7 +187,8 @@ impl Redactor {
     /// Working memory is reused per thread, so steady-state calls do not
     /// allocate beyond growing `out`.
     pub fn redact(&self, text: &str, out: &mut String) -> usize {
-        if self.enabled == 0 || !self.may_hold(text.as_bytes()) {
+        let triggers = Triggers::of(text.as_bytes());
+        if self.enabled == 0 || !self.may_hold(triggers, text.as_bytes()) {
             out.push_str(text);
             return 0;
         }
@@ -195,7 +196,7 @@ impl Redactor {
             .try_with(|cell| {
                 cell.try_borrow_mut()
                     .ok()
-                    .map(|mut scratch| self.to_fixpoint(text, &mut scratch, out))
+                    .map(|mut scratch| self.redact_to_fixpoint(text, triggers, &mut scratch, out))
             })
             .ok()
             .flatten();
@@ -203,31 +204,38 @@ impl Redactor {
             Some(hits) => hits,
             // Thread-local storage is being torn down (or re-entered): use a
             // one-off scratch instead.
-            None => self.to_fixpoint(text, &mut Scratch::new(), out),
+            None => self.redact_to_fixpoint(text, triggers, &mut Scratch::new(), out),
         }
     }
 
     /// The prefilter: a trigger byte, or an anchor of a word-started
     /// detector (`password is …` needs no digit or separator).
-    fn may_hold(&self, b: &[u8]) -> bool {
-        Triggers::of(b).any()
+    fn may_hold(&self, triggers: Triggers, b: &[u8]) -> bool {
+        triggers.any()
             || ((self.is_enabled(Detector::Credentials) || self.is_enabled(Detector::Passport))
                 && ANCHORS.is_match(b))
     }
 
     /// Runs passes until one finds nothing; appends the result to `out`.
-    fn to_fixpoint(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
+    fn redact_to_fixpoint(
+        &self,
+        text: &str,
+        triggers: Triggers,
+        scratch: &mut Scratch,
+        out: &mut String,
+    ) -> usize {
         let mut current = std::mem::take(&mut scratch.current);
         let mut next = std::mem::take(&mut scratch.next);
         current.clear();
-        let mut total = self.pass(text, scratch, &mut current);
+        let mut total = self.pass(text, triggers, scratch, &mut current);
         if total == 0 {
             out.push_str(text);
         } else {
             let mut passes = 1;
             loop {
                 next.clear();
-                let found = self.pass(&current, scratch, &mut next);
+                let found =
+                    self.pass(&current, Triggers::of(current.as_bytes()), scratch, &mut next);
                 if found == 0 {
                     out.push_str(&current);
                     break;
@@ -248,14 +256,20 @@ impl Redactor {
         total
     }
 
-    /// One pass: finds, resolves and replaces hits in `text`.
-    fn pass(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
+    /// One pass: finds, resolves and replaces hits in `text`, whose
+    /// trigger bytes are `raw_triggers`.
+    fn pass(
+        &self,
+        text: &str,
+        raw_triggers: Triggers,
+        scratch: &mut Scratch,
+        out: &mut String,
+    ) -> usize {
         let Scratch { hits, taken, folded, groups, labels, first_label, .. } = scratch;
         let raw = text.as_bytes();
-        let raw_triggers = Triggers::of(raw);
         let is_folded = raw_triggers.fold && folded.fold(raw);
         let b: &[u8] = if is_folded { &folded.bytes } else { raw };
-        let t = if is_folded { Triggers::of(b) } else { raw_triggers };
+        let t = if is_folded { raw_triggers.with_ascii(folded.produced) } else { raw_triggers };
         hits.clear();
         let on = |d: Detector| self.is_enabled(d);
         let mut sink = Sink { hits };
@@ -276,7 +290,7 @@ impl Redactor {
                 phone::scan_international(b, &mut sink);
             }
             if on(Detector::Ip) {
-                ip::scan_ipv4(b, &mut sink);
+                ip::scan_ipv4(b, groups, &mut sink);
             }
             if on(Detector::Iban) {
                 iban::scan(b, groups, &mut sink);
@@ -388,6 +402,7 @@ fn anchor_is_passport_context(anchor: &[u8]) -> bool {
 /// are skipped.
 #[derive(Clone, Copy)]
 struct Triggers {
+    bits: u16,
     digit: bool,
     at: bool,
     colon: bool,
@@ -442,7 +457,24 @@ impl Triggers {
                 break;
             }
         }
+        Self::from_bits(seen)
+    }
+
+    /// These triggers plus those of the ASCII bytes set in `produced`
+    /// (bit `c` for byte `c`), as folding a text adds them.
+    fn with_ascii(self, produced: u128) -> Self {
+        let mut seen = self.bits;
+        for c in 0..128u8 {
+            if produced & (1u128 << c) != 0 {
+                seen |= Self::TABLE[usize::from(c)];
+            }
+        }
+        Self::from_bits(seen)
+    }
+
+    fn from_bits(seen: u16) -> Self {
         Triggers {
+            bits: seen,
             digit: seen & Self::DIGIT != 0,
             at: seen & Self::AT != 0,
             colon: seen & Self::COLON != 0,
