@@ -125,6 +125,7 @@ impl RecordProcessor for Measured {
                     pipeline: "passthrough",
                     key_id: None,
                     kind: OutputKind::Anonymized,
+                    stats_provenance: None,
                 });
                 Disposition::Emitted
             }

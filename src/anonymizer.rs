@@ -18,7 +18,23 @@
 //!   instance that owns that key's partition; the owner merges them and
 //!   applies the thresholds to the merged groups, so suppression stays
 //!   correct when one group's records are spread over instances.
+//!
+//! # Sources, commit floors, restarts
+//! Every `(topic, partition)` is interned once as a [`SourceId`]; engines
+//! track event time per source (see `stats::clock`) and, per open window,
+//! the first and last offset of each source that fed it. The service asks
+//! [`RecordProcessor::commit_states`] before committing: the commit point of a
+//! partition stays at the first offset of the oldest window it fed that has
+//! not been emitted, and the commit carries, per statistic, the end of the
+//! last window emitted (`logveil.stats/1;<pipeline>/<stat>=<epoch ms>;...`).
+//! After a crash the partition is read again from there; records of windows
+//! the metadata says were emitted are skipped, the others rebuild their
+//! windows whole, and the rows, keyed `stat|window|group`, overwrite any
+//! earlier copy with the same content. Rows leave through the sink while the
+//! engine's lock is held, so a window is always either in the floor or in
+//! the producer's in-flight count the service checks.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use metrics::Counter;
@@ -27,10 +43,16 @@ use serde::Deserialize;
 use crate::error::ErrorCode;
 use crate::pipeline::{PipelineSet, Scratch};
 use crate::processor::{
-    Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
+    CommitState, Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor,
+    SourceRecord,
 };
 use crate::service::metrics as m;
-use crate::stats::{Observation, PartialRow, StatsEngine, StatsExtractor, StatsRow};
+use crate::stats::{
+    write_rfc3339_secs, Observation, PartialRow, SourceId, StatsEngine, StatsExtractor, StatsRow,
+};
+
+/// Prefix of the commit metadata written by the statistics.
+const METADATA_SCHEMA: &str = "logveil.stats/1";
 
 /// How statistics are finalized.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -72,6 +94,25 @@ struct PipelineStats {
     merge: Option<Mutex<StatsEngine>>,
 }
 
+/// Interned `(topic, partition)` names of sources.
+#[derive(Default)]
+struct SourceTable {
+    ids: HashMap<(String, i32), SourceId>,
+    names: Vec<(String, i32)>,
+}
+
+impl SourceTable {
+    fn id(&mut self, topic: &str, partition: i32) -> SourceId {
+        if let Some(&id) = self.ids.get(&(topic.to_owned(), partition)) {
+            return id;
+        }
+        let id = self.names.len() as SourceId;
+        self.names.push((topic.to_owned(), partition));
+        self.ids.insert((topic.to_owned(), partition), id);
+        id
+    }
+}
+
 /// All pipelines plus their statistics, ready for the Kafka service.
 pub struct Anonymizer {
     set: PipelineSet,
@@ -79,6 +120,7 @@ pub struct Anonymizer {
     mode: StatsMode,
     /// `[pipeline][rule]` counters of fields dropped by failure.
     field_dropped: Vec<Vec<Counter>>,
+    sources: Mutex<SourceTable>,
 }
 
 /// Per-worker scratch state.
@@ -87,6 +129,10 @@ pub struct AnonWorker {
     observation: Observation,
     rows: Vec<StatsRow>,
     partials: Vec<PartialRow>,
+    /// The last source looked up (records of a partition come in runs).
+    last_source: Option<(String, i32, SourceId)>,
+    /// Reused provenance text of statistics rows.
+    provenance: String,
 }
 
 impl std::fmt::Debug for Anonymizer {
@@ -139,7 +185,69 @@ impl Anonymizer {
                     .collect()
             })
             .collect();
-        Anonymizer { set, stats, mode, field_dropped }
+        Anonymizer { set, stats, mode, field_dropped, sources: Mutex::default() }
+    }
+
+    /// The interned id of `(topic, partition)`, through the worker's cache.
+    fn source_id(&self, worker: &mut AnonWorker, topic: &str, partition: i32) -> SourceId {
+        if let Some((t, p, id)) = &worker.last_source {
+            if *p == partition && t == topic {
+                return *id;
+            }
+        }
+        let id = self.intern(topic, partition);
+        worker.last_source = Some((topic.to_owned(), partition, id));
+        id
+    }
+
+    fn intern(&self, topic: &str, partition: i32) -> SourceId {
+        let mut table = self.sources.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        table.id(topic, partition)
+    }
+
+    /// Writes a row's provenance: `stat=..;window=..;covers=t:p:first-last,..`.
+    fn stats_provenance(&self, row: &StatsRow, out: &mut String) {
+        out.clear();
+        out.push_str("stat=");
+        out.push_str(&row.stat);
+        out.push_str(";window=");
+        let mut start = Vec::with_capacity(20);
+        write_rfc3339_secs(row.window_start_ms, &mut start);
+        out.push_str(std::str::from_utf8(&start).unwrap_or_default());
+        out.push_str(";covers=");
+        let table = self.sources.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (i, span) in row.sources.iter().enumerate() {
+            if let Some((topic, partition)) = table.names.get(span.source as usize) {
+                if i > 0 {
+                    out.push(',');
+                }
+                use std::fmt::Write as _;
+                let _ = write!(out, "{topic}:{partition}:{}-{}", span.first, span.last);
+            }
+        }
+    }
+
+    /// The engines a partition feeds: its pipeline's local engine, or every
+    /// merge engine for the partials topic. `(pipeline name, engine, merging)`.
+    fn engines_of(&self, topic: &str) -> Vec<(&str, &Mutex<StatsEngine>, bool)> {
+        if Some(topic) == self.partials_topic() {
+            return self
+                .set
+                .pipelines()
+                .iter()
+                .zip(&self.stats)
+                .filter_map(|(p, s)| {
+                    s.as_ref().and_then(|s| s.merge.as_ref()).map(|m| (p.name.as_str(), m, true))
+                })
+                .collect();
+        }
+        match self.set.for_topic(topic) {
+            Some((i, p)) => self.stats[i]
+                .as_ref()
+                .map(|s| vec![(p.name.as_str(), &s.local, false)])
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// The pipelines.
@@ -165,6 +273,8 @@ impl Anonymizer {
     ) {
         for (p, stats) in self.set.pipelines().iter().zip(&self.stats) {
             let Some(stats) = stats else { continue };
+            // Outputs leave while the engine's lock is held: a closed window
+            // is in the engine's floor until its rows are in the producer.
             // A poisoned lock means a panic elsewhere; skip rather than propagate.
             if let Ok(mut e) = stats.local.lock() {
                 match (self.partials_topic(), finish) {
@@ -174,6 +284,7 @@ impl Anonymizer {
                     (Some(_), true) => e.finish_partials(&mut worker.partials),
                 }
                 publish_stats_counters(&p.name, &e.counters());
+                self.send_rows(worker, &p.name, sink);
             }
             if let Some(merge) = &stats.merge {
                 if let Ok(mut e) = merge.lock() {
@@ -183,39 +294,54 @@ impl Anonymizer {
                         e.poll(now_ms, &mut worker.rows);
                     }
                     publish_stats_counters(&format!("{}:merge", p.name), &e.counters());
-                }
-            }
-            for row in worker.rows.drain(..) {
-                sink(OutputRecord {
-                    topic: &row.topic,
-                    key: Some(row.stat.as_bytes()),
-                    payload: &row.json,
-                    pipeline: &p.name,
-                    key_id: None,
-                    kind: OutputKind::Stats,
-                });
-            }
-            if let Some(topic) = self.partials_topic() {
-                for part in worker.partials.drain(..) {
-                    sink(OutputRecord {
-                        topic,
-                        key: Some(&part.key),
-                        payload: &part.json,
-                        pipeline: &p.name,
-                        key_id: None,
-                        kind: OutputKind::StatsPartial,
-                    });
+                    self.send_rows(worker, &p.name, sink);
                 }
             }
         }
     }
 
+    /// Hands the worker's pending rows and partials to `sink`.
+    fn send_rows(
+        &self,
+        worker: &mut AnonWorker,
+        pipeline: &str,
+        sink: &mut dyn FnMut(OutputRecord<'_>),
+    ) {
+        let mut provenance = std::mem::take(&mut worker.provenance);
+        for row in worker.rows.drain(..) {
+            self.stats_provenance(&row, &mut provenance);
+            sink(OutputRecord {
+                topic: &row.topic,
+                key: Some(&row.key),
+                payload: &row.json,
+                pipeline,
+                key_id: None,
+                kind: OutputKind::Stats,
+                stats_provenance: Some(&provenance),
+            });
+        }
+        worker.provenance = provenance;
+        if let Some(topic) = self.partials_topic() {
+            for part in worker.partials.drain(..) {
+                sink(OutputRecord {
+                    topic,
+                    key: Some(&part.key),
+                    payload: &part.json,
+                    pipeline,
+                    key_id: None,
+                    kind: OutputKind::StatsPartial,
+                    stats_provenance: None,
+                });
+            }
+        }
+    }
+
     /// Merges a partial into the pipeline whose statistics know it.
-    fn absorb_partial(&self, payload: &[u8]) -> Disposition {
+    fn absorb_partial(&self, payload: &[u8], source: SourceId, offset: i64) -> Disposition {
         for (p, stats) in self.set.pipelines().iter().zip(&self.stats) {
             let Some(merge) = stats.as_ref().and_then(|s| s.merge.as_ref()) else { continue };
             if let Ok(mut e) = merge.lock() {
-                if e.merge_partial(payload).is_ok() {
+                if e.merge_partial_from(payload, source, Some(offset)).is_ok() {
                     return Disposition::Absorbed { pipeline: p.name.clone() };
                 }
             }
@@ -228,6 +354,22 @@ impl Anonymizer {
     }
 }
 
+/// The `(stat, closed until)` pairs of `pipeline` in commit metadata;
+/// anything malformed is ignored (the windows are then simply rebuilt).
+fn parse_metadata<'a>(metadata: &'a str, pipeline: &str) -> Vec<(&'a str, i64)> {
+    let mut parts = metadata.split(';');
+    if parts.next() != Some(METADATA_SCHEMA) {
+        return Vec::new();
+    }
+    parts
+        .filter_map(|pair| {
+            let (name, until) = pair.split_once('=')?;
+            let (p, stat) = name.split_once('/')?;
+            (p == pipeline).then_some((stat, until.parse().ok()?))
+        })
+        .collect()
+}
+
 /// Mirrors an engine's cumulative counters into Prometheus counters.
 fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
     let p = pipeline.to_string();
@@ -237,8 +379,10 @@ fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
         .absolute(c.invalid_time);
     metrics::counter!(m::STATS_SUPPRESSED_GROUPS_TOTAL, "pipeline" => p.clone())
         .absolute(c.suppressed_groups);
-    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p)
+    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p.clone())
         .absolute(c.overflow_records);
+    metrics::counter!(m::STATS_REPLAYED_RECORDS_TOTAL, "pipeline" => p)
+        .absolute(c.replayed_records);
 }
 
 impl RecordProcessor for Anonymizer {
@@ -250,6 +394,8 @@ impl RecordProcessor for Anonymizer {
             observation: Observation::default(),
             rows: Vec::new(),
             partials: Vec::new(),
+            last_source: None,
+            provenance: String::new(),
         }
     }
 
@@ -283,7 +429,8 @@ impl RecordProcessor for Anonymizer {
         sink: &mut dyn FnMut(OutputRecord<'_>),
     ) -> Disposition {
         if Some(record.topic) == self.partials_topic() {
-            return self.absorb_partial(record.payload.unwrap_or_default());
+            let source = self.source_id(worker, record.topic, record.partition);
+            return self.absorb_partial(record.payload.unwrap_or_default(), source, record.offset);
         }
         let Some((i, p)) = self.set.for_topic(record.topic) else {
             return Disposition::Failed(RecordFailure {
@@ -308,11 +455,13 @@ impl RecordProcessor for Anonymizer {
             self.field_dropped[i][ri].increment(1);
         }
         if let Some(stats) = &self.stats[i] {
-            stats.extractor.extract(&scratch.out, &mut worker.observation);
+            stats.extractor.extract(&worker.scratch.out, &mut worker.observation);
+            let source = self.source_id(worker, record.topic, record.partition);
             if let Ok(mut e) = stats.local.lock() {
-                e.observe_extracted(&worker.observation);
+                e.observe_from(&worker.observation, source, Some(record.offset));
             }
         }
+        let scratch = &mut worker.scratch;
         let has_key = p.transform_key(record.key, scratch);
         sink(OutputRecord {
             topic: &p.output_topic,
@@ -321,6 +470,7 @@ impl RecordProcessor for Anonymizer {
             pipeline: &p.name,
             key_id: p.key_id.as_deref(),
             kind: OutputKind::Anonymized,
+            stats_provenance: None,
         });
         Disposition::Emitted
     }
@@ -331,5 +481,79 @@ impl RecordProcessor for Anonymizer {
 
     fn finish(&self, worker: &mut AnonWorker, sink: &mut dyn FnMut(OutputRecord<'_>)) {
         self.drain_stats(worker, true, 0, sink);
+    }
+
+    fn assigned(&self, partitions: &[(&str, i32, &str)], now_ms: i64) {
+        for &(topic, partition, metadata) in partitions {
+            let source = self.intern(topic, partition);
+            for (pipeline, engine, _) in self.engines_of(topic) {
+                let Ok(mut e) = engine.lock() else { continue };
+                e.assign_source(source, now_ms);
+                for (stat, until) in parse_metadata(metadata, pipeline) {
+                    e.restore_closed(stat, until);
+                }
+            }
+        }
+    }
+
+    fn revoked(&self, partitions: &[(&str, i32)]) {
+        for &(topic, partition) in partitions {
+            let source = self.intern(topic, partition);
+            for (_, engine, merging) in self.engines_of(topic) {
+                let Ok(mut e) = engine.lock() else { continue };
+                e.revoke_source(source);
+                if merging {
+                    // The partition's new owner reads its partials again from
+                    // the committed floor and rebuilds these windows whole.
+                    e.drop_windows_of(source);
+                }
+            }
+        }
+    }
+
+    fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState> {
+        // Each engine is locked once per round: all its floors and its
+        // metadata fragment, by engine address.
+        let mut snapshots: HashMap<usize, (Vec<Option<i64>>, String)> = HashMap::new();
+        let mut out = Vec::with_capacity(partitions.len());
+        for &(topic, partition) in partitions {
+            let engines = self.engines_of(topic);
+            if engines.is_empty() {
+                out.push(CommitState::default());
+                continue;
+            }
+            let source = self.intern(topic, partition);
+            let mut state = CommitState { floor: None, metadata: METADATA_SCHEMA.to_owned() };
+            for (pipeline, engine, merging) in engines {
+                let id = engine as *const Mutex<StatsEngine> as usize;
+                let (floors, meta) = match snapshots.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let Ok(e) = engine.lock() else { continue };
+                        let mut meta = String::new();
+                        for (stat, until) in e.closed_until() {
+                            use std::fmt::Write as _;
+                            let _ = write!(meta, ";{pipeline}/{stat}={until}");
+                        }
+                        v.insert((e.commit_floors(), meta))
+                    }
+                };
+                // A sender in merged mode keeps a revoked partition's records
+                // in its windows and emits them as partials: the new owner
+                // starts after them.
+                let keeps = revoking && !merging && self.partials_topic().is_some();
+                let floor = floors.get(source as usize).copied().flatten();
+                if let (false, Some(f)) = (keeps, floor) {
+                    state.floor = Some(state.floor.map_or(f, |g: i64| g.min(f)));
+                }
+                state.metadata.push_str(meta.as_str());
+            }
+            out.push(state);
+        }
+        out
+    }
+
+    fn pipeline_names(&self) -> Vec<String> {
+        self.set.pipelines().iter().map(|p| p.name.clone()).collect()
     }
 }

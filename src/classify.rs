@@ -35,8 +35,14 @@
 //! group, never a person. Short plain words and numbers of up to four digits
 //! (`v1`, `2024`, `page`) are never replaced. [`could_be_identifier`] is the
 //! cheap test that skips most segments before any of this runs.
+//!
+//! URL path segments are cut by [`cut_segment`] (matrix parameters, encoded
+//! query or fragment) and judged percent-decoded by [`segment_kind`]; the
+//! `url` action and `path_template` both go through these two functions.
 
 use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
 
 use crate::actions::ip::parse_ip;
 use crate::actions::redact::{luhn_valid, valid_cn_id};
@@ -103,6 +109,34 @@ pub fn could_be_identifier(token: &str) -> bool {
 
 /// The kind of identifier `token` looks like as a whole, or `None`.
 pub fn classify(token: &str) -> Option<IdKind> {
+    if plain_word(token.as_bytes()) {
+        return None;
+    }
+    classify_full(token)
+}
+
+/// One pass that settles most path segments (`users`, `orders`, `v1`): an
+/// ASCII token without `@`, with fewer than [`MIN_DIGITS`] digits, shorter
+/// than [`MIN_TOKEN_LEN`], not an all-hex id and without any separator of
+/// rule 7 (so no IP, number, piece or token either) cannot be an identifier.
+#[inline]
+fn plain_word(b: &[u8]) -> bool {
+    if b.len() >= MIN_TOKEN_LEN {
+        return false;
+    }
+    let (mut digits, mut hex_only) = (0usize, true);
+    for &c in b {
+        if c >= 0x80 || matches!(c, b'@' | b'.' | b'_' | b'-' | b'~' | b',' | b':' | b'+' | b'=') {
+            return false;
+        }
+        digits += usize::from(c.is_ascii_digit());
+        hex_only &= c.is_ascii_hexdigit();
+    }
+    digits < MIN_DIGITS && !(hex_only && b.len() >= MIN_HEX_LEN)
+}
+
+/// [`classify`] without the [`plain_word`] shortcut.
+fn classify_full(token: &str) -> Option<IdKind> {
     if !could_be_identifier(token) {
         return None;
     }
@@ -138,6 +172,48 @@ pub fn classify(token: &str) -> Option<IdKind> {
         }
     }
     pieces_kind(t)
+}
+
+/// Splits a raw URL path segment (between `/`s, as written) from what
+/// follows its own text: a matrix parameter (`;` or `%3B`) ends the segment;
+/// an encoded `?` (`%3F`), `#` (`%23`) or `%` (`%25`, a second layer of
+/// encoding that could hide either) ends the whole path. Returns the
+/// segment's text and whether the path ends after it. The `url` action and
+/// `path_template` both cut segments here.
+#[inline]
+pub fn cut_segment(raw: &str) -> (&str, bool) {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b';' => return (&raw[..i], false),
+            b'%' => match (
+                b.get(i + 1).map(u8::to_ascii_uppercase),
+                b.get(i + 2).map(u8::to_ascii_uppercase),
+            ) {
+                (Some(b'3'), Some(b'B')) => return (&raw[..i], false),
+                (Some(b'3'), Some(b'F')) | (Some(b'2'), Some(b'3' | b'5')) => {
+                    return (&raw[..i], true)
+                }
+                _ => i += 1,
+            },
+            _ => i += 1,
+        }
+    }
+    (raw, false)
+}
+
+/// The kind of a path segment (already cut by [`cut_segment`]), judged on
+/// its percent-decoded text.
+#[inline]
+pub fn segment_kind(segment: &str) -> Option<IdKind> {
+    if !could_be_identifier(segment) {
+        return None;
+    }
+    if !segment.as_bytes().contains(&b'%') {
+        return classify(segment);
+    }
+    classify(&percent_decode_str(segment).decode_utf8_lossy())
 }
 
 /// Folds full-width forms (U+FF01–U+FF5E) to ASCII and the ideographic space
@@ -184,12 +260,20 @@ fn number_kind(b: &[u8], digits: usize) -> Option<IdKind> {
     if !numeric {
         return None;
     }
-    let d: Vec<u8> = b.iter().copied().filter(u8::is_ascii_digit).collect();
-    Some(if d.len() == 18 && valid_cn_id(&d) {
+    // The digits alone, on the stack: more than 19 cannot be a phone, ID or card.
+    if digits > 19 {
+        return Some(IdKind::Id);
+    }
+    let mut buf = [0u8; 19];
+    for (slot, &c) in buf.iter_mut().zip(b.iter().filter(|c| c.is_ascii_digit())) {
+        *slot = c;
+    }
+    let d = &buf[..digits];
+    Some(if d.len() == 18 && valid_cn_id(d) {
         IdKind::CnId
-    } else if is_cn_mobile(&d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
+    } else if is_cn_mobile(d) || (b[0] == b'+' && (7..=15).contains(&digits)) {
         IdKind::Phone
-    } else if (13..=19).contains(&digits) && luhn_valid(&d) {
+    } else if (13..=19).contains(&digits) && luhn_valid(d) {
         IdKind::Card
     } else {
         IdKind::Id
@@ -436,6 +520,16 @@ mod tests {
         fn emails_are_always_caught(local in "[a-z0-9._+-]{1,12}", domain in "[a-z0-9-]{1,12}(\\.[a-z]{2,6}){0,2}") {
             let token = format!("{local}@{domain}");
             prop_assert_eq!(classify(&token), Some(IdKind::Email));
+        }
+
+        /// The one-pass shortcut never hides what the full rules would flag.
+        #[test]
+        fn plain_word_shortcut_is_exact(
+            token in "[ -~]{0,17}|[a-zA-Z0-9]{0,17}|[0-9a-f@.:_-]{0,17}",
+        ) {
+            if plain_word(token.as_bytes()) {
+                prop_assert_eq!(classify_full(&token), None, "{}", token);
+            }
         }
 
         #[test]

@@ -10,7 +10,10 @@
 //! ```
 //! Loading is two-phase like pipelines: parse (with `LOGVEIL_*` overrides
 //! applied, see [`crate::config_env`]), then load keys and compile pipelines.
-//! Errors name the file, the setting and the problem.
+//! Errors name the file, the setting and the kind of problem, never a value:
+//! serde's messages quote the offending value (`invalid type: integer
+//! `98765432``), so they are reduced to their kind ([`problem_kind`]) and the
+//! setting's path comes from `serde_path_to_error`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -124,14 +127,15 @@ impl Config {
             .parse()
             .map_err(|e: toml::de::Error| invalid(line_of(text, &e), e.message().to_string()))?;
         let overrides = crate::config_env::apply_overrides(&mut doc, env_vars)?;
-        let file = ConfigFile::deserialize(toml::Value::Table(doc)).map_err(|e| {
-            let field = if overrides.is_empty() {
-                "(settings)".to_string()
-            } else {
-                format!("(settings, after overrides from {})", overrides.join(", "))
-            };
-            invalid(field, e.message().to_string())
-        })?;
+        let file: ConfigFile =
+            serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {
+                let path = e.path().to_string();
+                let mut field = if path == "." { "(settings)".to_string() } else { path };
+                if !overrides.is_empty() {
+                    field.push_str(&format!(" (after overrides from {})", overrides.join(", ")));
+                }
+                invalid(field, problem_kind(e.inner().message()))
+            })?;
         let settings = ServiceSettings { service: file.service.clone(), kafka: file.kafka.clone() };
         settings.validate().map_err(|e| invalid("service/kafka".into(), e.to_string()))?;
         Ok(Config { file, path: path.to_path_buf(), base_dir: base_dir.to_path_buf(), overrides })
@@ -203,6 +207,52 @@ impl Config {
     }
 }
 
+/// The kind of problem in a serde message, without the value it may quote.
+///
+/// serde words these as `invalid type: <what> <value>, expected <what>`,
+/// `invalid value: ...`, `unknown variant <value>, expected ...`: the value
+/// is dropped and the rest (which comes from logveil's own types) kept.
+/// `unknown field`, `missing field` and `duplicate field` name a setting,
+/// which comes from the file or a variable name, so they are kept whole.
+/// Anything else becomes a generic "invalid value".
+pub(crate) fn problem_kind(message: &str) -> String {
+    let expected = |m: &str| m.rsplit_once(", expected ").map(|(_, e)| e.to_owned());
+    // What was found: the words before its quoted value (`integer`, `string`, `floating point`).
+    let found = |m: &str| {
+        m.split(['`', '"', '\'']).next().unwrap_or("").trim().trim_end_matches(',').to_owned()
+    };
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return match rest.rsplit_once(", expected ") {
+                Some((unexpected, e)) => match found(unexpected) {
+                    what if what.is_empty() => format!("{prefix}expected {e}"),
+                    what => format!("{prefix}{what}, expected {e}"),
+                },
+                None => prefix.trim_end_matches([':', ' ']).to_owned(),
+            };
+        }
+    }
+    if message.starts_with("unknown variant ") {
+        return match expected(message) {
+            Some(e) => format!("unknown variant, expected {e}"),
+            None => "unknown variant".into(),
+        };
+    }
+    if message.starts_with("invalid length ") {
+        return match expected(message) {
+            Some(e) => format!("invalid length, expected {e}"),
+            None => "invalid length".into(),
+        };
+    }
+    let names_a_setting = ["unknown field `", "missing field `", "duplicate field `"];
+    // Fixed texts of std's parsers (no value in them).
+    let fixed = ["invalid socket address syntax", "invalid IP address syntax"];
+    if names_a_setting.iter().any(|p| message.starts_with(p)) || fixed.contains(&message) {
+        return message.to_owned();
+    }
+    "invalid value".into()
+}
+
 fn line_of(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(s) => format!("line {}", text[..s.start.min(text.len())].matches('\n').count() + 1),
@@ -246,6 +296,149 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.pipelines_dir(), PathBuf::from("/etc/l/p"));
+    }
+
+    /// Issue 9: serde's messages quote values; what reaches the user names
+    /// the setting and the kind of problem only.
+    #[test]
+    fn errors_never_echo_values() {
+        let canary = "98765432";
+        for (text, env, field, problem) in [
+            (
+                "",
+                vec![("LOGVEIL_SERVICE__HTTP_LISTEN", canary)],
+                "service.http_listen",
+                "invalid type: integer, expected socket address",
+            ),
+            (
+                "[service]\nhttp_listen = \"98765432\"\n",
+                vec![],
+                "service.http_listen",
+                "invalid socket address syntax",
+            ),
+            (
+                "",
+                vec![("LOGVEIL_KAFKA__AUTO_OFFSET_RESET", "x98765432")],
+                "kafka.auto_offset_reset",
+                "unknown variant, expected `earliest` or `latest`",
+            ),
+            (
+                "[kafka]\nbrokers = 98765432\n",
+                vec![],
+                "kafka.brokers",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "[kafka]\nbrokers = [\"98765432\"]\n",
+                vec![],
+                "kafka.brokers",
+                "invalid type: sequence, expected a string",
+            ),
+            (
+                "[kafka.client]\n\"sasl.password\" = [98765432]\n",
+                vec![],
+                "kafka.client.sasl.password",
+                "invalid type: sequence, expected a string, number or boolean",
+            ),
+            (
+                "[service]\nworker_threads = \"98765432\"\n",
+                vec![],
+                "service.worker_threads",
+                "invalid type: string, expected usize",
+            ),
+            (
+                "[service]\nworker_threads = -98765432\n",
+                vec![],
+                "service.worker_threads",
+                "invalid value: integer, expected usize",
+            ),
+        ] {
+            let env: Vec<(String, String)> =
+                env.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+            let err = Config::from_text(text, Path::new("c.toml"), Path::new("."), env.clone())
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains(canary), "{err}");
+            assert!(err.starts_with(&format!("c.toml: {field}")), "{err}");
+            assert!(err.ends_with(problem), "{err}");
+            if !env.is_empty() {
+                assert!(err.contains(&env[0].0), "names the variable: {err}");
+            }
+        }
+    }
+
+    /// Issue 9: librdkafka properties are strings whatever they look like,
+    /// from TOML or from the environment.
+    #[test]
+    fn librdkafka_properties_take_any_scalar_as_its_string() {
+        let c = Config::from_text(
+            "[kafka.consumer]\n\"session.timeout.ms\" = 6000\n\"check.crcs\" = true\n\
+             [kafka.producer]\n\"batch.size\" = \"1000\"\n\"queue.buffering.backpressure.threshold\" = 1.5\n",
+            Path::new("c.toml"),
+            Path::new("."),
+            vec![
+                ("LOGVEIL_KAFKA__CLIENT__SASL_PASSWORD".to_string(), "98765432".to_string()),
+                ("LOGVEIL_KAFKA__CONSUMER__FETCH_WAIT_MAX_MS".to_string(), "100".to_string()),
+            ],
+        )
+        .unwrap();
+        let k = &c.file.kafka;
+        assert_eq!(k.consumer["session.timeout.ms"], "6000");
+        assert_eq!(k.consumer["check.crcs"], "true");
+        assert_eq!(k.consumer["fetch.wait.max.ms"], "100");
+        assert_eq!(k.producer["batch.size"], "1000");
+        assert_eq!(k.producer["queue.buffering.backpressure.threshold"], "1.5");
+        assert_eq!(k.client["sasl.password"], "98765432");
+    }
+
+    /// TOML syntax errors name the line, never the text around it.
+    #[test]
+    fn syntax_errors_never_echo_values() {
+        for text in [
+            "a = 98765432x\n",
+            "a = \"98765432\n",
+            "a = 98765432.\n",
+            "a = 1_98765432_\n",
+            "a = [98765432,\n",
+            "a = 2024-13-98765432\n",
+            "a = '98765432\n",
+            "a = \"\\q98765432\"\n",
+            "[kafka.client]\n\"sasl.password\" = 98765432 98765432\n",
+            "a = { b = 98765432\n",
+        ] {
+            let err = Config::from_text(text, Path::new("c.toml"), Path::new("."), vec![])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("c.toml: line "), "{err}");
+            assert!(!err.contains("98765432"), "{text:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn problem_kinds() {
+        for (msg, want) in [
+            (
+                "invalid type: string \"a, expected b\", expected a number",
+                "invalid type: string, expected a number",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected u64",
+                "invalid type: floating point, expected u64",
+            ),
+            ("invalid value: string \"zz\"", "invalid value"),
+            (
+                "unknown variant `secret`, expected one of `a`, `b`",
+                "unknown variant, expected one of `a`, `b`",
+            ),
+            ("invalid length 3, expected 2", "invalid length, expected 2"),
+            (
+                "unknown field `brokerz`, expected one of `a`",
+                "unknown field `brokerz`, expected one of `a`",
+            ),
+            ("some message quoting `secret`", "invalid value"),
+        ] {
+            assert_eq!(problem_kind(msg), want);
+        }
     }
 
     #[test]

@@ -6,9 +6,14 @@
 //! `LOGVEIL_KAFKA__CONSUMER__SECURITY_PROTOCOL`. Inside the librdkafka
 //! pass-through tables (`kafka.client`, `kafka.consumer`, `kafka.producer`)
 //! single underscores in the last segment become dots, because librdkafka
-//! property names use dots (`security.protocol`). Values are read as TOML
-//! literals when they parse as one (numbers, booleans, arrays, quoted
-//! strings) and as plain strings otherwise.
+//! property names use dots (`security.protocol`), and values there are taken
+//! verbatim as strings whatever they look like (librdkafka properties are
+//! strings: `LOGVEIL_KAFKA__CONSUMER__SESSION_TIMEOUT_MS=6000` sets
+//! `session.timeout.ms` to `"6000"`, and a password is never parsed). Other
+//! values are read as TOML literals when they parse as one (numbers,
+//! booleans, arrays, quoted strings) and as plain strings otherwise.
+//!
+//! Values are never logged or put into an error: errors name the variable.
 //!
 //! Not overrides: `LOGVEIL_KEY_*` (key material), `LOGVEIL_CONFIG`,
 //! `LOGVEIL_LOG` (log filter).
@@ -71,8 +76,11 @@ pub fn apply_overrides(
         let passthrough = parents.len() == 2
             && parents[0] == "kafka"
             && PASSTHROUGH.contains(&parents[1].as_str());
-        let key = if passthrough { last.replace('_', ".") } else { last.clone() };
-        table.insert(key, parse_value(&value));
+        if passthrough {
+            table.insert(last.replace('_', "."), toml::Value::String(value));
+        } else {
+            table.insert(last.clone(), parse_value(&value));
+        }
         applied.push(var);
     }
     Ok(applied)
@@ -117,6 +125,27 @@ mod tests {
         assert_eq!(doc["kafka"]["consumer"]["security.protocol"].as_str(), Some("SASL_SSL"));
         assert_eq!(doc["pipelines_dir"].as_str(), Some("/etc/logveil/pipelines"));
         assert!(doc.get("key_ids").is_none());
+    }
+
+    /// Issue 9: librdkafka values are strings whatever they look like.
+    #[test]
+    fn passthrough_values_are_verbatim_strings() {
+        let mut doc = toml::Table::new();
+        apply_overrides(
+            &mut doc,
+            vars(&[
+                ("LOGVEIL_KAFKA__CONSUMER__SESSION_TIMEOUT_MS", "6000"),
+                ("LOGVEIL_KAFKA__CLIENT__SASL_PASSWORD", "98765432"),
+                ("LOGVEIL_KAFKA__PRODUCER__ENABLE_IDEMPOTENCE", "true"),
+                ("LOGVEIL_KAFKA__CLIENT__SSL_KEY_PASSWORD", "\"quoted\" = [1"),
+            ]),
+        )
+        .unwrap();
+        let k = &doc["kafka"];
+        assert_eq!(k["consumer"]["session.timeout.ms"].as_str(), Some("6000"));
+        assert_eq!(k["client"]["sasl.password"].as_str(), Some("98765432"));
+        assert_eq!(k["producer"]["enable.idempotence"].as_str(), Some("true"));
+        assert_eq!(k["client"]["ssl.key.password"].as_str(), Some("\"quoted\" = [1"));
     }
 
     #[test]

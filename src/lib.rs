@@ -16,8 +16,13 @@
 //!   offsets, HTTP metrics/health, embedded broker).
 //! - [`config`] / [`config_env`]: `config/logveil.toml` and `LOGVEIL_*` overrides.
 //! - [`error`]: error codes of refused records; [`dead_letter`]: their format.
-//! - [`workload`]: the seeded reference workload; [`samples`]: demo records per category.
+//! - [`time`]: the one definition of a valid timestamp; parsing, RFC 3339
+//!   formatting and calendar maths for `coarsen_time` and the statistics.
+//! - [`fixtures`]: the seeded reference workload ([`workload`]) and demo
+//!   records per category ([`samples`]), apart from the engine.
 //! - [`cli`] and [`cmd`]: the command line, one file per command.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod actions;
 pub mod anonymizer;
@@ -28,11 +33,13 @@ pub mod config;
 pub mod config_env;
 pub mod dead_letter;
 pub mod error;
+pub mod fixtures;
 pub mod keys;
 pub mod pipeline;
 pub mod processor;
-pub mod samples;
 pub mod scan;
 pub mod service;
 pub mod stats;
-pub mod workload;
+pub mod time;
+
+pub use fixtures::{samples, workload};

@@ -48,6 +48,24 @@ pub struct OutputRecord<'a> {
     pub key_id: Option<&'a str>,
     /// What kind of record this is.
     pub kind: OutputKind,
+    /// Statistics rows only: what the row covers, written into its
+    /// provenance header after the source fields: `stat=<name>;window=<RFC
+    /// 3339 start>;covers=<topic>:<partition>:<first>-<last>,...` (the input
+    /// offsets that fed the window). `None` for everything else.
+    pub stats_provenance: Option<&'a str>,
+}
+
+/// What the service commits for one source partition, from the processor's
+/// point of view (see [`RecordProcessor::commit_states`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitState {
+    /// The lowest offset whose record still feeds state that has not left
+    /// as outputs yet (an open statistics window): the commit point stays
+    /// at or below it, so a crash reads that state's records again.
+    pub floor: Option<i64>,
+    /// Metadata to commit with the offset (at most a few hundred bytes),
+    /// handed back by [`RecordProcessor::assigned`] after a restart.
+    pub metadata: String,
 }
 
 /// Why a record could not be processed; becomes a dead letter.
@@ -120,4 +138,29 @@ pub trait RecordProcessor: Send + Sync + 'static {
     /// Called once at graceful shutdown, after the last record: emit anything
     /// still open (partial statistics windows).
     fn finish(&self, worker: &mut Self::Worker, sink: &mut dyn FnMut(OutputRecord<'_>));
+
+    /// Partitions assigned to this instance at wall time `now_ms`, each
+    /// with the metadata committed with its offset (empty when none). Called
+    /// on the consumer thread before any record of them is processed.
+    fn assigned(&self, _partitions: &[(&str, i32, &str)], _now_ms: i64) {}
+
+    /// Partitions revoked from this instance (after their final commit).
+    fn revoked(&self, _partitions: &[(&str, i32)]) {}
+
+    /// The floor and metadata of the next commit of each partition, in
+    /// order (one call per commit round, so the processor can take each
+    /// lock once). `revoking` is true for the final commit of partitions
+    /// moving away. The default holds nothing back. Outputs the processor
+    /// emits for state it held (statistics) must leave through the sink
+    /// before that state stops counting in the floor, and a commit is
+    /// stored only when no such output is in flight, so a committed floor
+    /// and metadata are always consistent with what was delivered.
+    fn commit_states(&self, partitions: &[(&str, i32)], _revoking: bool) -> Vec<CommitState> {
+        vec![CommitState::default(); partitions.len()]
+    }
+
+    /// Every pipeline name, so per-pipeline metrics exist from the start.
+    fn pipeline_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

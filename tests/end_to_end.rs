@@ -18,6 +18,7 @@ use logveil::pipeline::spec::Format;
 use logveil::pipeline::PipelineSet;
 use logveil::service::{EmbeddedBroker, Provenance, Service, ServiceSettings, Shutdown};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
@@ -38,6 +39,8 @@ struct Out {
     topic: String,
     payload: String,
     key: Option<Vec<u8>>,
+    /// Every header name and value, as text.
+    headers: String,
     source: Option<(String, i32, i64)>,
 }
 
@@ -78,9 +81,15 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
         };
         for (i, r) in records.iter().enumerate() {
             let key = key_canary(&p.input_topics[0], i);
+            // Input headers carry canaries too: none may be forwarded.
+            let header = [b"hdrcnry-".as_slice(), &key].concat();
+            let headers = OwnedHeaders::new()
+                .insert(Header { key: "x-user-email", value: Some(&header[..]) })
+                .insert(Header { key: "x-hdrcnry-name", value: Some(&b"1"[..]) });
             let rec = BaseRecord::<[u8], [u8]>::to(&p.input_topics[0])
                 .payload(&r[..])
                 .key(&key[..])
+                .headers(headers)
                 .partition(i as i32 % PARTITIONS);
             producer.send(rec).map_err(|(e, _)| e).unwrap();
             producer.poll(Duration::ZERO);
@@ -132,6 +141,21 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
                 payload: String::from_utf8(m.payload().unwrap_or_default().to_vec())
                     .expect("outputs are UTF-8"),
                 key: m.key().map(<[u8]>::to_vec),
+                headers: m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| {
+                                format!(
+                                    "{}={}",
+                                    h.key,
+                                    String::from_utf8_lossy(h.value.unwrap_or_default())
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default(),
                 source,
             });
         }
@@ -275,6 +299,11 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
                     "a record key canary leaked into a value on {}",
                     o.topic
                 );
+                assert!(
+                    !o.headers.contains(&printable),
+                    "a record key canary leaked into a header on {}",
+                    o.topic
+                );
             }
         }
     }
@@ -293,6 +322,15 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
         }
     }
     assert!(outs.iter().filter(|o| o.topic == DLQ).all(|o| o.key.is_none()));
+    // Input headers are never forwarded: outputs carry only the provenance header.
+    for o in &outs {
+        assert!(!o.headers.contains("hdrcnry"), "an input header leaked on {}", o.topic);
+        assert!(
+            o.headers.is_empty() || o.headers.starts_with("logveil-provenance="),
+            "unexpected header on {}",
+            o.topic
+        );
+    }
 
     // Dead letters: codes, no raw payload.
     let codes: BTreeSet<String> = dead

@@ -72,11 +72,21 @@ struct TestProcessor {
     /// Per-record pause, to keep a stream running long enough for faults.
     delay: Duration,
     processed: AtomicU64,
+    /// Further input topics (which may not exist).
+    extra_inputs: Vec<String>,
 }
 
 impl TestProcessor {
     fn new(names: &Names, delay: Duration) -> Arc<Self> {
-        Arc::new(TestProcessor { names: names.clone(), delay, processed: AtomicU64::new(0) })
+        Self::reading(names, delay, Vec::new())
+    }
+    fn reading(names: &Names, delay: Duration, extra_inputs: Vec<String>) -> Arc<Self> {
+        Arc::new(TestProcessor {
+            names: names.clone(),
+            delay,
+            processed: AtomicU64::new(0),
+            extra_inputs,
+        })
     }
 }
 
@@ -87,10 +97,15 @@ impl RecordProcessor for TestProcessor {
         Vec::new()
     }
     fn input_topics(&self) -> Vec<String> {
-        vec![self.names.input.clone()]
+        let mut topics = vec![self.names.input.clone()];
+        topics.extend(self.extra_inputs.iter().cloned());
+        topics
     }
     fn output_topics(&self) -> Vec<String> {
         vec![self.names.output.clone()]
+    }
+    fn pipeline_names(&self) -> Vec<String> {
+        vec![self.names.pipeline.clone()]
     }
     fn process(
         &self,
@@ -123,6 +138,7 @@ impl RecordProcessor for TestProcessor {
             pipeline: &self.names.pipeline,
             key_id: Some("k1"),
             kind: OutputKind::Anonymized,
+            stats_provenance: None,
         });
         Disposition::Emitted
     }
@@ -741,6 +757,7 @@ impl RecordProcessor for TickingProcessor {
             pipeline: &self.names.pipeline,
             key_id: None,
             kind: OutputKind::Stats,
+            stats_provenance: None,
         });
     }
     fn finish(&self, _: &mut u64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
@@ -751,6 +768,7 @@ impl RecordProcessor for TickingProcessor {
             pipeline: &self.names.pipeline,
             key_id: None,
             kind: OutputKind::Stats,
+            stats_provenance: None,
         });
     }
 }
@@ -789,4 +807,228 @@ async fn tick_without_traffic_and_finish_on_shutdown() {
         assert_eq!(rec.provenance().pipeline.as_deref(), Some(names.pipeline.as_str()));
         assert_eq!(rec.provenance().source, None, "statistics have no single source");
     }
+}
+
+// ------------------------------------------------------- readiness, metrics
+
+/// Polls `/readyz` every 100 ms until its status is `want`; the time it
+/// took and the body, or `None` after `bound`.
+async fn readyz_becomes(
+    addr: SocketAddr,
+    want: u16,
+    bound: Duration,
+) -> Option<(Duration, String)> {
+    let start = Instant::now();
+    while start.elapsed() < bound {
+        let (status, body) = http_get(addr, "/readyz").await;
+        if status == want {
+            return Some((start.elapsed(), body));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// The broker goes away while the service works through a backlog with
+/// outputs queued in the producer: `/readyz` says 503 "no broker" within a
+/// bound, and 200 again once the broker is back; nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_broker_under_load() {
+    let names = Names::new("ready-load");
+    let broker = broker_with_topics(1, &names, 4);
+    let bs = broker.bootstrap_servers().to_owned();
+    let n = 12_000;
+    produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
+    let shutdown = Shutdown::new();
+    let s = settings(&bs, &names);
+    let service =
+        Service::start(&s, TestProcessor::new(&names, Duration::from_millis(1)), shutdown.clone())
+            .await
+            .unwrap();
+    let addr = service.http_addr();
+    assert!(readyz_becomes(addr, 200, Duration::from_secs(30)).await.is_some(), "never ready");
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(60), "first outputs", |r| r.len() >= 500)
+    });
+
+    broker.broker_down(1).unwrap();
+    let (took, body) = readyz_becomes(addr, 503, Duration::from_secs(10))
+        .await
+        .expect("/readyz stayed 200 for 10 s without a broker");
+    assert!(body.contains("not ready: no broker"), "{body}");
+    // The most outputs waiting in the producer while the broker is away
+    // (the gauge has no labels: its line is `name value`).
+    let mut queued = 0.0_f64;
+    for _ in 0..20 {
+        let metrics = http_get(addr, "/metrics").await.1;
+        let now = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("logveil_producer_queue_messages "))
+            .map_or(0.0, |v| v.trim().parse().unwrap());
+        queued = queued.max(now);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(http_get(addr, "/readyz").await.0, 503, "still down");
+    broker.broker_up(1).unwrap();
+    let (back, _) = readyz_becomes(addr, 200, Duration::from_secs(60))
+        .await
+        .expect("/readyz never came back after the broker did");
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(120), "every offset", |r| {
+            r.iter().map(Rec::source).collect::<BTreeSet<_>>().len() >= n
+        });
+    });
+    eprintln!(
+        "readiness: 503 {took:?} after the broker went down ({queued} outputs queued), \
+         200 {back:?} after it came back"
+    );
+    assert!(queued > 0.0, "outputs were queued when the broker went away");
+    shutdown.trigger();
+    service.wait().await.unwrap();
+}
+
+/// A configured input topic that does not exist: 503 naming it, a metric
+/// for it, and 200 once it is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_names_a_missing_input_topic() {
+    let names = Names::new("ready-missing");
+    let broker = broker_with_topics(1, &names, 2);
+    let bs = broker.bootstrap_servers().to_owned();
+    let missing = format!("{}.missing", names.input);
+    let shutdown = Shutdown::new();
+    let s = settings(&bs, &names);
+    let p = TestProcessor::reading(&names, Duration::ZERO, vec![missing.clone()]);
+    let service = Service::start(&s, p, shutdown.clone()).await.unwrap();
+    let addr = service.http_addr();
+    let end = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let (status, body) = http_get(addr, "/readyz").await;
+        if status == 503 && body.contains(&format!("not ready: input topic missing: {missing}")) {
+            break body;
+        }
+        assert!(Instant::now() < end, "missing topic never reported: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!body.contains(&format!("missing: {}\n", names.input)), "{body}");
+    let metrics = http_get(addr, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, "logveil_input_topic_missing", &format!("topic=\"{missing}\"")),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, "logveil_input_topic_missing", &format!("topic=\"{}\"", names.input)),
+        0.0
+    );
+    broker.create_topic(&missing, 1).unwrap();
+    assert!(
+        readyz_becomes(addr, 200, Duration::from_secs(30)).await.is_some(),
+        "ready once the topic exists"
+    );
+    let metrics = http_get(addr, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, "logveil_input_topic_missing", &format!("topic=\"{missing}\"")),
+        0.0
+    );
+    shutdown.trigger();
+    service.wait().await.unwrap();
+}
+
+const METRICS_CHILD_ENV: &str = "LOGVEIL_TEST_METRICS_CHILD";
+
+/// Not a test on its own: starts a service in a fresh process (a fresh
+/// metrics recorder), prints `/metrics` before any record, and exits.
+#[test]
+#[ignore = "child process of the metrics test"]
+fn metrics_child() {
+    let Ok(spec) = std::env::var(METRICS_CHILD_ENV) else { return };
+    let (bs, rest) = spec.split_once('|').unwrap();
+    let (input, pipeline) = rest.split_once('|').unwrap();
+    let mut names = Names::new("metrics-child");
+    names.input = input.to_owned();
+    names.pipeline = pipeline.to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let shutdown = Shutdown::new();
+        let service = Service::start(
+            &settings(bs, &names),
+            TestProcessor::new(&names, Duration::ZERO),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        let text = http_get(service.http_addr(), "/metrics").await.1;
+        println!("BEGIN-METRICS\n{text}END-METRICS");
+        shutdown.trigger();
+        let _ = service.wait().await;
+    });
+}
+
+/// In a fresh process, `/metrics` at start has `# HELP` and `# TYPE` for
+/// every family, and every counter whose labels are known at start is there
+/// at 0: commit failures, delivery errors per kind, revoked records, and
+/// per pipeline the record counters and dead letters per error code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_family_is_described_and_counters_start_at_zero() {
+    let names = Names::new("metrics-start");
+    let broker = broker_with_topics(1, &names, 1);
+    let bs = broker.bootstrap_servers().to_owned();
+    let output = tokio::task::block_in_place(|| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["metrics_child", "--exact", "--ignored", "--nocapture"])
+            .env(METRICS_CHILD_ENV, format!("{bs}|{}|{}", names.input, names.pipeline))
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    });
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let text = stdout
+        .split_once("BEGIN-METRICS\n")
+        .and_then(|(_, rest)| rest.split_once("END-METRICS"))
+        .map(|(m, _)| m.to_owned())
+        .expect("the child printed its metrics");
+    let mut families = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s).filter(|f| text.contains(&format!("# TYPE {f} histogram")))
+            })
+            .unwrap_or(name);
+        families.insert(family.to_owned());
+    }
+    for f in &families {
+        assert!(text.contains(&format!("# HELP {f} ")), "no # HELP for {f}\n{text}");
+        assert!(text.contains(&format!("# TYPE {f} ")), "no # TYPE for {f}\n{text}");
+    }
+    let p = format!("pipeline=\"{}\"", names.pipeline);
+    let zero = |name: &str, labels: &str| {
+        let line =
+            if labels.is_empty() { format!("{name} 0") } else { format!("{name}{{{labels}}} 0") };
+        assert!(text.lines().any(|l| l == line), "missing `{line}` at start\n{text}");
+    };
+    zero("logveil_commit_failures_total", "");
+    zero("logveil_records_revoked_before_processing_total", "");
+    for kind in ["anonymized", "dead_letter", "stats"] {
+        zero("logveil_delivery_errors_total", &format!("kind=\"{kind}\""));
+    }
+    for name in [
+        "logveil_records_in_total",
+        "logveil_records_out_total",
+        "logveil_records_filtered_total",
+        "logveil_stats_records_out_total",
+        "logveil_stats_late_records_total",
+    ] {
+        zero(name, &p);
+    }
+    for code in logveil::error::ErrorCode::ALL {
+        zero(
+            "logveil_records_dead_lettered_total",
+            &format!("{p},error_code=\"{}\"", code.as_str()),
+        );
+    }
+    zero("logveil_input_topic_missing", &format!("topic=\"{}\"", names.input));
+    eprintln!("metrics at start: {} families, all with # HELP and # TYPE", families.len());
+    assert!(families.len() >= 15, "{families:?}");
 }

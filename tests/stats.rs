@@ -188,3 +188,586 @@ fn two_instances_merge_to_the_single_instance_result() {
     }
     drop(reader);
 }
+
+// ------------------------------------------------- event time and crashes
+
+/// Topic and group names of one test, unique per run.
+#[derive(Clone)]
+struct Topics {
+    raw: String,
+    anon: String,
+    stats: String,
+    dlq: String,
+    group: String,
+}
+
+impl Topics {
+    fn new(test: &str) -> Self {
+        let id = format!(
+            "{test}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        );
+        Topics {
+            raw: format!("raw.{id}"),
+            anon: format!("anon.{id}"),
+            stats: format!("stats.{id}"),
+            dlq: format!("dlq.{id}"),
+            group: format!("group.{id}"),
+        }
+    }
+
+    fn encode(&self) -> String {
+        [&self.raw, &self.anon, &self.stats, &self.dlq, &self.group].map(String::as_str).join("|")
+    }
+
+    fn decode(s: &str) -> Self {
+        let p: Vec<&str> = s.split('|').collect();
+        Topics {
+            raw: p[0].into(),
+            anon: p[1].into(),
+            stats: p[2].into(),
+            dlq: p[3].into(),
+            group: p[4].into(),
+        }
+    }
+}
+
+/// A 2 s window statistic with no lateness at all: any record behind its
+/// own partition's progress would be late.
+fn timed_pipeline(t: &Topics, min_count: u32, idle: &str) -> Pipeline {
+    let text = format!(
+        r#"
+name = "timed"
+category = "log_information"
+[input]
+topics = ["{raw}"]
+[output]
+topic = "{anon}"
+[fields]
+ts = "keep"
+user_id = {{ action = "pseudonymize", key = "ids", scope = "user" }}
+status = "keep"
+[[stats]]
+name = "requests"
+topic = "{stats}"
+window = "2s"
+allowed_lateness = "0s"
+idle_timeout = "{idle}"
+group_by = ["status_class"]
+min_count = {min_count}
+min_distinct = {min_distinct}
+[stats.derive]
+status_class = {{ from = "status", kind = "status_class" }}
+[[stats.measures]]
+name = "requests"
+kind = "count"
+[[stats.measures]]
+name = "users"
+kind = "distinct"
+field = "user_id"
+"#,
+        raw = t.raw,
+        anon = t.anon,
+        stats = t.stats,
+        min_distinct = u32::from(min_count > 1) * 2,
+    );
+    Pipeline::from_toml(&text, Path::new("timed.toml"), &KeyStore::for_tests(&["ids".into()]))
+        .unwrap()
+}
+
+/// Window-aligned event time ten minutes in the past (within the engine's
+/// bound on future times, and far from the wall clock's idle advance).
+fn base_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    (now.as_millis() as i64 - 600_000) / 60_000 * 60_000
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+fn record(ms: i64, i: usize) -> String {
+    let status = [200, 200, 404, 200, 301, 500, 200, 404][i % 8];
+    format!(r#"{{"ts":"{}","user_id":"u_{}","status":{status}}}"#, rfc3339_ms(ms), i % 13)
+}
+
+fn produce(bootstrap: &str, topic: &str, records: &[(i32, String)]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    for (p, r) in records {
+        let mut rec = BaseRecord::<(), [u8]>::to(topic).payload(r.as_bytes()).partition(*p);
+        loop {
+            match producer.send(rec) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    rec = back;
+                    producer.poll(Duration::from_millis(5));
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// Reads a one-partition topic from the beginning, accumulating.
+struct TopicReader {
+    consumer: BaseConsumer,
+    /// (key, payload, provenance) in topic order.
+    rows: Vec<(Vec<u8>, Vec<u8>, Option<logveil::service::Provenance>)>,
+}
+
+impl TopicReader {
+    fn new(bootstrap: &str, topic: &str) -> Self {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", format!("reader-{topic}"))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "20")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+        consumer.assign(&tpl).unwrap();
+        TopicReader { consumer, rows: Vec::new() }
+    }
+
+    fn poll_until(&mut self, timeout: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let end = Instant::now() + timeout;
+        while !done(self) {
+            if Instant::now() >= end {
+                return false;
+            }
+            if let Some(Ok(m)) = self.consumer.poll(Duration::from_millis(50)) {
+                self.rows.push((
+                    m.key().unwrap_or_default().to_vec(),
+                    m.payload().unwrap_or_default().to_vec(),
+                    logveil::service::Provenance::of_message(&m),
+                ));
+            }
+        }
+        true
+    }
+
+    /// The topic as a keyed table: the last row per key.
+    fn table(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        self.rows.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect()
+    }
+
+    fn summaries(&self) -> usize {
+        self.table().keys().filter(|k| k.ends_with(b"|summary")).count()
+    }
+}
+
+/// Sum of the group's committed offsets over the 4 input partitions.
+fn committed_total(bootstrap: &str, t: &Topics) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", &t.group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..4 {
+        tpl.add_partition(&t.raw, p);
+    }
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    let total = got
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum();
+    // Kafka notes: drop lists returned by the consumer before the consumer.
+    drop(got);
+    total
+}
+
+fn start_service(
+    runtime: &tokio::runtime::Runtime,
+    t: &Topics,
+    bootstrap: &str,
+    pipeline: Pipeline,
+) -> (Service, Shutdown) {
+    let processor = Arc::new(Anonymizer::new(PipelineSet::new(vec![pipeline]).unwrap()));
+    let shutdown = Shutdown::new();
+    let s = common::test_settings(bootstrap, &t.group, &t.dlq, 2);
+    let service = runtime.block_on(Service::start(&s, processor, shutdown.clone())).unwrap();
+    (service, shutdown)
+}
+
+fn create(broker: &EmbeddedBroker, t: &Topics, partitions: i32) {
+    broker.create_topic(&t.raw, partitions).unwrap();
+    for topic in [&t.anon, &t.stats, &t.dlq] {
+        broker.create_topic(topic, 1).unwrap();
+    }
+}
+
+/// A backlog on 8 partitions of different densities (each covers the same
+/// 60 s of event time with 200..1250 records, so partitions read at the
+/// same record rate are minutes apart in event time): with per-partition
+/// watermarks no record is late, and the requests of all windows sum to the
+/// records with a valid time.
+#[test]
+fn a_backlog_read_from_many_partitions_loses_nothing_to_lateness() {
+    let broker = EmbeddedBroker::start(1).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let t = Topics::new("backlog");
+    create(&broker, &t, 8);
+    let base = base_ms();
+    let mut records = Vec::new();
+    let mut valid = 0_u64;
+    for p in 0..8_i32 {
+        let n = 200 + 150 * p as usize;
+        for j in 0..n {
+            records.push((p, record(base + (j as i64 * 60_000) / n as i64, j)));
+            valid += 1;
+            if j == n / 2 {
+                records.push((p, r#"{"user_id":"u_1","status":200}"#.to_owned()));
+            }
+        }
+    }
+    produce(&bootstrap, &t.raw, &records);
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (service, shutdown) = start_service(&runtime, &t, &bootstrap, timed_pipeline(&t, 1, "3s"));
+    let http = service.http_addr();
+    let mut reader = TopicReader::new(&bootstrap, &t.stats);
+    let sum = |r: &TopicReader| -> u64 {
+        r.table()
+            .values()
+            .map(|v| serde_json::from_slice::<Value>(v).unwrap())
+            .filter(|v| v["partial"] == false && v.get("summary").is_none())
+            .map(|v| v["measures"]["requests"].as_u64().unwrap())
+            .sum()
+    };
+    let complete = reader.poll_until(Duration::from_secs(90), |r| r.summaries() >= 30);
+    let metrics = runtime.block_on(http_get(http, "/metrics"));
+    shutdown.trigger();
+    runtime.block_on(service.wait()).unwrap();
+    assert!(complete, "30 windows closed; have {}", reader.summaries());
+    let table = reader.table();
+    let late: u64 = table
+        .values()
+        .map(|v| serde_json::from_slice::<Value>(v).unwrap())
+        .filter_map(|v| v["late_records"].as_u64())
+        .sum();
+    let metric = |name: &str| {
+        let prefix = format!("{name}{{pipeline=\"timed\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|v| v.trim().parse::<f64>().unwrap())
+    };
+    eprintln!(
+        "backlog test: {} records ({valid} with a valid time) on 8 partitions, {} windows, \
+         sum(requests) = {}, late = {late} (metric {:?}), invalid time {:?}",
+        records.len(),
+        reader.summaries(),
+        sum(&reader),
+        metric("logveil_stats_late_records_total"),
+        metric("logveil_stats_invalid_time_total"),
+    );
+    assert_eq!(sum(&reader), valid, "every record with a valid time is counted once");
+    assert_eq!(late, 0, "no window summary reports late records");
+    assert_eq!(metric("logveil_stats_late_records_total"), Some(0.0));
+    assert_eq!(metric("logveil_stats_invalid_time_total"), Some(8.0));
+}
+
+fn http_get(addr: std::net::SocketAddr, path: &str) -> impl std::future::Future<Output = String> {
+    let path = path.to_owned();
+    async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+}
+
+const CRASH_CHILD_ENV: &str = "LOGVEIL_TEST_STATS_CRASH_CHILD";
+
+/// Not a test on its own: the service process `kill -9`ed by
+/// `statistics_survive_kill_9_as_a_keyed_table`.
+#[test]
+#[ignore = "child process of the statistics crash test"]
+fn stats_crash_child() {
+    let Ok(spec) = std::env::var(CRASH_CHILD_ENV) else { return };
+    let (bootstrap, topics) = spec.split_once('#').unwrap();
+    let t = Topics::decode(topics);
+    let processor =
+        Arc::new(Anonymizer::new(PipelineSet::new(vec![timed_pipeline(&t, 3, "60s")]).unwrap()));
+    let mut s = common::test_settings(bootstrap, &t.group, &t.dlq, 2);
+    // Commits lag the emitted rows, so kills land between the two.
+    s.kafka.commit_interval_ms = 3000;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let run = logveil::service::run(&s, processor, Shutdown::new());
+        // The parent kills us long before this.
+        let _ = tokio::time::timeout(Duration::from_secs(120), run).await;
+    });
+}
+
+/// Records to produce, with their partition.
+type Batch = Vec<(i32, String)>;
+
+/// Records of windows `from..to` (2 s each), 12 per window and partition,
+/// in event-time order on 4 partitions.
+fn windows(base: i64, from: i64, to: i64) -> Batch {
+    let mut out = Vec::new();
+    for w in from..to {
+        for j in 0..48_i64 {
+            let ms = base + w * 2000 + j * 2000 / 48;
+            out.push(((j % 4) as i32, record(ms, (w * 48 + j) as usize)));
+        }
+    }
+    out
+}
+
+/// `kill -9` the service while windows are open and closed, three times,
+/// at points after rows were emitted but (commits lag 3 s) often before
+/// their offsets were committed; after the last restart, the statistics
+/// topic read as a keyed table equals an uninterrupted run's rows, row for
+/// row, and every replayed copy of a row is byte-identical to the first.
+#[test]
+fn statistics_survive_kill_9_as_a_keyed_table() {
+    let broker = EmbeddedBroker::start(1).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let t = Topics::new("stats-crash");
+    create(&broker, &t, 4);
+    let base = base_ms();
+    let mut reader = TopicReader::new(&bootstrap, &t.stats);
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["stats_crash_child", "--exact", "--ignored", "--nocapture"])
+            .env(CRASH_CHILD_ENV, format!("{bootstrap}#{}", t.encode()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut all = Vec::new();
+    // (records produced before the child starts, summaries to see before
+    // the kill, whether to wait for a commit first)
+    let phases: [(Batch, usize, bool); 4] = [
+        (windows(base, 0, 10), 4, true),
+        (windows(base, 10, 20), 12, false),
+        (windows(base, 20, 30), 22, true),
+        // One record per partition far ahead closes every window before it.
+        ((0..4).map(|p| (p, record(base + 40 * 2000, 0))).collect(), 30, false),
+    ];
+    let mut kills = 0;
+    let mut committed_before = committed_total(&bootstrap, &t);
+    for (records, summaries, await_commit) in phases {
+        produce(&bootstrap, &t.raw, &records);
+        all.extend(records);
+        let mut child = spawn();
+        let seen = reader.poll_until(Duration::from_secs(90), |r| r.summaries() >= summaries);
+        if await_commit {
+            // Kill after a commit, with the last windows still open.
+            let end = Instant::now() + Duration::from_secs(10);
+            while committed_total(&bootstrap, &t) <= committed_before && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        child.kill().unwrap(); // SIGKILL: no shutdown code runs
+        child.wait().unwrap();
+        kills += 1;
+        assert!(seen, "phase {kills}: {summaries} windows emitted; have {}", reader.summaries());
+        let committed = committed_total(&bootstrap, &t);
+        eprintln!(
+            "phase {kills}: killed with {} windows on the topic, {committed} offsets committed",
+            reader.summaries()
+        );
+        committed_before = committed;
+    }
+    reader.poll_until(Duration::from_secs(2), |_| false);
+
+    // The uninterrupted run: one engine over the same records in order.
+    let p = timed_pipeline(&t, 3, "60s");
+    let mut engine = StatsEngine::new(p.stats.clone());
+    let mut scratch = Scratch::default();
+    for (_, r) in &all {
+        p.process(r.as_bytes(), &mut scratch).unwrap();
+        engine.observe(&scratch.out);
+    }
+    let now = base + 600_000;
+    let mut rows = Vec::new();
+    engine.poll(now, &mut rows);
+    engine.poll(now, &mut rows);
+    let expected: BTreeMap<Vec<u8>, Vec<u8>> =
+        rows.iter().map(|r| (r.key.clone(), r.json.clone())).collect();
+    assert_eq!(engine.counters().late_records, 0);
+
+    let table = reader.table();
+    let mut copies: BTreeMap<&[u8], Vec<&[u8]>> = BTreeMap::new();
+    for (k, v, prov) in &reader.rows {
+        copies.entry(k).or_default().push(v);
+        let prov = prov.as_ref().expect("statistics rows carry a provenance header");
+        assert_eq!(prov.stat.as_deref(), Some("requests"));
+        assert!(prov.window.is_some() && !prov.covers.is_empty(), "{prov:?}");
+        assert!(prov.covers.iter().all(|(topic, p, first, last)| {
+            *topic == t.raw && (0..4).contains(p) && first <= last
+        }));
+    }
+    let replayed = copies.values().filter(|c| c.len() > 1).count();
+    for (k, c) in &copies {
+        assert!(
+            c.iter().all(|v| v == &c[0]),
+            "replayed row {} differs",
+            String::from_utf8_lossy(k)
+        );
+    }
+    eprintln!(
+        "stats crash test: {} records, {kills} kill -9, {} rows on the topic, {} keys \
+         ({replayed} emitted more than once), {} expected rows",
+        all.len(),
+        reader.rows.len(),
+        table.len(),
+        expected.len()
+    );
+    assert_eq!(table.len(), expected.len(), "the same keys");
+    for (k, v) in &expected {
+        assert_eq!(
+            table.get(k).map(|v| String::from_utf8_lossy(v).into_owned()),
+            Some(String::from_utf8_lossy(v).into_owned()),
+            "row {}",
+            String::from_utf8_lossy(k)
+        );
+    }
+}
+
+/// The new channels of statistics — record keys, provenance headers,
+/// commit metadata — and the metrics never carry a raw value: canaries in
+/// every input field, nested, as field names and as record keys, with a
+/// statistic grouped by a pseudonymized field.
+#[test]
+fn canaries_never_reach_stats_keys_headers_metadata_or_metrics() {
+    let broker = EmbeddedBroker::start(1).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let t = Topics::new("stats-canary");
+    create(&broker, &t, 2);
+    let text = format!(
+        r#"
+name = "canary"
+category = "log_information"
+[input]
+topics = ["{raw}"]
+[output]
+topic = "{anon}"
+[fields]
+ts = "keep"
+user_id = {{ action = "pseudonymize", key = "ids", scope = "user" }}
+status = "keep"
+[[stats]]
+name = "by_user"
+topic = "{stats}"
+window = "2s"
+idle_timeout = "2s"
+group_by = ["user_id", "status_class"]
+min_count = 1
+[stats.derive]
+status_class = {{ from = "status", kind = "status_class" }}
+[[stats.measures]]
+name = "requests"
+kind = "count"
+"#,
+        raw = t.raw,
+        anon = t.anon,
+        stats = t.stats
+    );
+    let pipeline =
+        Pipeline::from_toml(&text, Path::new("canary.toml"), &KeyStore::for_tests(&["ids".into()]))
+            .unwrap();
+    let base = base_ms();
+    let canary = |i: usize| format!("cnry{i}q7");
+    let mut records = Vec::new();
+    for i in 0..40 {
+        let c = canary(i % 4);
+        let r = format!(
+            r#"{{"ts":"{}","user_id":"{c}","status":200,"{c}x":"{c}","nested":{{"deep":"{c}@example.com"}},"note":"\u0063{c}"}}"#,
+            rfc3339_ms(base + i as i64 * 100)
+        );
+        records.push(((i % 2) as i32, r));
+    }
+    // Record keys are canaries too.
+    let producer: BaseProducer =
+        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    for (i, (p, r)) in records.iter().enumerate() {
+        let key = canary(i % 4);
+        producer
+            .send(BaseRecord::to(&t.raw).payload(r.as_bytes()).key(key.as_bytes()).partition(*p))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (service, shutdown) = start_service(&runtime, &t, &bootstrap, pipeline);
+    let mut reader = TopicReader::new(&bootstrap, &t.stats);
+    assert!(reader.poll_until(Duration::from_secs(60), |r| r.summaries() >= 2), "windows emitted");
+    let metrics = runtime.block_on(http_get(service.http_addr(), "/metrics"));
+    shutdown.trigger();
+    runtime.block_on(service.wait()).unwrap();
+    reader.poll_until(Duration::from_secs(2), |_| false);
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", &t.group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..2 {
+        tpl.add_partition(&t.raw, p);
+    }
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    let metadata: Vec<String> = got.elements().iter().map(|e| e.metadata().to_owned()).collect();
+    drop(got);
+    assert!(
+        metadata.iter().any(|m| m.starts_with("logveil.stats/1;canary/by_user=")),
+        "{metadata:?}"
+    );
+
+    let mut channels = vec![metrics, metadata.join("\n")];
+    for (k, v, prov) in &reader.rows {
+        channels.push(String::from_utf8_lossy(k).into_owned());
+        channels.push(String::from_utf8_lossy(v).into_owned());
+        channels.push(format!("{prov:?}"));
+    }
+    let everything = channels.join("\n");
+    assert!(everything.contains("test:"), "group keys hold pseudonyms");
+    for i in 0..4 {
+        assert!(!everything.contains(&canary(i)), "canary {i} leaked into a statistics channel");
+    }
+    assert!(!everything.contains("cnry"), "no fragment of a canary");
+}

@@ -2,14 +2,15 @@
 //!
 //! An exact event time is a quasi-identifier: joined with other fields it can
 //! single out one person's visit. This module owns truncating both text
-//! timestamps (RFC 3339 and the common ISO 8601 variants seen in logs) and
-//! epoch numbers, plus the RFC 3339 → epoch-milliseconds conversion that the
-//! statistics windows use. Text timestamps have fixed field positions, so a
-//! single hand-written byte scan validates and locates everything without
-//! allocating; truncation then rewrites digits in place while copying, which
-//! keeps the separator, fraction width and offset exactly as written.
+//! timestamps and epoch numbers. What a valid timestamp text is, and where
+//! its fields sit, is decided by the shared [`crate::time`] module (the same
+//! scan the statistics use, so whatever this action writes they accept);
+//! truncation then rewrites digits in place while copying, which keeps the
+//! separator, fraction width and offset exactly as written.
 
 use serde::{Deserialize, Serialize};
+
+use crate::time::{self, FRACTION_AT};
 
 /// The unit a timestamp is truncated to (`to = "minute"` in a pipeline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -39,7 +40,7 @@ impl TimeUnit {
     /// Byte index in a scanned timestamp from which digits are zeroed.
     fn zero_from(self) -> usize {
         match self {
-            Self::Second => FRACTION_DOT,
+            Self::Second => FRACTION_AT,
             Self::Minute => 17,
             Self::Hour => 14,
             Self::Day => 11,
@@ -47,191 +48,57 @@ impl TimeUnit {
     }
 }
 
-/// Byte index of the fraction separator (`.` or `,`) right after `HH:MM:SS`.
-const FRACTION_DOT: usize = 19;
-
-/// What the scanner found in a valid timestamp.
-struct Scanned {
-    year: u32,
-    month: u32,
-    day: u32,
-    /// `None` for a date-only value (`2024-05-14`).
-    time: Option<ScannedTime>,
-}
-
-/// The time-of-day part of a valid timestamp.
-struct ScannedTime {
-    hour: u32,
-    minute: u32,
-    /// 0..=60 (60 is a leap second).
-    second: u32,
-    /// The fraction truncated to milliseconds.
-    millis: u32,
-    /// Byte index just past the fraction digits (19 when there is no fraction).
-    fraction_end: usize,
-    /// Offset from UTC in minutes; `None` when no offset was written.
-    offset_minutes: Option<i32>,
-}
-
-/// Parses `len` ASCII digits at `at`.
-fn digits(b: &[u8], at: usize, len: usize) -> Option<u32> {
-    let field = b.get(at..at + len)?;
-    field
-        .iter()
-        .try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
-}
-
-fn is_leap_year(year: u32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Parses what follows the time: nothing, `Z`/`z`, or `±HH`, `±HHMM`, `±HH:MM`.
-/// Returns `Some(None)` for no offset, `None` for anything invalid.
-fn scan_offset(rest: &[u8]) -> Option<Option<i32>> {
-    let (sign, tail) = match rest {
-        [] => return Some(None),
-        [b'Z' | b'z'] => return Some(Some(0)),
-        [b'+', tail @ ..] => (1, tail),
-        [b'-', tail @ ..] => (-1, tail),
-        _ => return None,
-    };
-    let (hours, minutes) = match tail.len() {
-        2 => (digits(tail, 0, 2)?, 0),
-        4 => (digits(tail, 0, 2)?, digits(tail, 2, 2)?),
-        5 if tail[2] == b':' => (digits(tail, 0, 2)?, digits(tail, 3, 2)?),
-        _ => return None,
-    };
-    if hours > 23 || minutes > 59 {
-        return None;
-    }
-    // Both are at most two digits, so the conversion cannot fail.
-    let total = i32::try_from(hours * 60 + minutes).ok()?;
-    Some(Some(sign * total))
-}
-
-/// Validates a timestamp of the form `YYYY-MM-DD[(T|t| )HH:MM:SS[(.|,)F+][offset]]`.
-/// On success the whole text is ASCII, so byte positions are char boundaries.
-fn scan(text: &str) -> Option<Scanned> {
-    let b = text.as_bytes();
-    let year = digits(b, 0, 4)?;
-    let month = digits(b, 5, 2)?;
-    let day = digits(b, 8, 2)?;
-    if b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    if b.len() == 10 {
-        return Some(Scanned { year, month, day, time: None });
-    }
-    if !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let hour = digits(b, 11, 2)?;
-    let minute = digits(b, 14, 2)?;
-    let second = digits(b, 17, 2)?;
-    if b[13] != b':' || b[16] != b':' || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut i = FRACTION_DOT;
-    let mut millis = 0;
-    if matches!(b.get(i), Some(b'.' | b',')) {
-        i += 1;
-        let start = i;
-        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-            if i - start < 3 {
-                millis = millis * 10 + u32::from(c - b'0');
-            }
-            i += 1;
-        }
-        let count = i - start;
-        if count == 0 {
-            return None;
-        }
-        for _ in count..3 {
-            millis *= 10;
-        }
-    }
-    let offset_minutes = scan_offset(&b[i..])?;
-    Some(Scanned {
-        year,
-        month,
-        day,
-        time: Some(ScannedTime { hour, minute, second, millis, fraction_end: i, offset_minutes }),
-    })
-}
-
 /// Truncates a text timestamp to `unit`, keeping its format, and appends the result to `out`.
 ///
-/// `2024-05-14T08:17:42.123Z` → (minute) `2024-05-14T08:17:00.000Z`. Accepted: RFC 3339
-/// plus the ISO 8601 variants common in logs: separator `T`, `t` or space; fraction
-/// after `.` or `,` with any number of digits (kept, zeroed); offset `Z`, `z`, `±HH:MM`,
-/// `±HHMM`, `±HH` or none; all kept exactly as written. Truncation happens in the
+/// `2024-05-14T08:17:42.123Z` → (minute) `2024-05-14T08:17:00.000Z`. Accepted: any
+/// valid timestamp of [`crate::time`] — RFC 3339 plus the ISO 8601 variants common in
+/// logs: separator `T`, `t` or space; fraction after `.` or `,` with any number of
+/// digits (kept, zeroed); offset `Z`, `z`, `±HH:MM`, `±HHMM`, `±HH` or none; all kept
+/// exactly as written; dates 0001-01-01 to 9999-12-31. Truncation happens in the
 /// written local time. Validation is complete (digits, ranges, days per month, leap
 /// years); second `60` (leap second) is accepted and becomes `00` whenever seconds are
 /// truncated (it stays `60` for [`TimeUnit::Second`]). A date-only value
 /// (`2024-05-14`) is already day-coarse and is appended unchanged for every unit.
 ///
-/// Returns false, appending nothing, when the text is not a valid timestamp.
+/// Returns false, appending nothing, when the text is not a valid timestamp, or when
+/// its truncated instant would fall before 0001-01-01T00:00:00Z (only on that day,
+/// with an offset east of UTC), so the output is always a valid timestamp too.
 pub fn coarsen_rfc3339(text: &str, unit: TimeUnit, out: &mut String) -> bool {
-    let Some(scanned) = scan(text) else {
+    let Some(scanned) = time::scan(text.as_bytes()) else {
         return false;
     };
-    let Some(time) = scanned.time else {
+    let Some(tod) = scanned.time else {
         out.push_str(text);
         return true;
     };
     // A valid timestamp is ASCII, so these byte positions are char boundaries.
-    let zero_from = unit.zero_from().min(time.fraction_end);
+    let zero_from = unit.zero_from().min(tod.fraction_end);
+    let start = out.len();
     out.reserve(text.len());
     out.push_str(&text[..zero_from]);
-    out.extend(text[zero_from..time.fraction_end].bytes().map(|c| {
+    out.extend(text[zero_from..tod.fraction_end].bytes().map(|c| {
         if c.is_ascii_digit() {
             '0'
         } else {
             char::from(c)
         }
     }));
-    out.push_str(&text[time.fraction_end..]);
+    out.push_str(&text[tod.fraction_end..]);
+    // Truncating moves the instant earlier: only on the first day of year 1
+    // with an offset east of UTC can it fall below the earliest valid instant.
+    if scanned.year == 1
+        && tod.offset_minutes.is_some_and(|m| m > 0)
+        && time::scan(&out.as_bytes()[start..]).is_none()
+    {
+        out.truncate(start);
+        return false;
+    }
     true
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let shifted_month = i64::from((month + 9) % 12); // March = 0
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Parses an RFC 3339 timestamp to milliseconds since the Unix epoch (UTC).
-///
-/// Accepts the same forms as [`coarsen_rfc3339`] but requires a time and an offset:
-/// a date-only value or a local time without offset has no defined instant, so it
-/// gives `None`, as does anything invalid. The fraction is truncated to
-/// milliseconds; a leap second `:60` maps to the first millisecond of the next minute.
-pub fn rfc3339_to_epoch_ms(text: &str) -> Option<i64> {
-    let scanned = scan(text)?;
-    let time = scanned.time?;
-    let offset = i64::from(time.offset_minutes?);
-    let days = days_from_civil(scanned.year, scanned.month, scanned.day);
-    let seconds_of_day =
-        i64::from(time.hour) * 3_600 + i64::from(time.minute) * 60 + i64::from(time.second);
-    Some(days * 86_400_000 + seconds_of_day * 1_000 + i64::from(time.millis) - offset * 60_000)
-}
+/// Parses a timestamp text to epoch milliseconds (re-exported from the shared
+/// [`crate::time`] module, where it is defined).
+pub use crate::time::rfc3339_to_epoch_ms;
 
 /// Ticks per second of an epoch number, decided by its magnitude.
 ///
@@ -296,6 +163,9 @@ pub fn coarsen_epoch_f64(v: f64, unit: TimeUnit) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The statistics' event-time parser is this shared one (`stats::time`
+    // delegates to it); `tests/time.rs` checks the same through the engine.
+    use crate::time::{days_in_month, rfc3339_to_epoch_ms as parse_rfc3339_ms};
     use proptest::prelude::*;
     use serde::de::value::{Error as DeError, StrDeserializer};
 
@@ -396,6 +266,9 @@ mod tests {
             "2024-05-14T08:17:4２Z",
             "2024-05-14T08:17:42.1\u{e9}",
             "+2024-05-14T08:17:42Z",
+            "0000-05-14T08:17:42Z",
+            "0001-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
         ];
         for text in bad {
             let mut out = String::from("prefix");
@@ -403,6 +276,32 @@ mod tests {
                 assert!(!coarsen_rfc3339(text, unit, &mut out), "{text:?}");
             }
             assert_eq!(out, "prefix");
+        }
+    }
+
+    #[test]
+    fn refuses_a_truncation_before_the_earliest_instant() {
+        // 05:00 at +01:00 on 0001-01-01 is 04:00 UTC, but its day start is in year 0.
+        let text = "0001-01-01T05:00:00+01:00";
+        assert!(coarsen(text, TimeUnit::Hour).is_some());
+        let mut out = String::from("kept");
+        assert!(!coarsen_rfc3339(text, TimeUnit::Day, &mut out));
+        assert_eq!(out, "kept");
+        assert!(coarsen("0001-01-01T05:00:00-01:00", TimeUnit::Day).is_some());
+        assert!(coarsen("0001-01-01T05:00:00", TimeUnit::Day).is_some());
+    }
+
+    #[test]
+    fn statistics_accept_what_coarsen_time_writes() {
+        // These forms used to be rewritten here and then refused by the statistics.
+        for (input, expected) in [
+            ("2024-05-14 08:17:42,123Z", 1_715_674_620_000),
+            ("2024-05-14T16:17:42+0800", 1_715_674_620_000),
+            ("2024-05-14T16:17:42.5+08", 1_715_674_620_000),
+            ("2016-12-31T23:59:60.5z", 1_483_228_740_000),
+        ] {
+            let out = coarsen(input, TimeUnit::Minute).unwrap();
+            assert_eq!(parse_rfc3339_ms(out.as_bytes()), Some(expected), "{input}");
         }
     }
 
@@ -431,12 +330,10 @@ mod tests {
         assert_eq!(rfc3339_to_epoch_ms("2024-05-14 02:47:42.1-0530"), Some(1_715_674_662_100));
         assert_eq!(rfc3339_to_epoch_ms("1969-12-31T23:59:59.999Z"), Some(-1));
         assert_eq!(rfc3339_to_epoch_ms("2000-03-01T00:00:00Z"), Some(951_868_800_000));
-        assert_eq!(rfc3339_to_epoch_ms("0000-01-01T00:00:00Z"), Some(-62_167_219_200_000));
+        assert_eq!(rfc3339_to_epoch_ms("0001-01-01T00:00:00Z"), Some(-62_135_596_800_000));
         assert_eq!(rfc3339_to_epoch_ms("9999-12-31T23:59:59.999Z"), Some(253_402_300_799_999));
-        assert_eq!(
-            rfc3339_to_epoch_ms("2016-12-31T23:59:60Z"),
-            rfc3339_to_epoch_ms("2017-01-01T00:00:00Z")
-        );
+        // A leap second is the last millisecond of its minute.
+        assert_eq!(rfc3339_to_epoch_ms("2016-12-31T23:59:60Z"), Some(1_483_228_799_999));
     }
 
     #[test]
@@ -445,21 +342,6 @@ mod tests {
         assert_eq!(rfc3339_to_epoch_ms("2024-05-14T08:17:42"), None);
         assert_eq!(rfc3339_to_epoch_ms("2023-02-29T08:17:42Z"), None);
         assert_eq!(rfc3339_to_epoch_ms("not a time"), None);
-    }
-
-    #[test]
-    fn days_from_civil_counts_every_day() {
-        let mut expected = days_from_civil(0, 1, 1);
-        assert_eq!(expected, -719_528);
-        for year in 0..=9999 {
-            for month in 1..=12 {
-                for day in 1..=days_in_month(year, month) {
-                    assert_eq!(days_from_civil(year, month, day), expected);
-                    expected += 1;
-                }
-            }
-        }
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
     }
 
     #[test]
@@ -540,7 +422,7 @@ mod tests {
 
     prop_compose! {
         fn timestamps()(
-            year in 0u32..=9999,
+            year in 1u32..=9999,
             month in 1u32..=12,
             day_seed in 0u32..31,
             hour in 0u32..24,
@@ -554,6 +436,24 @@ mod tests {
             let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
             format!("{year:04}-{month:02}-{day:02}{sep}{hour:02}:{minute:02}:{second:02}{fraction}{offset}")
         }
+    }
+
+    /// Near-timestamps: every field drawn from a range a little wider than
+    /// valid, including the edges of the calendar and of the instant range.
+    fn timestamp_like() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![Just(0u32), Just(1), Just(9999), 0u32..=9999],
+            0u32..=13,
+            0u32..=32,
+            0u32..=24,
+            prop::sample::select(vec![0u32, 30, 59, 60]),
+            prop::sample::select(vec![0u32, 59, 60, 61]),
+            prop::sample::select(vec!["", ".5", ",123456", "."]),
+            prop::sample::select(vec!["", "Z", "+01:00", "-01:00", "+2359", "-23", "+24:00"]),
+        )
+            .prop_map(|(y, mo, d, h, mi, s, frac, off)| {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{off}")
+            })
     }
 
     proptest! {
@@ -570,10 +470,32 @@ mod tests {
 
         #[test]
         fn coarser_units_are_not_later(ts in timestamps()) {
-            let ms = |unit| rfc3339_to_epoch_ms(&coarsen(&ts, unit).unwrap()).unwrap();
+            let ms = |unit| rfc3339_to_epoch_ms(coarsen(&ts, unit).unwrap()).unwrap();
             prop_assert!(ms(TimeUnit::Day) <= ms(TimeUnit::Hour));
             prop_assert!(ms(TimeUnit::Hour) <= ms(TimeUnit::Minute));
             prop_assert!(ms(TimeUnit::Minute) <= ms(TimeUnit::Second));
+        }
+
+        #[test]
+        fn coarsened_text_is_accepted_by_the_statistics(ts in timestamps(), unit in units()) {
+            let once = coarsen(&ts, unit).unwrap();
+            let before = parse_rfc3339_ms(ts.as_bytes());
+            prop_assert!(before.is_some(), "{}", ts);
+            let after = parse_rfc3339_ms(once.as_bytes());
+            prop_assert!(after.is_some_and(|a| a <= before.unwrap_or(i64::MIN)), "{}", once);
+        }
+
+        #[test]
+        fn whatever_is_coarsened_with_an_offset_stays_valid(text in timestamp_like(), unit in units()) {
+            let mut out = String::new();
+            if coarsen_rfc3339(&text, unit, &mut out) {
+                prop_assert!(crate::time::scan(out.as_bytes()).is_some(), "{}", out);
+                prop_assert_eq!(
+                    parse_rfc3339_ms(text.as_bytes()).is_some(),
+                    parse_rfc3339_ms(out.as_bytes()).is_some(),
+                    "{} -> {}", text, out
+                );
+            }
         }
 
         #[test]

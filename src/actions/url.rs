@@ -18,7 +18,7 @@ use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 use super::ip::{parse_ip, truncate_ip, write_ip};
-use crate::classify::{classify, could_be_identifier};
+use crate::classify::{classify, could_be_identifier, cut_segment, segment_kind};
 
 /// Prefixes applied to an IP-literal host, as `truncate_ip` does by default.
 const HOST_IPV4_PREFIX: u8 = 24;
@@ -68,7 +68,8 @@ enum Host<'a> {
 ///
 /// An IP-literal host is truncated as `truncate_ip` does by default (IPv4 /24,
 /// IPv6 /48, embedded IPv4 by its IPv4 prefix): `http://203.0.113.77:8080` →
-/// `http://203.0.113.0:8080`. A host that URL parsers read as an IPv4 address
+/// `http://203.0.113.0:8080`. A host name label the classifier flags is
+/// replaced by its placeholder (`https://{phone}.blog.example`). A host that URL parsers read as an IPv4 address
 /// in another spelling (`3405803853`, `0xcb.0.113.77`, `203.0.113.077`, full-width
 /// digits) is rejected.
 ///
@@ -140,54 +141,13 @@ fn push_path(path: &str, out: &mut String) {
         }
         let (segment, ends_path) = cut_segment(raw);
         match segment_kind(segment) {
-            Some(placeholder) => out.push_str(placeholder),
+            Some(kind) => out.push_str(kind.placeholder()),
             None => out.push_str(segment),
         }
         if ends_path {
             return;
         }
     }
-}
-
-/// Splits off what follows a segment's own text: a matrix parameter (`;`,
-/// `%3B`) ends the segment; an encoded `?` (`%3F`), `#` (`%23`) or `%`
-/// (`%25`, a second layer of encoding that could hide either) ends the path.
-/// Returns the segment's text and whether the path ends after it.
-#[inline]
-fn cut_segment(raw: &str) -> (&str, bool) {
-    let b = raw.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b';' => return (&raw[..i], false),
-            b'%' => {
-                match (
-                    b.get(i + 1).copied().and_then(hex_value),
-                    b.get(i + 2).copied().and_then(hex_value),
-                ) {
-                    (Some(3), Some(0xb)) => return (&raw[..i], false),
-                    (Some(3), Some(0xf)) | (Some(2), Some(3)) | (Some(2), Some(5)) => {
-                        return (&raw[..i], true)
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    (raw, false)
-}
-
-/// The placeholder for a segment the classifier flags, judged on its
-/// percent-decoded text.
-#[inline]
-fn segment_kind(segment: &str) -> Option<&'static str> {
-    if !could_be_identifier(segment) {
-        return None;
-    }
-    let decoded = percent_decode_str(segment).decode_utf8_lossy();
-    classify(&decoded).map(|kind| kind.placeholder())
 }
 
 // Byte-level helpers for ASCII delimiters: an ASCII byte never occurs inside
@@ -352,7 +312,7 @@ fn push_origin(origin: &Origin<'_>, out: &mut String) {
     push_ascii_lowercase(origin.scheme, out);
     out.push_str("://");
     match origin.host {
-        Host::Name(name) => push_ascii_lowercase(name, out),
+        Host::Name(name) => push_host_name(name, out),
         Host::Ip(ip) => {
             let cut = truncate_ip(ip, HOST_IPV4_PREFIX, HOST_IPV6_PREFIX);
             if ip.is_ipv6() {
@@ -367,6 +327,21 @@ fn push_origin(origin: &Origin<'_>, out: &mut String) {
     if !origin.port.is_empty() {
         out.push(':');
         out.push_str(origin.port);
+    }
+}
+
+/// Appends a host name lower-cased, label by label; a label the classifier
+/// flags (`alice-wang-13800138000.blog.example`) is replaced by its
+/// placeholder, so a personal subdomain never survives in an origin.
+fn push_host_name(name: &str, out: &mut String) {
+    for (i, label) in name.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        match could_be_identifier(label).then(|| classify(label)).flatten() {
+            Some(kind) => out.push_str(kind.placeholder()),
+            None => push_ascii_lowercase(label, out),
+        }
     }
 }
 
@@ -822,6 +797,19 @@ mod tests {
             reduce("https://www.example.com.:443/", UrlKeep::Origin, &[]).as_deref(),
             Some("https://www.example.com.:443")
         );
+    }
+
+    #[test]
+    fn identifier_host_labels_are_replaced() {
+        for (input, expected) in [
+            ("https://alice-wang-13800138000.blog.example/p", "https://{phone}.blog.example"),
+            ("https://13912345678.Example.COM", "https://{phone}.example.com"),
+            ("https://u4411023.shop.example:8443/x", "https://{id}.shop.example:8443"),
+            ("https://www.bing.com/search?q=x", "https://www.bing.com"),
+            ("https://d2x9k7.cloudfront.net/", "https://d2x9k7.cloudfront.net"),
+        ] {
+            assert_eq!(reduce(input, UrlKeep::Origin, &[]).as_deref(), Some(expected), "{input}");
+        }
     }
 
     /// Identifier-like values planted as path segments and kept parameter

@@ -1,5 +1,5 @@
 //! `logveil generate`: print the seeded reference access-log workload as
-//! JSON lines (for benchmarks and trying pipelines; see `workload.rs`).
+//! JSON lines (for benchmarks and trying pipelines; see `fixtures/workload.rs`).
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use crate::keys::SecretKey;
 /// Arguments of `keygen`.
 #[derive(Debug, clap::Args)]
 pub struct KeygenArgs {
-    /// Print base64 instead of hex.
+    /// Print base64 (with its `base64:` prefix) instead of hex.
     #[arg(long)]
     pub base64: bool,
 }
@@ -21,9 +21,14 @@ pub struct KeygenArgs {
 pub fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     let key = SecretKey::generate();
     if args.base64 {
-        println!("{}", base64::engine::general_purpose::STANDARD.encode(key.expose()));
+        // Declared, so it can never be mistaken for hex.
+        println!(
+            "{}{}",
+            crate::keys::BASE64_PREFIX,
+            base64::engine::general_purpose::STANDARD.encode(key.expose())
+        );
     } else {
-        println!("{}", key.to_hex());
+        println!("{}", key.to_hex().as_str());
     }
     Ok(ExitCode::SUCCESS)
 }

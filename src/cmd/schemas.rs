@@ -43,14 +43,12 @@ pub fn stat_schema(spec: &StatSpec) -> Value {
         json!({"type": "object", "properties": measures, "additionalProperties": false});
     let mut summary = common;
     summary["summary"] = json!({"const": true});
-    for k in [
-        "groups_emitted",
-        "groups_suppressed",
-        "records_suppressed",
-        "overflow_records",
-        "late_records",
-    ] {
+    for k in ["groups_emitted", "groups_suppressed", "late_records"] {
         summary[k] = json!({"type": "integer", "minimum": 0});
+    }
+    for k in ["records_suppressed", "overflow_records"] {
+        summary[k] = json!({"type": ["integer", "null"], "minimum": 0,
+            "description": "null when withheld: fewer than two groups, or fewer than min_count records"});
     }
     summary["other_emitted"] = json!({"type": "boolean"});
     json!({

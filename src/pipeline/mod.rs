@@ -12,8 +12,10 @@ pub mod clf;
 pub mod compile;
 pub mod json_out;
 pub mod record;
-#[cfg(test)]
-mod reference;
+// The test oracle; also built for the fuzz targets (`--cfg fuzzing`).
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod reference;
 pub mod set;
 pub mod spec;
 pub mod types;

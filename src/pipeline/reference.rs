@@ -25,7 +25,7 @@ use super::types::{wrong_type_message, JsonType, TypeSet};
 
 /// What the earlier walk produced for one record: the output and the rules
 /// whose fields were dropped, or the error.
-pub(crate) fn process(pipe: &Pipeline, input: &[u8]) -> Result<(Vec<u8>, Vec<usize>), RecordError> {
+pub fn process(pipe: &Pipeline, input: &[u8]) -> Result<(Vec<u8>, Vec<usize>), RecordError> {
     if input.len() > pipe.max_record_bytes {
         return Err(RecordError::new(ErrorCode::TooLarge, "too large"));
     }

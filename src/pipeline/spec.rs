@@ -390,7 +390,7 @@ impl ActionSpec {
                 s
             }
             ActionSpec::Mask { keep_last, .. } => {
-                format!("masked: only the last {keep_last} characters kept")
+                format!("masked: only the last {keep_last} characters kept; values not shaped like a card or account number (8-19 digits, or an IBAN) removed")
             }
             ActionSpec::CoarsenTime { to } => format!("time coarsened to the {}", match to {
                 TimeUnit::Second => "second",
@@ -400,13 +400,13 @@ impl ActionSpec {
             }),
             ActionSpec::Url { keep, keep_params } => {
                 let base = match keep {
-                    UrlKeep::Origin => "URL reduced to its origin (scheme, host, port)".to_string(),
-                    UrlKeep::Path => "URL reduced to its path; credentials and fragment removed".to_string(),
+                    UrlKeep::Origin => "URL reduced to its origin (scheme, host, port); an IP-literal host truncated (/24, /48)".to_string(),
+                    UrlKeep::Path => "URL reduced to its path; credentials, fragment and matrix parameters removed; path segments that look like identifiers (email, phone, ID, card, IP, long number, token) replaced by placeholders; an IP-literal host truncated (/24, /48)".to_string(),
                 };
                 if keep_params.is_empty() || *keep == UrlKeep::Origin {
                     format!("{base}; query string removed")
                 } else {
-                    format!("{base}; query parameters kept: {}", keep_params.join(", "))
+                    format!("{base}; query parameters kept: {} (values that look like identifiers replaced by placeholders)", keep_params.join(", "))
                 }
             }
             ActionSpec::ReduceUserAgent => {

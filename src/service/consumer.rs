@@ -61,12 +61,13 @@ impl ConsumerContext for GroupContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 for elem in tpl.elements() {
                     self.shared.trackers.get_or_create(elem.topic(), elem.partition());
                 }
+                self.tell_assigned(consumer, tpl);
                 metrics::rebalanced("assign", tpl.count());
             }
             Rebalance::Revoke(_) => {}
@@ -84,6 +85,45 @@ impl ConsumerContext for GroupContext {
 }
 
 impl GroupContext {
+    /// Hands the newly assigned partitions, with the metadata committed with
+    /// their offsets, to the processor before any of their records is read.
+    fn tell_assigned(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let mut committed = None;
+        for attempt in 1..=COMMITTED_ATTEMPTS {
+            match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
+                Ok(list) => {
+                    committed = Some(list);
+                    break;
+                }
+                Err(error) if attempt < COMMITTED_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "cannot read committed metadata; retrying");
+                }
+                Err(error) => tracing::error!(
+                    %error,
+                    "cannot read committed metadata; statistics windows emitted before the last \
+                     restart may be emitted again with fewer records"
+                ),
+            }
+        }
+        let parts: Vec<(String, i32, String)> = tpl
+            .elements()
+            .iter()
+            .map(|e| {
+                let meta = committed
+                    .as_ref()
+                    .and_then(|c| c.find_partition(e.topic(), e.partition()))
+                    .map(|c| c.metadata().to_owned())
+                    .unwrap_or_default();
+                (e.topic().to_owned(), e.partition(), meta)
+            })
+            .collect();
+        // Kafka notes: lists returned by the consumer must not outlive it.
+        drop(committed);
+        let refs: Vec<(&str, i32, &str)> =
+            parts.iter().map(|(t, p, m)| (t.as_str(), *p, m.as_str())).collect();
+        self.shared.hooks.assigned(&refs, super::worker::now_ms());
+    }
+
     /// Drains the revoked partitions (bounded), commits their delivered
     /// offsets and forgets them. Never commits past undelivered work.
     fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
@@ -111,22 +151,73 @@ impl GroupContext {
         metrics::rebalanced("revoke", revoked.len());
         if consumer.assignment_lost() {
             tracing::warn!("assignment lost; not committing revoked partitions");
-            return;
+        } else {
+            // Statistics rows already handed to the producer must land first.
+            while self.shared.stats_in_flight() > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            commit(consumer, &self.shared, &revoked, true, CommitMode::Sync);
         }
-        commit(consumer, &revoked, CommitMode::Sync);
+        let names: Vec<(&str, i32)> =
+            revoked.iter().map(|t| (t.topic.as_str(), t.partition)).collect();
+        self.shared.hooks.revoked(&names);
     }
 }
 
-/// The commit points of `trackers` as a list (partitions with no completed
-/// record are left out).
-fn commit_list(trackers: &[Arc<PartitionTracker>]) -> TopicPartitionList {
+/// How long reading committed offsets and metadata may take on assignment,
+/// and how often it is tried.
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(5);
+const COMMITTED_ATTEMPTS: u32 = 3;
+
+/// The next commit of `trackers`, with each partition's metadata: the
+/// delivered commit point, lowered to the processor's floor (the first
+/// offset of an open statistics window). `None` while a statistics output
+/// is in flight: its window is neither in the floor nor delivered, so
+/// nothing is committed this round. Partitions with no completed record are
+/// left out.
+fn plan_commits(
+    shared: &Shared,
+    trackers: &[Arc<PartitionTracker>],
+    revoking: bool,
+) -> Option<Vec<(Arc<PartitionTracker>, i64, String)>> {
+    // The trackers before the processor: a record observed after this read
+    // is at or above the point read here.
+    let points: Vec<(&Arc<PartitionTracker>, i64)> =
+        trackers.iter().filter_map(|t| Some((t, t.commit_point()?))).collect();
+    let names: Vec<(&str, i32)> =
+        points.iter().map(|(t, _)| (t.topic.as_str(), t.partition)).collect();
+    let states = shared.hooks.commit_states(&names, revoking);
+    let planned = points
+        .into_iter()
+        .zip(states)
+        .map(|((t, point), state)| {
+            let offset = state.floor.map_or(point, |f| f.min(point));
+            (t.clone(), offset, state.metadata)
+        })
+        .collect();
+    (shared.stats_in_flight() == 0).then_some(planned)
+}
+
+/// [`plan_commits`] as a list for librdkafka.
+fn commit_list(
+    shared: &Shared,
+    trackers: &[Arc<PartitionTracker>],
+    revoking: bool,
+) -> Option<TopicPartitionList> {
+    let planned = plan_commits(shared, trackers, revoking)?;
+    Some(to_list(planned.iter().map(|(t, o, m)| (t, *o, m.as_str()))))
+}
+
+fn to_list<'a>(
+    entries: impl Iterator<Item = (&'a Arc<PartitionTracker>, i64, &'a str)>,
+) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::new();
-    for t in trackers {
-        if let Some(p) = t.commit_point() {
-            if let Err(error) = tpl.add_partition_offset(&t.topic, t.partition, Offset::Offset(p)) {
-                tracing::warn!(%error, "cannot list an offset to commit");
-            }
+    for (t, offset, metadata) in entries {
+        let mut elem = tpl.add_partition(&t.topic, t.partition);
+        if let Err(error) = elem.set_offset(Offset::Offset(offset)) {
+            tracing::warn!(%error, "cannot list an offset to commit");
         }
+        elem.set_metadata(metadata);
     }
     tpl
 }
@@ -134,10 +225,15 @@ fn commit_list(trackers: &[Arc<PartitionTracker>]) -> TopicPartitionList {
 /// Stores and commits the delivered offsets of `trackers`.
 fn commit<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
+    shared: &Shared,
     trackers: &[Arc<PartitionTracker>],
+    revoking: bool,
     mode: CommitMode,
 ) {
-    let tpl = commit_list(trackers);
+    let Some(tpl) = commit_list(shared, trackers, revoking) else {
+        tracing::warn!("a statistics output is still in flight; not committing");
+        return;
+    };
     if tpl.count() == 0 {
         return;
     }
@@ -194,14 +290,13 @@ fn retriable_commit_error(code: RDKafkaErrorCode) -> bool {
     )
 }
 
-/// Hands the commit points that moved to librdkafka's offset store.
+/// Hands the commit points (and metadata) that moved to librdkafka's
+/// offset store.
 fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
-    let mut tpl = TopicPartitionList::new();
-    for t in shared.trackers.all() {
-        if let Some(p) = t.commit_point_to_store() {
-            let _ = tpl.add_partition_offset(&t.topic, t.partition, Offset::Offset(p));
-        }
-    }
+    let trackers = shared.trackers.all();
+    let Some(planned) = plan_commits(shared, &trackers, false) else { return };
+    let moved = planned.iter().filter(|(t, o, m)| t.mark_stored(*o, m));
+    let tpl = to_list(moved.map(|(t, o, m)| (t, *o, m.as_str())));
     if tpl.count() > 0 {
         if let Err(error) = consumer.store_offsets(&tpl) {
             tracing::debug!(%error, "storing offsets failed; retried on the next round");
@@ -359,10 +454,14 @@ impl ConsumerLoop {
         }
         // Only delivered work is below each commit point, flushed or not.
         let trackers = shared.trackers.all();
-        let tpl = commit_list(&trackers);
+        let tpl = commit_list(&shared, &trackers, false);
         drop(trackers);
-        if final_commit(&consumer, &tpl, deadline) {
-            tracing::info!(partitions = tpl.count(), "final offsets committed");
+        match &tpl {
+            Some(tpl) if final_commit(&consumer, tpl, deadline) => {
+                tracing::info!(partitions = tpl.count(), "final offsets committed");
+            }
+            Some(_) => {}
+            None => tracing::warn!("statistics outputs undelivered; final offsets not committed"),
         }
         drop(tpl);
         let timed_out = !flushed;

@@ -3,12 +3,16 @@
 //! - `/metrics`: Prometheus text format, rendered from the process-wide
 //!   recorder (see [`super::metrics`]).
 //! - `/healthz`: 200 while the process runs (liveness).
-//! - `/readyz`: 200 once the consumer has a partition assignment and the
-//!   producer has reached a broker, 503 before (readiness).
+//! - `/readyz`: 200 while the consumer has a partition assignment, a
+//!   broker answers, and every input topic exists; else 503 with one reason
+//!   per line (`no broker`, `no assignment`, `input topic missing: raw.x`).
+//!   The broker and the topics are probed every second by the health
+//!   thread (see `service::health`), so an outage shows within a few
+//!   seconds even while outputs are queued.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -22,17 +26,33 @@ use tokio::task::JoinHandle;
 use super::metrics;
 use super::shutdown::Shutdown;
 
-/// What `/readyz` reports; updated by the consumer and producer threads.
+/// What `/readyz` reports; updated by the consumer and health threads.
 #[derive(Debug, Default)]
 pub struct Readiness {
     assigned: AtomicBool,
-    producer_connected: AtomicBool,
+    broker: AtomicBool,
+    /// Configured input topics the broker does not know.
+    missing: Mutex<Vec<String>>,
 }
 
 impl Readiness {
-    /// Ready means both: partitions assigned and the producer reached a broker.
+    /// Ready means: partitions assigned, a broker answers, no input topic missing.
     pub fn is_ready(&self) -> bool {
-        self.assigned.load(Ordering::Acquire) && self.producer_connected.load(Ordering::Acquire)
+        self.reasons().is_empty()
+    }
+
+    /// Why the service is not ready (empty when it is).
+    pub fn reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.broker.load(Ordering::Acquire) {
+            out.push("no broker".to_owned());
+        }
+        if !self.assigned.load(Ordering::Acquire) {
+            out.push("no assignment".to_owned());
+        }
+        let missing = self.missing.lock().unwrap_or_else(PoisonError::into_inner);
+        out.extend(missing.iter().map(|t| format!("input topic missing: {t}")));
+        out
     }
 
     pub(crate) fn set_assigned(&self, assigned: bool) {
@@ -41,7 +61,16 @@ impl Readiness {
     }
 
     pub(crate) fn set_producer_connected(&self) {
-        self.producer_connected.store(true, Ordering::Release);
+        self.set_broker(true);
+    }
+
+    pub(crate) fn set_broker(&self, up: bool) {
+        self.broker.store(up, Ordering::Release);
+        metrics::set_ready(self.is_ready());
+    }
+
+    pub(crate) fn set_missing(&self, topics: Vec<String>) {
+        *self.missing.lock().unwrap_or_else(PoisonError::into_inner) = topics;
         metrics::set_ready(self.is_ready());
     }
 }
@@ -89,10 +118,12 @@ async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.readiness.is_ready() {
-        (StatusCode::OK, "ready\n")
+    let reasons = state.readiness.reasons();
+    if reasons.is_empty() {
+        (StatusCode::OK, "ready\n".to_owned())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: waiting for partitions and a broker\n")
+        let body: String = reasons.iter().map(|r| format!("not ready: {r}\n")).collect();
+        (StatusCode::SERVICE_UNAVAILABLE, body)
     }
 }
 
@@ -122,8 +153,18 @@ mod tests {
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
         readiness.set_assigned(true);
-        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
+        let body = get(addr, "/readyz").await;
+        assert!(body.starts_with("HTTP/1.1 503") && body.ends_with("not ready: no broker\n"));
         readiness.set_producer_connected();
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+        readiness.set_missing(vec!["raw.x".into()]);
+        let body = get(addr, "/readyz").await;
+        assert!(body.starts_with("HTTP/1.1 503"));
+        assert!(body.ends_with("not ready: input topic missing: raw.x\n"), "{body}");
+        readiness.set_missing(Vec::new());
+        readiness.set_broker(false);
+        assert!(get(addr, "/readyz").await.ends_with("not ready: no broker\n"));
+        readiness.set_broker(true);
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         assert!(get(addr, "/metrics").await.contains("logveil_ready 1"));
         stop.trigger();

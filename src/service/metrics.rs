@@ -12,7 +12,10 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram, Counter, Histogram};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
+    Histogram, Unit,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Source records taken by a pipeline. Labels: `pipeline`.
@@ -61,6 +64,83 @@ pub const STATS_SUPPRESSED_GROUPS_TOTAL: &str = "logveil_stats_suppressed_groups
 /// Statistics: records folded into the overflow because a window reached
 /// `max_groups`. Labels: `pipeline`.
 pub const STATS_OVERFLOW_RECORDS_TOTAL: &str = "logveil_stats_overflow_records_total";
+/// Statistics: records read again (after a restart or re-assignment) whose
+/// windows already hold or emitted them; skipped. Labels: `pipeline`.
+pub const STATS_REPLAYED_RECORDS_TOTAL: &str = "logveil_stats_replayed_records_total";
+/// 1 while a configured input topic does not exist on the broker. Labels: `topic`.
+pub const INPUT_TOPIC_MISSING: &str = "logveil_input_topic_missing";
+
+/// Every family with its help text, described once so `/metrics` carries
+/// `# HELP` and `# TYPE` for each.
+fn describe_all() {
+    let counters: [(&'static str, &'static str); 15] = [
+        (RECORDS_IN_TOTAL, "Source records taken, by pipeline."),
+        (RECORDS_OUT_TOTAL, "Anonymized records produced, by pipeline."),
+        (STATS_RECORDS_OUT_TOTAL, "Statistics rows and partials produced, by pipeline."),
+        (RECORDS_DEAD_LETTERED_TOTAL, "Records sent to the dead-letter topic, by pipeline and error code."),
+        (RECORDS_FILTERED_TOTAL, "Records intentionally filtered (tombstones), by pipeline."),
+        (FIELDS_DROPPED_TOTAL, "Fields removed because their value could not be transformed."),
+        (COMMIT_FAILURES_TOTAL, "Offset commits the broker refused."),
+        (DELIVERY_ERRORS_TOTAL, "Outputs whose delivery finally failed, by kind."),
+        (REBALANCES_TOTAL, "Partition assignments and revocations."),
+        (
+            RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL,
+            "Queued records skipped because their partition was revoked (re-read by the new owner).",
+        ),
+        (STATS_LATE_RECORDS_TOTAL, "Statistics: records later than their partition's progress plus allowed lateness."),
+        (STATS_INVALID_TIME_TOTAL, "Statistics: records whose event time was missing or invalid."),
+        (STATS_SUPPRESSED_GROUPS_TOTAL, "Statistics: groups suppressed by min_count or min_distinct."),
+        (STATS_OVERFLOW_RECORDS_TOTAL, "Statistics: records folded into the overflow of a full window."),
+        (STATS_REPLAYED_RECORDS_TOTAL, "Statistics: records read again after a restart or re-assignment, skipped."),
+    ];
+    for (name, help) in counters {
+        describe_counter!(name, help);
+    }
+    describe_histogram!(PROCESSING_SECONDS, Unit::Seconds, "Time to process one record, sampled.");
+    describe_gauge!(CONSUMER_LAG, "Records behind the partition's high watermark.");
+    describe_gauge!(PRODUCER_QUEUE_DEPTH, "Messages waiting in the producer.");
+    describe_gauge!(KEY_INFO, "Key id in use per key ring (always 1).");
+    describe_gauge!(READY, "1 when /readyz answers 200.");
+    describe_gauge!(INPUT_TOPIC_MISSING, "1 while a configured input topic does not exist.");
+}
+
+/// Creates every counter whose label set is known at start, at 0, so an
+/// alert on it can be written before its first increment.
+pub(crate) fn register_at_start(pipelines: &[String], topics: &[String]) {
+    for name in [COMMIT_FAILURES_TOTAL, RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL] {
+        counter!(name).increment(0);
+    }
+    for kind in [OutputLabel::Anonymized, OutputLabel::DeadLetter, OutputLabel::Stats] {
+        counter!(DELIVERY_ERRORS_TOTAL, "kind" => kind.as_str()).increment(0);
+    }
+    for kind in ["assign", "revoke"] {
+        counter!(REBALANCES_TOTAL, "kind" => kind).increment(0);
+    }
+    for p in pipelines.iter().map(String::as_str).chain(["none"]) {
+        let m = PipelineMetrics::new(p);
+        for c in [&m.records_in, &m.records_out, &m.stats_out, &m.filtered] {
+            c.increment(0);
+        }
+        for code in crate::error::ErrorCode::ALL {
+            counter!(RECORDS_DEAD_LETTERED_TOTAL, "pipeline" => p.to_owned(), "error_code" => code.as_str())
+                .increment(0);
+        }
+        for name in [
+            STATS_LATE_RECORDS_TOTAL,
+            STATS_INVALID_TIME_TOTAL,
+            STATS_SUPPRESSED_GROUPS_TOTAL,
+            STATS_OVERFLOW_RECORDS_TOTAL,
+            STATS_REPLAYED_RECORDS_TOTAL,
+        ] {
+            counter!(name, "pipeline" => p.to_owned()).increment(0);
+        }
+    }
+    gauge!(READY).set(0.0);
+    gauge!(PRODUCER_QUEUE_DEPTH).set(0.0);
+    for t in topics {
+        gauge!(INPUT_TOPIC_MISSING, "topic" => t.clone()).set(0.0);
+    }
+}
 
 /// Bucket bounds of [`PROCESSING_SECONDS`]: 1 µs to 100 ms.
 const PROCESSING_BUCKETS: &[f64] =
@@ -83,6 +163,7 @@ pub fn prometheus_handle() -> Result<PrometheusHandle, String> {
                 .map_err(|e| e.to_string())?
                 .install_recorder()
                 .map_err(|e| e.to_string())
+                .inspect(|_| describe_all())
         })
         .clone()
 }
@@ -196,6 +277,10 @@ pub(crate) fn skipped_revoked(n: u64) {
 
 pub(crate) fn set_ready(ready: bool) {
     gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
+pub(crate) fn set_input_topic_missing(topic: &str, missing: bool) {
+    gauge!(INPUT_TOPIC_MISSING, "topic" => topic.to_owned()).set(if missing { 1.0 } else { 0.0 });
 }
 
 pub(crate) fn set_producer_queue_depth(n: i32) {

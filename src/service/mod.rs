@@ -11,7 +11,8 @@
 //! - `producer`: the shared output producer and its delivery reports.
 //! - [`offsets`]: out-of-order delivery acks → contiguous commit point.
 //! - [`metrics`]: every metric name, and events that log and count together.
-//! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`http`]: `/metrics`, `/healthz`, `/readyz`; `health`: the thread
+//!   probing the broker and the input topics for `/readyz`.
 //! - [`embedded`]: an in-process Kafka-protocol broker for demo and tests.
 //!
 //! # Threads
@@ -27,9 +28,17 @@
 //! committed by librdkafka every `commit_interval_ms`) only after every
 //! output it caused — its anonymized records or its dead letter — has a
 //! successful delivery report, and so have all earlier offsets of its
-//! partition ([`offsets::OffsetTracker`]). Statistics outputs do not gate
-//! offsets: they aggregate many records and leave on window close, so a
-//! crash may lose an open window's partial counts, never a record.
+//! partition ([`offsets::OffsetTracker`]). Statistics hold offsets back
+//! differently: the processor reports a floor per partition
+//! ([`commit_states`](crate::processor::RecordProcessor::commit_states): the
+//! first offset of the oldest statistics window it fed that has not left)
+//! and metadata committed with the offset; a commit is stored only while no
+//! statistics output is in flight, so a crash re-reads open windows whole
+//! and the committed metadata always describes delivered rows; a
+//! statistics output that finally fails stops the service
+//! ([`ServiceError::StatsDelivery`]). On assignment the committed metadata
+//! is read back and handed to the processor
+//! ([`assigned`](crate::processor::RecordProcessor::assigned)).
 //!
 //! An output that still fails after librdkafka's retries (for
 //! `message_timeout_ms`) pins its partition's commit point and stops the
@@ -55,6 +64,7 @@
 
 mod consumer;
 pub mod embedded;
+mod health;
 pub mod http;
 pub mod kafka_config;
 pub mod metrics;
@@ -158,6 +168,16 @@ pub enum ServiceError {
         partition: i32,
         /// Source offset.
         offset: i64,
+        /// librdkafka's error (it never contains record data).
+        reason: String,
+    },
+    /// A statistics row or partial could not be delivered after
+    /// librdkafka's retries; the records of its window were not committed.
+    #[error(
+        "a statistics output could not be delivered ({reason}); the records of its window \
+         were not committed and will be re-read on restart"
+    )]
+    StatsDelivery {
         /// librdkafka's error (it never contains record data).
         reason: String,
     },

@@ -11,11 +11,11 @@
 //!
 //! An output that finally fails pins its offset forever: the commit point
 //! never passes it, and the service stops so a restart re-reads from there.
-//! Statistics outputs do not gate offsets (they aggregate many records and
-//! are emitted later, on window close; see the module docs of `service`).
+//! Statistics outputs do not gate offsets here: they aggregate many records
+//! and are emitted later, on window close; the processor's commit floor
+//! holds those records back instead (see the module docs of `service`).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -148,8 +148,8 @@ pub(crate) struct PartitionTracker {
     pub worker: usize,
     state: Mutex<State>,
     drained: Condvar,
-    /// Last commit point handed to the consumer's offset store.
-    stored: AtomicI64,
+    /// Last commit point and metadata handed to the consumer's offset store.
+    stored: Mutex<Option<(i64, String)>>,
 }
 
 #[derive(Debug, Default)]
@@ -166,7 +166,7 @@ impl PartitionTracker {
             worker,
             state: Mutex::new(State::default()),
             drained: Condvar::new(),
-            stored: AtomicI64::new(i64::MIN),
+            stored: Mutex::new(None),
         }
     }
 
@@ -206,10 +206,14 @@ impl PartitionTracker {
         self.lock().tracker.in_flight()
     }
 
-    /// The commit point if it moved since the last call (to store it).
-    pub fn commit_point_to_store(&self) -> Option<i64> {
-        let p = self.commit_point()?;
-        (self.stored.swap(p, Ordering::AcqRel) != p).then_some(p)
+    /// Records `(offset, metadata)` as stored; `false` if it already was.
+    pub fn mark_stored(&self, offset: i64, metadata: &str) -> bool {
+        let mut stored = self.stored.lock().unwrap_or_else(PoisonError::into_inner);
+        if stored.as_ref().is_some_and(|(o, m)| *o == offset && m == metadata) {
+            return false;
+        }
+        *stored = Some((offset, metadata.to_owned()));
+        true
     }
 
     /// Stops new records from starting; queued ones are skipped.

@@ -24,6 +24,8 @@ pub(crate) struct Ack {
     /// `None` for statistics outputs, which do not gate offsets.
     pub source: Option<(Arc<PartitionTracker>, i64)>,
     pub kind: OutputLabel,
+    /// A statistics output counted in `Shared::stats_in_flight`.
+    pub stats: bool,
 }
 
 /// Producer callbacks: delivery reports and librdkafka logs.
@@ -47,6 +49,9 @@ impl ProducerContext for DeliveryContext {
     fn delivery(&self, result: &DeliveryResult<'_>, ack: Box<Ack>) {
         match result {
             Ok(_) => {
+                if ack.stats {
+                    self.shared.stats_delivered();
+                }
                 if let Some((tracker, offset)) = &ack.source {
                     // A stale ack (partition revoked and tracker replaced) is
                     // harmless: it only touches the dropped tracker.
@@ -78,7 +83,14 @@ fn fail(shared: &Shared, ack: Ack, error: &KafkaError) {
                 });
             }
         }
-        None => metrics::delivery_failed(ack.kind, None, error),
+        None => {
+            metrics::delivery_failed(ack.kind, None, error);
+            // The window's records stay uncommitted (the in-flight count is
+            // never released); stop loudly rather than stall every commit.
+            if ack.stats && !shared.is_aborting() {
+                shared.set_fatal(super::ServiceError::StatsDelivery { reason: error.to_string() });
+            }
+        }
     }
 }
 

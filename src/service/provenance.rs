@@ -33,6 +33,13 @@ pub struct Provenance {
     pub pipeline: Option<String>,
     /// Id of the key pseudonyms were written with.
     pub key_id: Option<String>,
+    /// Statistics rows: the statistic.
+    pub stat: Option<String>,
+    /// Statistics rows: the window start (RFC 3339).
+    pub window: Option<String>,
+    /// Statistics rows: the input offsets that fed the window, as
+    /// `(topic, partition, first, last)`.
+    pub covers: Vec<(String, i32, i64, i64)>,
 }
 
 impl Provenance {
@@ -50,6 +57,21 @@ impl Provenance {
                 "offset" => offset = Some(v.parse().ok()?),
                 "pipeline" => out.pipeline = Some(v.to_owned()),
                 "key_id" => out.key_id = Some(v.to_owned()),
+                "stat" => out.stat = Some(v.to_owned()),
+                "window" => out.window = Some(v.to_owned()),
+                "covers" => {
+                    for span in v.split(',').filter(|s| !s.is_empty()) {
+                        let (rest, range) = span.rsplit_once(':')?;
+                        let (topic, partition) = rest.rsplit_once(':')?;
+                        let (first, last) = range.split_once('-')?;
+                        out.covers.push((
+                            topic.to_owned(),
+                            partition.parse().ok()?,
+                            first.parse().ok()?,
+                            last.parse().ok()?,
+                        ));
+                    }
+                }
                 _ => {}
             }
         }
@@ -73,6 +95,7 @@ impl Provenance {
 pub(crate) fn headers(
     buf: &mut Vec<u8>,
     source: Option<(&str, i32, i64)>,
+    stats: Option<&str>,
     pipeline: Option<&str>,
     key_id: Option<&str>,
 ) -> OwnedHeaders {
@@ -90,6 +113,10 @@ pub(crate) fn headers(
         buf.extend_from_slice(num.format(partition).as_bytes());
         buf.extend_from_slice(b";offset=");
         buf.extend_from_slice(num.format(offset).as_bytes());
+    }
+    if let Some(s) = stats {
+        sep(buf);
+        buf.extend_from_slice(s.as_bytes());
     }
     if let Some(p) = pipeline {
         sep(buf);
@@ -116,7 +143,7 @@ mod tests {
     fn round_trips_every_shape() {
         let mut buf = Vec::new();
         let full =
-            headers(&mut buf, Some(("raw.access", 3, 12345)), Some("access_log"), Some("k1"));
+            headers(&mut buf, Some(("raw.access", 3, 12345)), None, Some("access_log"), Some("k1"));
         assert_eq!(
             value(&full),
             b"topic=raw.access;partition=3;offset=12345;pipeline=access_log;key_id=k1"
@@ -126,13 +153,21 @@ mod tests {
         assert_eq!(parsed.pipeline.as_deref(), Some("access_log"));
         assert_eq!(parsed.key_id.as_deref(), Some("k1"));
 
-        let stats = headers(&mut buf, None, Some("access_log"), None);
-        assert_eq!(value(&stats), b"pipeline=access_log");
+        let covers = "stat=rpm;window=2024-05-14T08:17:00Z;covers=raw.a-b:0:5-9,raw.a-b:11:0-0";
+        let stats = headers(&mut buf, None, Some(covers), Some("access_log"), None);
+        assert_eq!(value(&stats), format!("{covers};pipeline=access_log").as_bytes());
         let parsed = Provenance::parse(&value(&stats)).unwrap();
         assert_eq!(parsed.source, None);
         assert_eq!(parsed.key_id, None);
+        assert_eq!(parsed.stat.as_deref(), Some("rpm"));
+        assert_eq!(parsed.window.as_deref(), Some("2024-05-14T08:17:00Z"));
+        assert_eq!(
+            parsed.covers,
+            [("raw.a-b".to_owned(), 0, 5, 9), ("raw.a-b".to_owned(), 11, 0, 0)]
+        );
+        assert_eq!(Provenance::parse(b"covers=t:x:1-2"), None, "malformed covers");
 
-        let dead = headers(&mut buf, Some(("t", 0, 0)), None, None);
+        let dead = headers(&mut buf, Some(("t", 0, 0)), None, None, None);
         assert_eq!(Provenance::parse(&value(&dead)).unwrap().source, Some(("t".into(), 0, 0)));
     }
 

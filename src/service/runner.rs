@@ -67,8 +67,9 @@ impl Service {
             return Err(ServiceError::NoInputTopics);
         }
         let prometheus = metrics::prometheus_handle().map_err(ServiceError::Metrics)?;
+        metrics::register_at_start(&processor.pipeline_names(), &topics);
         let workers = settings.service.worker_threads;
-        let shared = Arc::new(Shared::new(shutdown, workers));
+        let shared = Arc::new(Shared::new(shutdown, workers, processor.clone()));
         let http_stop = Shutdown::new();
         let addr = settings.service.http_listen;
         let (http_addr, http_task) =
@@ -89,6 +90,7 @@ impl Service {
             .create_with_context(DeliveryContext { shared: shared.clone() })
             .map_err(|source| ServiceError::Kafka { context: "create the producer", source })?;
         let producer = Arc::new(OutputProducer::new(producer, shared.clone()));
+        super::health::spawn(&producer, shared.clone(), topics.clone())?;
         let context =
             GroupContext { shared: shared.clone(), revoke_timeout: settings.shutdown_grace() };
         let consumer: BaseConsumer<GroupContext> = consumer_config(settings)

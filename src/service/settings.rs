@@ -99,15 +99,15 @@ pub struct KafkaSettings {
     #[serde(default = "default_message_timeout_ms")]
     pub message_timeout_ms: u64,
     /// librdkafka properties for both clients, verbatim (TLS, SASL, ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "librdkafka_properties")]
     pub client: BTreeMap<String, String>,
     /// librdkafka properties for the consumer only, verbatim; they win over
     /// `client` and over the defaults logveil sets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "librdkafka_properties")]
     pub consumer: BTreeMap<String, String>,
     /// librdkafka properties for the producer only, verbatim; they win over
     /// `client` and over the typed fields above.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "librdkafka_properties")]
     pub producer: BTreeMap<String, String>,
 }
 
@@ -319,6 +319,51 @@ impl ServiceSettings {
         }
         Ok(())
     }
+}
+
+/// A librdkafka property map: every value becomes its string form, so a
+/// TOML integer, float or boolean (`session.timeout.ms = 6000`) works like
+/// its quoted spelling. librdkafka itself only takes strings.
+fn librdkafka_properties<'de, D>(de: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    /// One property value as librdkafka's string.
+    struct Property(String);
+
+    impl<'de> Deserialize<'de> for Property {
+        fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = Property;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a string, number or boolean")
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Property, E> {
+                    Ok(Property(v.to_owned()))
+                }
+                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Property, E> {
+                    Ok(Property(v))
+                }
+                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Property, E> {
+                    Ok(Property(v.to_string()))
+                }
+                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Property, E> {
+                    Ok(Property(v.to_string()))
+                }
+                fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Property, E> {
+                    Ok(Property(v.to_string()))
+                }
+                fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Property, E> {
+                    Ok(Property(v.to_string()))
+                }
+            }
+            de.deserialize_any(V)
+        }
+    }
+
+    let map = BTreeMap::<String, Property>::deserialize(de)?;
+    Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
 /// Kafka's own rule for topic names.

@@ -1,10 +1,12 @@
 //! State shared by the consumer thread, the workers and the callbacks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rdkafka::config::RDKafkaLogLevel;
+
+use crate::processor::{CommitState, RecordProcessor};
 
 use super::http::Readiness;
 use super::offsets::PartitionTracker;
@@ -23,10 +25,35 @@ pub(crate) struct Shared {
     delivery_errors: AtomicU64,
     pub readiness: Arc<Readiness>,
     pub trackers: Trackers,
+    /// The processor's side of commits (floors, metadata, assignments).
+    pub hooks: Arc<dyn CommitHooks>,
+    /// Statistics outputs handed to the producer and not yet delivered. A
+    /// failed one is never released: commits stop moving, so a restart
+    /// reads the window's records again.
+    stats_in_flight: AtomicI64,
+}
+
+/// The object-safe part of [`RecordProcessor`] the consumer thread needs.
+pub(crate) trait CommitHooks: Send + Sync {
+    fn assigned(&self, partitions: &[(&str, i32, &str)], now_ms: i64);
+    fn revoked(&self, partitions: &[(&str, i32)]);
+    fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState>;
+}
+
+impl<P: RecordProcessor> CommitHooks for P {
+    fn assigned(&self, partitions: &[(&str, i32, &str)], now_ms: i64) {
+        RecordProcessor::assigned(self, partitions, now_ms);
+    }
+    fn revoked(&self, partitions: &[(&str, i32)]) {
+        RecordProcessor::revoked(self, partitions);
+    }
+    fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState> {
+        RecordProcessor::commit_states(self, partitions, revoking)
+    }
 }
 
 impl Shared {
-    pub fn new(shutdown: Shutdown, workers: usize) -> Self {
+    pub fn new(shutdown: Shutdown, workers: usize, hooks: Arc<dyn CommitHooks>) -> Self {
         Shared {
             shutdown,
             abort: AtomicBool::new(false),
@@ -35,7 +62,21 @@ impl Shared {
             delivery_errors: AtomicU64::new(0),
             readiness: Arc::new(Readiness::default()),
             trackers: Trackers::new(workers),
+            hooks,
+            stats_in_flight: AtomicI64::new(0),
         }
+    }
+
+    pub fn stats_sent(&self) {
+        self.stats_in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn stats_delivered(&self) {
+        self.stats_in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub fn stats_in_flight(&self) -> i64 {
+        self.stats_in_flight.load(Ordering::Acquire)
     }
 
     pub fn abort(&self) {

@@ -126,7 +126,7 @@ struct Local {
     until_sample: u32,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
@@ -199,16 +199,20 @@ fn send_output<P>(
             let ack = Ack {
                 source: gating.then(|| (tracker.clone(), offset)),
                 kind: OutputLabel::Anonymized,
+                stats: false,
             };
             (ack, Some((tracker.topic.as_str(), tracker.partition, offset)))
         }
         _ => {
             m.stats_out.increment(1);
             summary.stats_out += 1;
-            (Ack { source: None, kind: OutputLabel::Stats }, None)
+            // Counted before sending, so the report cannot outrun it.
+            env.shared.stats_sent();
+            (Ack { source: None, kind: OutputLabel::Stats, stats: true }, None)
         }
     };
-    let headers = provenance::headers(hdr, origin, Some(out.pipeline), out.key_id);
+    let headers =
+        provenance::headers(hdr, origin, out.stats_provenance, Some(out.pipeline), out.key_id);
     env.producer.send(
         Outgoing { topic: out.topic, key: out.key, payload: out.payload, headers: Some(headers) },
         ack,
@@ -334,6 +338,7 @@ fn dead_letter<P>(
             headers: Some(provenance::headers(
                 hdr,
                 Some((&tracker.topic, tracker.partition, job.offset)),
+                None,
                 failure.pipeline.as_deref(),
                 None,
             )),
@@ -341,6 +346,7 @@ fn dead_letter<P>(
         Ack {
             source: gating.then(|| (tracker.clone(), job.offset)),
             kind: OutputLabel::DeadLetter,
+            stats: false,
         },
     );
 }

@@ -58,6 +58,8 @@ pub struct CompiledStat {
     pub(crate) topic: String,
     pub(crate) window_ms: i64,
     pub(crate) lateness_ms: i64,
+    /// See `StatSpec::idle_timeout`.
+    pub(crate) idle_ms: i64,
     pub(crate) time_path: Vec<String>,
     pub(crate) time_format: TimeFormat,
     pub(crate) dims: Vec<(String, Source)>,
@@ -130,6 +132,15 @@ impl StatSpec {
             .ok_or_else(|| err("allowed_lateness", duration_msg))?;
         if lateness_ms > window_ms * MAX_LATENESS_WINDOWS {
             return Err(err("allowed_lateness", "must be at most 100 windows"));
+        }
+        let idle_ms = match &self.idle_timeout {
+            None => window_ms,
+            Some(text) => {
+                parse_duration_ms(text).ok_or_else(|| err("idle_timeout", duration_msg))?
+            }
+        };
+        if !(1_000..=MAX_WINDOW_MS).contains(&idle_ms) {
+            return Err(err("idle_timeout", "must be between 1s and 31d"));
         }
         let time_path = split_path(&self.time_field)
             .ok_or_else(|| err("time_field", "must be a dotted path without empty segments"))?;
@@ -248,6 +259,7 @@ impl StatSpec {
             topic: self.topic.clone(),
             window_ms,
             lateness_ms,
+            idle_ms,
             time_path,
             time_format: self.time_format,
             dims,

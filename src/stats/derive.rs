@@ -17,8 +17,7 @@
 use super::extract::{Record, Val};
 use super::spec::DeriveKind;
 
-use crate::classify::{classify, could_be_identifier, IdKind};
-use percent_encoding::percent_decode_str;
+use crate::classify::{cut_segment, segment_kind, IdKind};
 
 /// Computes `kind` from `v` into `out` (cleared first); `false` when the input
 /// has the wrong type or shape, i.e. the derived value is missing.
@@ -65,36 +64,13 @@ pub(crate) fn path_template(path: &str, out: &mut String) {
     }
 }
 
-/// A segment up to a matrix parameter (`;`, `%3B`); an encoded `?`, `#` or
-/// `%` (`%3F`, `%23`, `%25`) also ends the path.
-fn cut_segment(raw: &str) -> (&str, bool) {
-    let b = raw.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        if c == b';' {
-            return (&raw[..i], false);
-        }
-        if c == b'%' {
-            let code = b.get(i + 1..i + 3).map(|h| h.to_ascii_uppercase());
-            match code.as_deref() {
-                Some(b"3B") => return (&raw[..i], false),
-                Some(b"3F" | b"23" | b"25") => return (&raw[..i], true),
-                _ => {}
-            }
-        }
-    }
-    (raw, false)
-}
-
 /// The placeholder of an identifier-like segment (classifier, or all digits).
 fn segment_template(segment: &str) -> Option<&'static str> {
     let b = segment.as_bytes();
     if !b.is_empty() && b.iter().all(u8::is_ascii_digit) && b.len() < crate::classify::MIN_DIGITS {
         return Some(IdKind::Id.placeholder());
     }
-    if !could_be_identifier(segment) {
-        return None;
-    }
-    classify(&percent_decode_str(segment).decode_utf8_lossy()).map(IdKind::placeholder)
+    segment_kind(segment).map(IdKind::placeholder)
 }
 
 fn status_from_text(s: &str) -> Option<i64> {
@@ -154,6 +130,31 @@ mod tests {
             ("/a/%252540x", "/a/"),
         ] {
             assert_eq!(template(input), expected, "{input}");
+        }
+    }
+
+    proptest::proptest! {
+        /// No segment of a template, percent-decoded, is one the shared
+        /// classifier flags (it is a placeholder or harmless), whatever mix
+        /// of identifiers, encodings and matrix parameters the path had.
+        #[test]
+        fn templates_never_hold_a_flagged_segment(
+            pieces in proptest::collection::vec(
+                "[a-z]{1,6}|[0-9]{1,12}|[a-z]{2,6}(@|%40)[a-z]{2,6}\\.com|1[3-9][0-9]{9}|[A-Za-z0-9]{16,24}|;[a-z]=[A-Z0-9]{4}|%3[Bb]x=[0-9]{6}",
+                0..6,
+            ),
+        ) {
+            let path = format!("/{}", pieces.join("/"));
+            let out = template(&path);
+            for segment in out.split('/') {
+                let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                let placeholder = decoded.starts_with('{') && decoded.ends_with('}');
+                proptest::prop_assert!(
+                    placeholder || crate::classify::classify(&decoded).is_none(),
+                    "{} -> {}", path, out
+                );
+                proptest::prop_assert!(!segment.contains(';'));
+            }
         }
     }
 

@@ -23,16 +23,32 @@
 //! - `time`: RFC 3339 / epoch parsing and window-bound formatting.
 //!
 //! # Windows and lateness
-//! Windows are aligned to the Unix epoch (UTC). Per statistic, the watermark
-//! is the largest accepted event time; a window is emitted by `poll` once
-//! `window_end + allowed_lateness <= watermark`. A record whose window is
-//! already behind that point (or already emitted) is *late*: counted, never
-//! re-opening a window. When no record arrived for one window length of wall
-//! time (as seen by successive `poll(now_ms)` calls), the watermark advances
-//! by the wall time elapsed since the poll that last saw activity, so idle
-//! inputs do not hold windows open. Event times more than 1000 windows ahead
-//! of the watermark or of the last `now_ms`, outside years 1..=9999, missing
-//! or unparsable, are counted as `invalid_time`.
+//! Windows are aligned to the Unix epoch (UTC). Records come from sources
+//! (input partitions, see `clock`); each source's progress is the largest
+//! event time it delivered. Per statistic, the watermark is the minimum
+//! progress over the assigned, non-idle sources, and a window is emitted by
+//! `poll` once `window_end + allowed_lateness <= watermark`. A record is
+//! *late* when its window's `end + allowed_lateness` is behind its own
+//! source's progress, or its window was already emitted (possible only
+//! after idleness): counted, never re-opening a window. A source that
+//! delivered nothing for `idle_timeout` of wall time (as seen by successive
+//! `poll(now_ms)` calls) stops holding the watermark; when all are idle, the
+//! watermark advances by the wall time elapsed since the poll that last saw
+//! activity, so idle inputs do not hold windows open. Event times more than
+//! 1000 windows ahead of the watermark, of their source or of the last
+//! `now_ms`, outside years 1..=9999, missing or unparsable, are counted as
+//! `invalid_time`.
+//!
+//! # Restarts
+//! Each open window remembers the first and last offset of every source
+//! that fed it; [`StatsEngine::commit_floor`] is the lowest first offset
+//! over open windows (and windows flushed early by `finish`), and
+//! [`StatsEngine::closed_until`] the end of the last window emitted as
+//! final. A restarted engine given that value ([`StatsEngine::restore_closed`])
+//! and the records from the floor on skips the records of emitted windows
+//! and rebuilds the others whole, so it emits exactly the rows an
+//! uninterrupted engine would. Rows are keyed `stat|window_start|<group>`
+//! ([`StatsRow::key`]) so a re-emitted row overwrites its earlier copy.
 //!
 //! # Output rows (topic of the stat, one JSON object each)
 //! One row per emitted group, groups in byte order of their key:
@@ -93,6 +109,7 @@
 //! and per quantiles measure up to 4096 8-byte buckets per sign (typically a
 //! few hundred).
 
+mod clock;
 mod compile;
 mod derive;
 mod engine;
@@ -113,8 +130,10 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
+pub use clock::{SourceId, IMPLICIT_SOURCE};
 pub use engine::{Observation, StatsEngine, StatsExtractor};
 pub use spec::{compile_all, CompiledStat, StatSpec};
+pub(crate) use time::write_rfc3339_secs;
 
 /// Errors of the statistics module. Messages never contain record values.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +153,17 @@ pub enum StatsError {
     Partial(&'static str),
 }
 
+/// The offsets of one input partition that fed a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceSpan {
+    /// The partition, as the caller named it to the engine.
+    pub source: SourceId,
+    /// Lowest offset that fed the window.
+    pub first: i64,
+    /// Highest offset that fed the window.
+    pub last: i64,
+}
+
 /// One final output row for the stat's topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsRow {
@@ -141,6 +171,14 @@ pub struct StatsRow {
     pub topic: String,
     /// Name of the statistic.
     pub stat: String,
+    /// Record key: `stat|window_start|<group key>` (the group key is the
+    /// JSON array of the dimension values, `__other__` or `summary`), so a
+    /// replayed window overwrites its rows in a keyed (compacted) reading.
+    pub key: Vec<u8>,
+    /// Window start, epoch milliseconds.
+    pub window_start_ms: i64,
+    /// The input offsets that fed the window, per partition.
+    pub sources: std::sync::Arc<[SourceSpan]>,
     /// Compact JSON object (see the module doc).
     pub json: Vec<u8>,
 }
@@ -159,6 +197,9 @@ pub struct PartialRow {
 pub struct StatsCounters {
     /// Records given to `observe`.
     pub records_observed: u64,
+    /// Records and partials skipped as replays: read again after a
+    /// re-assignment or a restart, already counted in a window.
+    pub replayed_records: u64,
     /// Records that were not one JSON object (each stat skipped them).
     pub invalid_records: u64,
     /// (record, stat) pairs with a missing, unparsable or out-of-range event time.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::compile::CompiledStat;
+use super::extract::MAX_DIMENSION_BYTES;
 use super::hll::{Hll, Registers};
 use super::sketch::{DdSketch, Store};
 use super::time::write_rfc3339_secs;
@@ -181,7 +182,12 @@ pub(crate) fn decode_group(
     Ok(GroupAgg { count, measures: out })
 }
 
-/// Validates a group key (array of `dims` scalars) and rewrites it compactly.
+/// Validates a group key (array of `dims` scalars) and rewrites it in the
+/// canonical form the local path writes ([`super::extract::Record::write_json`],
+/// i.e. serde_json's own output): every element is decoded, so `"/x"` and
+/// `"\/x"` are one key, and decoding is strict, so a lone surrogate escape
+/// (`"\ud800"`), a number out of range or a string longer than any
+/// dimension this version keeps is refused rather than merged.
 ///
 /// # Errors
 /// [`StatsError::Partial`] when the key is not such an array.
@@ -190,18 +196,23 @@ pub(crate) fn canonical_key(
     dims: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), StatsError> {
-    let bad = StatsError::Partial("malformed group key");
-    let values: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| bad)?;
-    if values.len() != dims || values.iter().any(|v| v.get().starts_with(['{', '['])) {
-        return Err(StatsError::Partial("malformed group key"));
+    let bad = || StatsError::Partial("malformed group key");
+    let values: Vec<serde_json::Value> = serde_json::from_str(raw.get()).map_err(|_| bad())?;
+    if values.len() != dims {
+        return Err(bad());
     }
     out.clear();
     out.push(b'[');
     for (i, v) in values.iter().enumerate() {
+        match v {
+            serde_json::Value::Object(_) | serde_json::Value::Array(_) => return Err(bad()),
+            serde_json::Value::String(s) if s.len() > MAX_DIMENSION_BYTES => return Err(bad()),
+            _ => {}
+        }
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(v.get().as_bytes());
+        serde_json::to_writer(&mut *out, v).map_err(|_| bad())?;
     }
     out.push(b']');
     Ok(())
@@ -304,5 +315,60 @@ mod tests {
             let raw: Box<RawValue> = serde_json::from_str(bad).unwrap();
             assert!(canonical_key(&raw, 1, &mut out).is_err(), "{bad}");
         }
+    }
+
+    /// Fuzzing reproducers (issue 15): escapes are decoded to one canonical
+    /// spelling, and text serde_json refuses is refused.
+    #[test]
+    fn canonical_keys_decode_escapes_strictly() {
+        let mut out = Vec::new();
+        let canon = |text: &str, out: &mut Vec<u8>| {
+            let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
+            canonical_key(&raw, 1, out).map(|()| String::from_utf8(out.clone()).unwrap())
+        };
+        assert_eq!(canon(r#"["/x"]"#, &mut out).unwrap(), r#"["/x"]"#);
+        assert_eq!(canon(r#"["\/x"]"#, &mut out).unwrap(), r#"["/x"]"#);
+        assert_eq!(canon(r#"["\u0041\u00e9"]"#, &mut out).unwrap(), r#"["Aé"]"#);
+        assert_eq!(canon(r#"["\ud83d\ude00"]"#, &mut out).unwrap(), "[\"\u{1F600}\"]");
+        assert_eq!(canon(r#"["a\u0001"]"#, &mut out).unwrap(), r#"["a\u0001"]"#);
+        assert_eq!(canon("[1.50]", &mut out).unwrap(), "[1.5]");
+        for bad in [r#"["\ud800"]"#, r#"["\udc00x"]"#, "[1e400]"] {
+            // RawValue accepts these (it only checks syntax); the key must not.
+            assert!(canon(bad, &mut out).is_err(), "{bad}");
+        }
+        let long = format!("[{:?}]", "a".repeat(MAX_DIMENSION_BYTES + 1));
+        assert!(canon(&long, &mut out).is_err());
+    }
+
+    /// A partial whose key differs only in escaping merges into the same
+    /// group as the local observation, so the window has one row, thresholded
+    /// on the whole; a lone surrogate is refused and nothing is merged.
+    #[test]
+    fn escaped_keys_merge_into_one_group_and_bad_keys_merge_nothing() {
+        use super::super::tests::{access_spec, engine, groups, parse, rec};
+        let mut sender = engine(&access_spec("min_count = 2"));
+        sender.observe(&rec(0, "/a", "k1:u1", 1));
+        let mut parts = Vec::new();
+        sender.finish_partials(&mut parts);
+        let group = String::from_utf8(parts[1].json.clone()).unwrap();
+        assert!(group.contains(r#""group":["/a","#), "{group}");
+        let escaped = group.replace(r#""group":["/a","#, r#""group":["\/a","#);
+        let mut owner = engine(&access_spec("min_count = 2"));
+        owner.observe(&rec(1, "/a", "k1:u2", 1));
+        owner.merge_partial(escaped.as_bytes()).unwrap();
+        assert_eq!(owner.open_groups(), 1);
+        let mut rows = Vec::new();
+        owner.finish(&mut rows);
+        let rows = parse(&rows);
+        let g = groups(&rows);
+        assert_eq!(g.len(), 1, "{rows:?}");
+        assert_eq!(g[0]["measures"]["requests"], 2, "thresholded on the whole");
+
+        let mut owner = engine(&access_spec(""));
+        let surrogate = group.replace(r#""group":["/a","#, r#""group":["\ud800","#);
+        let msg = owner.merge_partial(surrogate.as_bytes()).unwrap_err().to_string();
+        assert_eq!(msg, "stats partial: malformed group key");
+        assert_eq!(owner.open_windows(), 0);
+        assert_eq!(owner.counters().partials_merged, 0);
     }
 }

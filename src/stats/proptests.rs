@@ -112,7 +112,11 @@ proptest! {
         }
         prop_assert_eq!(emitted, expected);
         if let Some(summary) = rows.last() {
-            prop_assert_eq!(summary["records_suppressed"].as_u64(), Some(folded));
+            // Published only for no suppressed group, or for two or more
+            // holding at least min_count records; else null.
+            let n_suppressed = sizes.iter().filter(|&&n| n > 0 && n < k).count();
+            let published = n_suppressed == 0 || (n_suppressed >= 2 && folded >= k);
+            prop_assert_eq!(summary["records_suppressed"].as_u64(), published.then_some(folded));
             prop_assert_eq!(summary["other_emitted"].as_bool(), Some(fold && folded >= k));
         } else {
             prop_assert!(sizes.iter().all(|&n| n == 0));

@@ -13,7 +13,7 @@ use super::noise::Noise;
 use super::spec::Suppression;
 use super::time::write_rfc3339_secs;
 use super::window::{GroupAgg, MeasureAgg, WindowAgg};
-use super::{StatsCounters, StatsRow};
+use super::{SourceSpan, StatsCounters, StatsRow};
 
 /// Schema tag of final rows.
 pub(crate) const SCHEMA: &str = "logveil.stats/1";
@@ -25,6 +25,8 @@ pub(crate) struct Emit<'a> {
     pub(crate) stat: &'a CompiledStat,
     pub(crate) start: i64,
     pub(crate) partial: bool,
+    /// Input offsets that fed the window (shared by its rows).
+    pub(crate) spans: std::sync::Arc<[SourceSpan]>,
 }
 
 impl Emit<'_> {
@@ -45,9 +47,29 @@ impl Emit<'_> {
         });
     }
 
-    fn push(&self, json: Vec<u8>, out: &mut Vec<StatsRow>, counters: &mut StatsCounters) {
+    /// Appends a row keyed `stat|window_start|suffix`.
+    fn push(
+        &self,
+        suffix: &[u8],
+        json: Vec<u8>,
+        out: &mut Vec<StatsRow>,
+        counters: &mut StatsCounters,
+    ) {
         counters.rows_emitted += 1;
-        out.push(StatsRow { topic: self.stat.topic.clone(), stat: self.stat.name.clone(), json });
+        let mut key = Vec::with_capacity(self.stat.name.len() + 22 + suffix.len());
+        key.extend_from_slice(self.stat.name.as_bytes());
+        key.push(b'|');
+        write_rfc3339_secs(self.start, &mut key);
+        key.push(b'|');
+        key.extend_from_slice(suffix);
+        out.push(StatsRow {
+            topic: self.stat.topic.clone(),
+            stat: self.stat.name.clone(),
+            key,
+            window_start_ms: self.start,
+            sources: self.spans.clone(),
+            json,
+        });
     }
 
     /// One group row; `key` is the group key, or `None` for `__other__`.
@@ -128,7 +150,7 @@ impl Emit<'_> {
         for (key, g) in win.take_sorted() {
             if g.passes(self.stat) {
                 emitted += 1;
-                self.push(self.group_row(Some(&key), &g, noise), out, counters);
+                self.push(&key, self.group_row(Some(&key), &g, noise), out, counters);
             } else {
                 suppressed += 1;
                 suppressed_records += g.count;
@@ -146,7 +168,7 @@ impl Emit<'_> {
             if o.passes(self.stat) {
                 emitted += 1;
                 other_emitted = true;
-                self.push(self.group_row(None, &o, noise), out, counters);
+                self.push(OTHER.as_bytes(), self.group_row(None, &o, noise), out, counters);
             } else {
                 counters.other_rows_dropped += 1;
             }
@@ -154,24 +176,72 @@ impl Emit<'_> {
         counters.suppressed_groups += suppressed;
         counters.suppressed_records += suppressed_records;
         counters.overflow_records += overflow_records;
-        counters.overflow_groups += win.overflow_keys.map_or(0, |h| h.estimate().round() as u64);
+        let overflow_groups = win.overflow_keys.map_or(0, |h| h.estimate().round() as u64);
+        counters.overflow_groups += overflow_groups;
         counters.windows_emitted += 1;
+        let published = published_totals(
+            self.stat.min_count,
+            (suppressed, suppressed_records),
+            (overflow_groups, overflow_records),
+            other_emitted,
+        );
         let mut json = Vec::with_capacity(320);
         self.head(&mut json);
         let _ = write!(
             json,
             "\"summary\":true,\"groups_emitted\":{emitted},\"groups_suppressed\":{suppressed},\
-             \"records_suppressed\":{suppressed_records},\"overflow_records\":{overflow_records},\
+             \"records_suppressed\":{},\"overflow_records\":{},\
              \"other_emitted\":{other_emitted},\"late_records\":{}}}",
+            Published(published.0),
+            Published(published.1),
             late.saturating_add(win.late_records)
         );
-        self.push(json, out, counters);
+        self.push(b"summary", json, out, counters);
     }
+}
+
+/// A summary total, or `null` when it is withheld.
+struct Published(Option<u64>);
+
+impl std::fmt::Display for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("null"),
+        }
+    }
+}
+
+/// Which record totals a window summary may publish: `(records_suppressed,
+/// overflow_records)`, `None` meaning `null` (withheld).
+///
+/// A total is published when it covers no group at all (it is then 0), or
+/// at least two groups and at least `min_count` records; otherwise it would
+/// give the size of a lone suppressed group, or a count the thresholds were
+/// there to hide. Overflow groups are counted by their HyperLogLog estimate.
+/// When the `__other__` row is emitted its count is the sum of both totals,
+/// so if either is withheld the other is withheld too (else the withheld one
+/// is a subtraction away).
+fn published_totals(
+    min_count: u64,
+    (suppressed_groups, suppressed_records): (u64, u64),
+    (overflow_groups, overflow_records): (u64, u64),
+    other_emitted: bool,
+) -> (Option<u64>, Option<u64>) {
+    let shown = |groups: u64, records: u64| records == 0 || (groups >= 2 && records >= min_count);
+    let mut suppressed = shown(suppressed_groups, suppressed_records).then_some(suppressed_records);
+    let mut overflow = shown(overflow_groups, overflow_records).then_some(overflow_records);
+    if other_emitted && (suppressed.is_none() || overflow.is_none()) {
+        suppressed = None;
+        overflow = None;
+    }
+    (suppressed, overflow)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::stats::tests::{engine, parse};
+    use super::published_totals;
+    use crate::stats::tests::{access_spec, engine, parse, rec};
 
     fn spec(dims: &str) -> String {
         format!(
@@ -228,5 +298,64 @@ mod tests {
         assert_eq!(rows[0]["dimensions"].to_string(), "{}");
         assert_eq!(rows[0]["measures"]["s"], 10);
         assert_eq!(rows[1]["groups_emitted"], 1);
+    }
+
+    #[test]
+    fn summary_totals_never_give_a_lone_group_or_a_total_under_min_count() {
+        // (min_count, suppressed (groups, records), overflow (groups, records), other) → published
+        let cases = [
+            (5, (0, 0), (0, 0), false, (Some(0), Some(0))),
+            (5, (1, 4), (0, 0), false, (None, Some(0))),
+            (5, (1, 1), (0, 0), false, (None, Some(0))),
+            (5, (2, 4), (0, 0), false, (None, Some(0))),
+            (5, (2, 5), (0, 0), false, (Some(5), Some(0))),
+            (0, (2, 1), (0, 0), false, (Some(1), Some(0))),
+            (1, (1, 7), (0, 0), false, (None, Some(0))),
+            (5, (3, 9), (1, 30), false, (Some(9), None)),
+            (5, (3, 9), (40, 300), false, (Some(9), Some(300))),
+            // __other__ = suppressed + overflow: withhold both or neither.
+            (5, (1, 2), (40, 300), true, (None, None)),
+            (5, (3, 9), (1, 6), true, (None, None)),
+            (5, (3, 9), (40, 300), true, (Some(9), Some(300))),
+            (5, (3, 9), (0, 0), true, (Some(9), Some(0))),
+        ];
+        for (min_count, sup, over, other, want) in cases {
+            assert_eq!(published_totals(min_count, sup, over, other), want, "{sup:?} {over:?}");
+        }
+    }
+
+    /// The window summary as analysts read it: a lone suppressed group's
+    /// size is `null` in both suppression modes, and so is a total of two
+    /// groups under `min_count`; the `__other__` row, when emitted, passed
+    /// the thresholds itself.
+    #[test]
+    fn window_summaries_withhold_small_suppressed_totals() {
+        let summary = |extra: &str, groups: &[(&str, i64)]| {
+            let mut e = engine(&access_spec(extra));
+            for (path, n) in groups {
+                for i in 0..*n {
+                    e.observe(&rec(i, path, &format!("k1:u{i}"), 1));
+                }
+            }
+            let mut out = Vec::new();
+            e.finish(&mut out);
+            parse(&out).last().cloned().unwrap()
+        };
+        for mode in ["drop", "other"] {
+            let extra = format!("min_count = 5\nsuppression = \"{mode}\"");
+            let s = summary(&extra, &[("/big", 6), ("/lone", 4)]);
+            assert_eq!(s["groups_suppressed"], 1);
+            assert!(s["records_suppressed"].is_null(), "{mode}: {s}");
+            assert_eq!(s["other_emitted"], false);
+            let s = summary(&extra, &[("/big", 6), ("/s1", 1), ("/s2", 2)]);
+            assert_eq!(s["groups_suppressed"], 2);
+            assert!(s["records_suppressed"].is_null(), "{mode}: 3 < min_count: {s}");
+            let s = summary(&extra, &[("/big", 6), ("/s1", 2), ("/s2", 3)]);
+            assert_eq!(s["records_suppressed"], 5, "{mode}: {s}");
+            assert_eq!(s["other_emitted"], mode == "other");
+            let s = summary(&extra, &[("/big", 6)]);
+            assert_eq!(s["records_suppressed"], 0);
+            assert_eq!(s["overflow_records"], 0);
+        }
     }
 }

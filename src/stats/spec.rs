@@ -30,6 +30,12 @@ pub struct StatSpec {
     /// How long after a window's end records for it are still accepted (at most 100 windows).
     #[serde(default = "default_allowed_lateness")]
     pub allowed_lateness: String,
+    /// Wall time after which an input partition that delivered no record
+    /// stops holding the watermark back (`Ns`, `Nm`, ...; default: the
+    /// window length). Also how long all inputs must be quiet before the
+    /// watermark advances by wall time.
+    #[serde(default)]
+    pub idle_timeout: Option<String>,
     /// Dimensions: dotted paths into the anonymized record, or names from `derive`.
     #[serde(default)]
     pub group_by: Vec<String>,
@@ -94,7 +100,7 @@ pub struct DeriveSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeriveKind {
-    /// URL path with the query string removed and numeric, hex (>= 8) and UUID segments replaced by `{id}`.
+    /// URL path without query, fragment and matrix parameters; identifier-like segments (shared classifier, see `crate::classify`) and all-digit segments replaced by placeholders such as `{id}`.
     PathTemplate,
     /// HTTP status 100..=599 (number or 3-digit text) to `"1xx"` ..= `"5xx"`.
     StatusClass,

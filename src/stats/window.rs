@@ -15,6 +15,7 @@ use super::compile::{CompiledKind, CompiledMeasure, CompiledStat};
 use super::extract::{Record, Val};
 use super::hll::{hash64, Hll};
 use super::sketch::DdSketch;
+use super::{SourceId, SourceSpan};
 
 /// Fixed-point scale of sums (2^32).
 const SUM_SCALE: f64 = 4_294_967_296.0;
@@ -174,9 +175,27 @@ pub(crate) struct WindowAgg {
     pub(crate) overflow_keys: Option<Hll>,
     /// Late records to report in this window's summary.
     pub(crate) late_records: u64,
+    /// First and last offset per input partition that fed this window (a
+    /// handful of partitions: a linear scan, most recent first).
+    pub(crate) sources: Vec<SourceSpan>,
 }
 
 impl WindowAgg {
+    /// Notes that `offset` of `source` fed this window.
+    pub(crate) fn note_source(&mut self, source: SourceId, offset: i64) {
+        if let Some(span) = self.sources.iter_mut().rev().find(|s| s.source == source) {
+            span.first = span.first.min(offset);
+            span.last = span.last.max(offset);
+        } else {
+            self.sources.push(SourceSpan { source, first: offset, last: offset });
+        }
+    }
+
+    /// The first offset of `source` that fed this window.
+    pub(crate) fn first_offset(&self, source: SourceId) -> Option<i64> {
+        self.sources.iter().find(|s| s.source == source).map(|s| s.first)
+    }
+
     /// Adds one record to group `key`, or to the overflow when the window is
     /// full; returns `true` for the overflow.
     pub(crate) fn observe(
