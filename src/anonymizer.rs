@@ -35,54 +35,24 @@
 //! the producer's in-flight count the service checks.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use metrics::Counter;
-use serde::Deserialize;
 
+use crate::engine_metrics::{field_dropped_counter, publish_stats_counters, stats_lock_poisoned};
 use crate::error::ErrorCode;
 use crate::pipeline::{PipelineSet, Scratch};
 use crate::processor::{
     CommitState, Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor,
     SourceRecord,
 };
-use crate::service::metrics as m;
+pub use crate::stats::StatsMode;
 use crate::stats::{
     write_rfc3339_secs, Observation, PartialRow, SourceId, StatsEngine, StatsExtractor, StatsRow,
 };
 
 /// Prefix of the commit metadata written by the statistics.
 const METADATA_SCHEMA: &str = "logveil.stats/1";
-
-/// How statistics are finalized.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
-pub enum StatsMode {
-    /// Each instance thresholds and emits its own windows (default).
-    #[default]
-    Direct,
-    /// Partials go through `partials_topic`; the owner of a window's key merges them.
-    Merged {
-        /// Internal topic for partial aggregates (also consumed by the group).
-        #[serde(default = "default_partials_topic")]
-        partials_topic: String,
-        /// Wall-clock milliseconds a window's owner waits after a sender's
-        /// watermark arrives before it may close windows with it, so partials
-        /// from instances that tick later are merged, not counted late.
-        #[serde(default = "default_merge_delay_ms")]
-        merge_delay_ms: i64,
-    },
-}
-
-/// Default merge delay: a few service ticks (1 s each) plus produce latency.
-pub fn default_merge_delay_ms() -> i64 {
-    5_000
-}
-
-/// Default internal topic for statistics partials.
-pub fn default_partials_topic() -> String {
-    "logveil.stats.partials".into()
-}
 
 /// Statistics state of one pipeline.
 struct PipelineStats {
@@ -135,6 +105,14 @@ pub struct AnonWorker {
     provenance: String,
 }
 
+impl AnonWorker {
+    /// Indices of the rules whose field was dropped in the last processed
+    /// record (its value could not be transformed).
+    pub fn failed_rules(&self) -> &[usize] {
+        &self.scratch.failed_rules
+    }
+}
+
 impl std::fmt::Debug for Anonymizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Anonymizer").field("pipelines", &self.set.pipelines().len()).finish()
@@ -176,13 +154,7 @@ impl Anonymizer {
             .pipelines()
             .iter()
             .map(|p| {
-                p.rules
-                    .iter()
-                    .map(|r| {
-                        metrics::counter!(m::FIELDS_DROPPED_TOTAL,
-                            "pipeline" => p.name.clone(), "action" => r.action_name)
-                    })
-                    .collect()
+                p.rules.iter().map(|r| field_dropped_counter(&p.name, r.action_name)).collect()
             })
             .collect();
         Anonymizer { set, stats, mode, field_dropped, sources: Mutex::default() }
@@ -201,7 +173,7 @@ impl Anonymizer {
     }
 
     fn intern(&self, topic: &str, partition: i32) -> SourceId {
-        let mut table = self.sources.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut table = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
         table.id(topic, partition)
     }
 
@@ -215,7 +187,7 @@ impl Anonymizer {
         write_rfc3339_secs(row.window_start_ms, &mut start);
         out.push_str(std::str::from_utf8(&start).unwrap_or_default());
         out.push_str(";covers=");
-        let table = self.sources.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let table = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
         for (i, span) in row.sources.iter().enumerate() {
             if let Some((topic, partition)) = table.names.get(span.source as usize) {
                 if i > 0 {
@@ -275,8 +247,8 @@ impl Anonymizer {
             let Some(stats) = stats else { continue };
             // Outputs leave while the engine's lock is held: a closed window
             // is in the engine's floor until its rows are in the producer.
-            // A poisoned lock means a panic elsewhere; skip rather than propagate.
-            if let Ok(mut e) = stats.local.lock() {
+            {
+                let mut e = lock_stats(&stats.local, &p.name, false);
                 match (self.partials_topic(), finish) {
                     (None, false) => e.poll(now_ms, &mut worker.rows),
                     (None, true) => e.finish(&mut worker.rows),
@@ -287,7 +259,8 @@ impl Anonymizer {
                 self.send_rows(worker, &p.name, sink);
             }
             if let Some(merge) = &stats.merge {
-                if let Ok(mut e) = merge.lock() {
+                {
+                    let mut e = lock_stats(merge, &p.name, true);
                     if finish {
                         e.finish(&mut worker.rows);
                     } else {
@@ -340,18 +313,40 @@ impl Anonymizer {
     fn absorb_partial(&self, payload: &[u8], source: SourceId, offset: i64) -> Disposition {
         for (p, stats) in self.set.pipelines().iter().zip(&self.stats) {
             let Some(merge) = stats.as_ref().and_then(|s| s.merge.as_ref()) else { continue };
-            if let Ok(mut e) = merge.lock() {
-                if e.merge_partial_from(payload, source, Some(offset)).is_ok() {
-                    return Disposition::Absorbed { pipeline: p.name.clone() };
-                }
+            let mut e = lock_stats(merge, &p.name, true);
+            if e.merge_partial_from(payload, source, Some(offset)).is_ok() {
+                return Disposition::Absorbed { pipeline: p.name.clone() };
             }
         }
         Disposition::Failed(RecordFailure {
-            error_code: ErrorCode::InvalidPartial.as_str(),
+            error_code: ErrorCode::InvalidPartial,
             message: "no statistic of any pipeline accepts this partial".into(),
             pipeline: None,
         })
     }
+}
+
+/// Locks a pipeline's statistics engine. A poisoned lock (a thread panicked
+/// while holding it) is recovered, not skipped, so one panic cannot silently
+/// stop a pipeline's statistics: the state is taken back with
+/// [`PoisonError::into_inner`], the poison is cleared, and the event is logged
+/// as an error and counted (`logveil_stats_lock_poisoned_total`). The engine
+/// mutates its state one record at a time, so what a panic can leave behind
+/// is at most that one record's update of one window.
+fn lock_stats<'a>(
+    engine: &'a Mutex<StatsEngine>,
+    pipeline: &str,
+    merging: bool,
+) -> MutexGuard<'a, StatsEngine> {
+    engine.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
+        if merging {
+            stats_lock_poisoned(&format!("{pipeline}:merge"));
+        } else {
+            stats_lock_poisoned(pipeline);
+        }
+        engine.clear_poison();
+        poisoned.into_inner()
+    })
 }
 
 /// The `(stat, closed until)` pairs of `pipeline` in commit metadata;
@@ -368,21 +363,6 @@ fn parse_metadata<'a>(metadata: &'a str, pipeline: &str) -> Vec<(&'a str, i64)> 
             (p == pipeline).then_some((stat, until.parse().ok()?))
         })
         .collect()
-}
-
-/// Mirrors an engine's cumulative counters into Prometheus counters.
-fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
-    let p = pipeline.to_string();
-    metrics::counter!(m::STATS_LATE_RECORDS_TOTAL, "pipeline" => p.clone())
-        .absolute(c.late_records);
-    metrics::counter!(m::STATS_INVALID_TIME_TOTAL, "pipeline" => p.clone())
-        .absolute(c.invalid_time);
-    metrics::counter!(m::STATS_SUPPRESSED_GROUPS_TOTAL, "pipeline" => p.clone())
-        .absolute(c.suppressed_groups);
-    metrics::counter!(m::STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p.clone())
-        .absolute(c.overflow_records);
-    metrics::counter!(m::STATS_REPLAYED_RECORDS_TOTAL, "pipeline" => p)
-        .absolute(c.replayed_records);
 }
 
 impl RecordProcessor for Anonymizer {
@@ -434,7 +414,7 @@ impl RecordProcessor for Anonymizer {
         }
         let Some((i, p)) = self.set.for_topic(record.topic) else {
             return Disposition::Failed(RecordFailure {
-                error_code: ErrorCode::NoPipeline.as_str(),
+                error_code: ErrorCode::NoPipeline,
                 message: "no pipeline reads this topic".into(),
                 pipeline: None,
             });
@@ -446,7 +426,7 @@ impl RecordProcessor for Anonymizer {
         let scratch = &mut worker.scratch;
         if let Err(e) = p.process(payload, scratch) {
             return Disposition::Failed(RecordFailure {
-                error_code: e.code.as_str(),
+                error_code: e.code,
                 message: e.message,
                 pipeline: Some(p.name.clone()),
             });
@@ -457,9 +437,11 @@ impl RecordProcessor for Anonymizer {
         if let Some(stats) = &self.stats[i] {
             stats.extractor.extract(&worker.scratch.out, &mut worker.observation);
             let source = self.source_id(worker, record.topic, record.partition);
-            if let Ok(mut e) = stats.local.lock() {
-                e.observe_from(&worker.observation, source, Some(record.offset));
-            }
+            lock_stats(&stats.local, &p.name, false).observe_from(
+                &worker.observation,
+                source,
+                Some(record.offset),
+            );
         }
         let scratch = &mut worker.scratch;
         let has_key = p.transform_key(record.key, scratch);
@@ -486,8 +468,8 @@ impl RecordProcessor for Anonymizer {
     fn assigned(&self, partitions: &[(&str, i32, &str)], now_ms: i64) {
         for &(topic, partition, metadata) in partitions {
             let source = self.intern(topic, partition);
-            for (pipeline, engine, _) in self.engines_of(topic) {
-                let Ok(mut e) = engine.lock() else { continue };
+            for (pipeline, engine, merging) in self.engines_of(topic) {
+                let mut e = lock_stats(engine, pipeline, merging);
                 e.assign_source(source, now_ms);
                 for (stat, until) in parse_metadata(metadata, pipeline) {
                     e.restore_closed(stat, until);
@@ -499,8 +481,8 @@ impl RecordProcessor for Anonymizer {
     fn revoked(&self, partitions: &[(&str, i32)]) {
         for &(topic, partition) in partitions {
             let source = self.intern(topic, partition);
-            for (_, engine, merging) in self.engines_of(topic) {
-                let Ok(mut e) = engine.lock() else { continue };
+            for (pipeline, engine, merging) in self.engines_of(topic) {
+                let mut e = lock_stats(engine, pipeline, merging);
                 e.revoke_source(source);
                 if merging {
                     // The partition's new owner reads its partials again from
@@ -529,7 +511,7 @@ impl RecordProcessor for Anonymizer {
                 let (floors, meta) = match snapshots.entry(id) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
-                        let Ok(e) = engine.lock() else { continue };
+                        let e = lock_stats(engine, pipeline, merging);
                         let mut meta = String::new();
                         for (stat, until) in e.closed_until() {
                             use std::fmt::Write as _;
@@ -555,5 +537,76 @@ impl RecordProcessor for Anonymizer {
 
     fn pipeline_names(&self) -> Vec<String> {
         self.set.pipelines().iter().map(|p| p.name.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyStore;
+    use crate::pipeline::Pipeline;
+
+    fn anonymizer() -> Anonymizer {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/access_log.toml");
+        let pipe = Pipeline::load(&path, &KeyStore::for_tests(&["ids".to_owned()])).unwrap();
+        Anonymizer::new(PipelineSet::new(vec![pipe]).unwrap())
+    }
+
+    /// Feeds ten requests by ten users in one minute, then finishes; returns
+    /// the statistics rows.
+    fn run(anon: &Anonymizer) -> Vec<String> {
+        let mut worker = anon.new_worker();
+        let mut rows = Vec::new();
+        let mut sink = |o: OutputRecord<'_>| {
+            if o.kind == OutputKind::Stats {
+                rows.push(String::from_utf8_lossy(o.payload).into_owned());
+            }
+        };
+        for i in 0..10 {
+            let raw = format!(
+                r#"{{"ts":"2024-05-14T08:17:{i:02}Z","client_ip":"203.0.113.7","user_id":"u_{i}","method":"GET","path":"/x","status":200,"user_agent":"curl/8.0"}}"#
+            );
+            let record = SourceRecord {
+                topic: "raw.access",
+                partition: 0,
+                offset: i,
+                key: None,
+                payload: Some(raw.as_bytes()),
+                timestamp_ms: None,
+            };
+            assert_eq!(anon.process(&mut worker, &record, &mut sink), Disposition::Emitted);
+        }
+        anon.finish(&mut worker, &mut sink);
+        rows
+    }
+
+    /// A panic while a statistics lock is held must not silently stop the
+    /// pipeline's statistics: the state is recovered, the event counted.
+    #[test]
+    fn poisoned_statistics_lock_is_recovered_and_counted() {
+        let handle = crate::service::metrics::prometheus_handle().unwrap();
+        let control = run(&anonymizer());
+        assert!(control.iter().any(|r| r.contains(r#""/x""#)), "{control:?}");
+
+        let anon = anonymizer();
+        let engine = &anon.stats[0].as_ref().unwrap().local;
+        let panicked = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _guard = engine.lock();
+                panic!("test: poison the statistics lock");
+            })
+            .join()
+        });
+        assert!(panicked.is_err());
+        assert!(engine.is_poisoned());
+        assert_eq!(run(&anon), control, "statistics changed or stopped after a poisoned lock");
+        assert!(!engine.is_poisoned(), "the poison is cleared once recovered");
+        let text = handle.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("logveil_stats_lock_poisoned_total{pipeline=\"access_log\"}"))
+            .unwrap_or_else(|| panic!("no poisoned-lock counter in\n{text}"));
+        assert!(line.ends_with(" 1"), "{line}");
     }
 }

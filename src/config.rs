@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::keys::{KeyError, KeyRingSpec, KeySource, KeyStore};
+use crate::pipeline::compile::toml_error_field;
 use crate::pipeline::set::{pipeline_files, rings_of};
 use crate::pipeline::{PipelineError, PipelineSet};
 use crate::service::settings::{KafkaSettings, RuntimeSettings, ServiceSettings};
@@ -46,7 +47,7 @@ pub struct ConfigFile {
     pub kafka: KafkaSettings,
     /// `[stats]`: `mode = "direct"` (default) or `mode = "merged"` with a `partials_topic`.
     #[serde(default)]
-    pub stats: crate::anonymizer::StatsMode,
+    pub stats: crate::stats::StatsMode,
 }
 
 fn default_pipelines_dir() -> PathBuf {
@@ -123,9 +124,9 @@ impl Config {
             field,
             problem,
         };
-        let mut doc: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| invalid(line_of(text, &e), e.message().to_string()))?;
+        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            invalid(toml_error_field(text, &e), e.message().to_string())
+        })?;
         let overrides = crate::config_env::apply_overrides(&mut doc, env_vars)?;
         let file: ConfigFile =
             serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {
@@ -148,7 +149,7 @@ impl Config {
             keys: BTreeMap::new(),
             service: RuntimeSettings::default(),
             kafka: KafkaSettings::default(),
-            stats: crate::anonymizer::StatsMode::default(),
+            stats: crate::stats::StatsMode::default(),
         };
         Config {
             file,
@@ -251,13 +252,6 @@ pub(crate) fn problem_kind(message: &str) -> String {
         return message.to_owned();
     }
     "invalid value".into()
-}
-
-fn line_of(text: &str, e: &toml::de::Error) -> String {
-    match e.span() {
-        Some(s) => format!("line {}", text[..s.start.min(text.len())].matches('\n').count() + 1),
-        None => "(top level)".into(),
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 
 use serde::Serialize;
 
+use crate::error::ErrorCode;
+
 /// Where the refused record came from.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -35,8 +37,8 @@ pub enum DeadLetterSource<'a> {
 pub struct DeadLetter<'a> {
     /// Format version of this object.
     pub schema: &'static str,
-    /// Stable error code (see `crate::error::ErrorCode`).
-    pub error_code: &'a str,
+    /// Stable error code, serialized as its snake_case name.
+    pub error_code: ErrorCode,
     /// Explanation naming field paths and the problem, never raw values.
     pub message: &'a str,
     /// Pipeline that refused the record, if one owned it.
@@ -56,7 +58,7 @@ pub const DEAD_LETTER_SCHEMA: &str = "logveil.dead_letter/1";
 impl<'a> DeadLetter<'a> {
     /// Builds a dead letter without the raw record.
     pub fn new(
-        error_code: &'a str,
+        error_code: ErrorCode,
         message: &'a str,
         pipeline: Option<&'a str>,
         source: DeadLetterSource<'a>,
@@ -93,7 +95,7 @@ mod tests {
     #[test]
     fn kafka_dead_letter_shape() {
         let dl = DeadLetter::new(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "expected value at line 1 column 1",
             Some("access_log"),
             DeadLetterSource::Kafka { topic: "raw.access", partition: 3, offset: 42 },
@@ -109,10 +111,17 @@ mod tests {
 
     #[test]
     fn raw_only_when_opted_in() {
-        let dl = DeadLetter::new("x", "m", None, DeadLetterSource::File { file: "-", line: 2 }, 3)
-            .with_raw(b"abc");
+        let dl = DeadLetter::new(
+            ErrorCode::TooLarge,
+            "m",
+            None,
+            DeadLetterSource::File { file: "-", line: 2 },
+            3,
+        )
+        .with_raw(b"abc");
         let v: serde_json::Value = serde_json::from_slice(&dl.to_json()).unwrap();
         assert_eq!(v["raw"], "abc");
+        assert_eq!(v["error_code"], "too_large");
         assert_eq!(v["source"]["line"], 2);
     }
 }

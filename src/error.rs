@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// Why a record went to the dead-letter topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ErrorCode {
     /// The record is empty or only whitespace.
     EmptyRecord,
@@ -89,6 +89,14 @@ impl ErrorCode {
             ErrorCode::NoPipeline => "no pipeline owns the record's topic",
             ErrorCode::InvalidPartial => "a statistics partial that no statistic can merge",
         }
+    }
+}
+
+/// Serialized as its stable string form ([`ErrorCode::as_str`]): the only
+/// place, with metric labels, where the code becomes a string.
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -429,14 +429,9 @@ impl KeyStore {
                     )?;
                     let until = match &p.dual_write_until {
                         None => None,
-                        Some(t) => {
-                            Some(crate::actions::time::rfc3339_to_epoch_ms(t).ok_or_else(|| {
-                                KeyError::BadOverlap {
-                                    ring: name.clone(),
-                                    config: config_name.into(),
-                                }
-                            })?)
-                        }
+                        Some(t) => Some(crate::time::rfc3339_to_epoch_ms(t).ok_or_else(|| {
+                            KeyError::BadOverlap { ring: name.clone(), config: config_name.into() }
+                        })?),
                     };
                     Some((key, until))
                 }

@@ -74,8 +74,9 @@ pub struct CommitState {
 /// the kind of problem only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordFailure {
-    /// Stable machine-readable code, e.g. `invalid_json` (see `crate::error::ErrorCode`).
-    pub error_code: &'static str,
+    /// Why; its string form (`invalid_json`, ...) appears only in the dead
+    /// letter and the metric label.
+    pub error_code: crate::error::ErrorCode,
     /// Human-readable explanation without raw values.
     pub message: String,
     /// Pipeline that rejected it, or `None` when no pipeline owns the topic.

@@ -269,5 +269,14 @@ fn format_utc(ms: i64, with_millis: bool, buf: &mut [u8; 24]) -> usize {
     }
 }
 
+/// The wall clock in epoch milliseconds (0 if the system clock is before
+/// 1970): the one `now_ms` of the service ticks, the command line and the
+/// key-rotation checks. Event time never comes from here.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests;

@@ -76,7 +76,7 @@ fn bad_partials_are_dead_lettered_and_the_instance_keeps_merging() {
         offset += 1;
         match feed(&anon, &mut worker, &bad, offset) {
             Disposition::Failed(f) => {
-                assert_eq!(f.error_code, "invalid_partial");
+                assert_eq!(f.error_code, logveil::error::ErrorCode::InvalidPartial);
                 assert!(
                     !f.message.contains("canary") && !f.message.contains("/x"),
                     "{}",

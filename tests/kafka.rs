@@ -121,7 +121,7 @@ impl RecordProcessor for TestProcessor {
         let pipeline = self.names.pipeline.clone();
         if payload.starts_with(b"bad") {
             return Disposition::Failed(RecordFailure {
-                error_code: "invalid_json",
+                error_code: logveil::error::ErrorCode::InvalidJson,
                 message: "expected value at line 1 column 1".into(),
                 pipeline: Some(pipeline),
             });

@@ -23,8 +23,6 @@
 //! once at load; a pseudonym then costs two SHA-256 block compressions (with
 //! SHA-NI where the CPU has it) and no hasher-state copies.
 
-use std::time::SystemTime;
-
 use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
 
@@ -383,14 +381,6 @@ impl Pseudonymizer {
 /// or escapes, so it can be written into JSON verbatim.
 fn valid_domain(d: &[u8]) -> bool {
     d.len() <= 253 && d.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
-}
-
-/// Milliseconds since the epoch now (for dual-write checks).
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! record that fails goes to the dead-letter file (default: stderr) as a
 //! dead-letter JSON object with its line number, and processing continues.
 //! `--stats` also computes the pipeline's statistics and writes the rows.
-//! A summary goes to stderr at the end; a progress bar is shown on stderr
+//! Records go through the same engine seam as the Kafka service
+//! ([`Anonymizer`]), so output, dead letters and statistics are built by
+//! one code path. A summary goes to stderr at the end; a progress bar is shown on stderr
 //! when it is a terminal and the input is a file.
 
 use std::collections::BTreeMap;
@@ -15,12 +17,14 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use crate::anonymizer::{AnonWorker, Anonymizer};
 use crate::config::Config;
 use crate::dead_letter::{DeadLetter, DeadLetterSource};
+use crate::error::ErrorCode;
 use crate::keys::{KeyStore, ProcessEnv};
 use crate::pipeline::compile::referenced_rings;
-use crate::pipeline::{Pipeline, Scratch};
-use crate::stats::StatsEngine;
+use crate::pipeline::{Pipeline, PipelineError, PipelineSet};
+use crate::processor::{Disposition, OutputKind, OutputRecord, RecordProcessor, SourceRecord};
 
 /// Arguments of `process`.
 #[derive(Debug, clap::Args)]
@@ -56,7 +60,7 @@ pub struct Summary {
     /// Records written.
     pub written: u64,
     /// Dead letters by error code.
-    pub dead_lettered: BTreeMap<&'static str, u64>,
+    pub dead_lettered: BTreeMap<ErrorCode, u64>,
     /// Fields dropped because their value could not be transformed, by field path.
     pub fields_dropped: BTreeMap<String, u64>,
     /// Statistics rows written.
@@ -77,26 +81,80 @@ pub struct Sinks<'a> {
     /// Dead letters.
     pub dead: &'a mut dyn Write,
     /// Statistics rows, when computed.
-    pub stats: Option<(&'a mut dyn Write, StatsEngine)>,
+    pub stats: Option<&'a mut dyn Write>,
 }
 
-/// Runs `pipeline` over one input; `name` labels dead letters. Library form
-/// of the command, used by tests.
+/// One pipeline behind the same engine seam the Kafka service uses
+/// ([`Anonymizer`]): a file's lines are records of the pipeline's first
+/// input topic, partition 0, numbered from 0 across all inputs.
+pub struct FileRun {
+    anon: Anonymizer,
+    worker: AnonWorker,
+    topic: String,
+    next_offset: i64,
+    /// The first output error inside the engine's sink, reported after it returns.
+    error: Option<io::Error>,
+}
+
+impl FileRun {
+    /// Runs `pipeline`; its statistics only when `with_stats`.
+    ///
+    /// # Errors
+    /// A pipeline without input topics cannot form a set.
+    pub fn new(mut pipeline: Pipeline, with_stats: bool) -> Result<Self, PipelineError> {
+        if !with_stats {
+            pipeline.stats.clear();
+        }
+        let topic = pipeline.input_topics.first().cloned().unwrap_or_default();
+        let anon = Anonymizer::new(PipelineSet::new(vec![pipeline])?);
+        let worker = anon.new_worker();
+        Ok(FileRun { anon, worker, topic, next_offset: 0, error: None })
+    }
+
+    fn rule_path(&self, rule: usize) -> Option<&str> {
+        let p = self.anon.pipelines().pipelines().first()?;
+        p.rules.get(rule).map(|r| r.path.as_str())
+    }
+}
+
+/// Hands the engine's outputs to the sinks: anonymized records to `output`,
+/// statistics rows to `stats`; the first write error is kept in `error`.
+fn write_output(
+    o: &OutputRecord<'_>,
+    sinks: &mut Sinks<'_>,
+    summary: &mut Summary,
+    error: &mut Option<io::Error>,
+) {
+    let (w, count) = match o.kind {
+        OutputKind::Anonymized => (&mut *sinks.output, &mut summary.written),
+        OutputKind::Stats | OutputKind::StatsPartial => match sinks.stats.as_deref_mut() {
+            Some(w) => (w, &mut summary.stats_rows),
+            None => return,
+        },
+    };
+    if error.is_none() {
+        match w.write_all(o.payload).and_then(|()| w.write_all(b"\n")) {
+            Ok(()) => *count += 1,
+            Err(e) => *error = Some(e),
+        }
+    }
+}
+
+/// Runs one input through the run's pipeline; `name` labels dead letters.
+/// Library form of the command.
 ///
 /// # Errors
 /// I/O errors reading input or writing outputs.
 pub fn process_stream(
-    pipeline: &Pipeline,
+    run: &mut FileRun,
     name: &str,
     input: &mut dyn BufRead,
     sinks: &mut Sinks<'_>,
     summary: &mut Summary,
     progress: Option<&indicatif::ProgressBar>,
 ) -> io::Result<()> {
-    let mut scratch = Scratch::default();
     let mut line = Vec::with_capacity(1024);
     let mut line_no = 0u64;
-    let mut rows = Vec::new();
     loop {
         line.clear();
         let n = input.read_until(b'\n', &mut line)?;
@@ -112,51 +170,51 @@ pub fn process_stream(
         if let Some(r) = record.strip_suffix(b"\n") {
             record = r.strip_suffix(b"\r").unwrap_or(r);
         }
-        match pipeline.process(record, &mut scratch) {
-            Ok(()) => {
-                sinks.output.write_all(&scratch.out)?;
-                sinks.output.write_all(b"\n")?;
-                summary.written += 1;
-                if let Some((_, engine)) = sinks.stats.as_mut() {
-                    engine.observe(&scratch.out);
-                }
-            }
-            Err(e) => {
+        let source = SourceRecord {
+            topic: &run.topic,
+            partition: 0,
+            offset: run.next_offset,
+            key: None,
+            payload: Some(record),
+            timestamp_ms: None,
+        };
+        run.next_offset += 1;
+        let error = &mut run.error;
+        let disposition = run
+            .anon
+            .process(&mut run.worker, &source, &mut |o| write_output(&o, sinks, summary, error));
+        if let Some(e) = run.error.take() {
+            return Err(e);
+        }
+        match disposition {
+            Disposition::Failed(f) => {
                 let dl = DeadLetter::new(
-                    e.code.as_str(),
-                    &e.message,
-                    Some(&pipeline.name),
+                    f.error_code,
+                    &f.message,
+                    f.pipeline.as_deref(),
                     DeadLetterSource::File { file: name, line: line_no },
                     record.len(),
                 );
                 sinks.dead.write_all(&dl.to_json())?;
                 sinks.dead.write_all(b"\n")?;
-                *summary.dead_lettered.entry(e.code.as_str()).or_default() += 1;
+                *summary.dead_lettered.entry(f.error_code).or_default() += 1;
+            }
+            Disposition::Emitted | Disposition::Filtered { .. } | Disposition::Absorbed { .. } => {}
+        }
+        for &ri in run.worker.failed_rules() {
+            if let Some(path) = run.rule_path(ri) {
+                *summary.fields_dropped.entry(path.to_owned()).or_default() += 1;
             }
         }
-        for &ri in &scratch.failed_rules {
-            *summary.fields_dropped.entry(pipeline.rules[ri].path.clone()).or_default() += 1;
-        }
-        if let Some((w, engine)) = sinks.stats.as_mut() {
-            if line_no % 4096 == 0 {
-                engine.poll(crate::actions::pseudonymize::now_ms(), &mut rows);
-                write_rows(*w, &mut rows, summary)?;
+        if sinks.stats.is_some() && line_no % 4096 == 0 {
+            let error = &mut run.error;
+            run.anon.tick(&mut run.worker, crate::time::now_ms(), &mut |o| {
+                write_output(&o, sinks, summary, error)
+            });
+            if let Some(e) = run.error.take() {
+                return Err(e);
             }
         }
-    }
-    Ok(())
-}
-
-/// Writes and clears statistics rows.
-fn write_rows(
-    w: &mut dyn Write,
-    rows: &mut Vec<crate::stats::StatsRow>,
-    summary: &mut Summary,
-) -> io::Result<()> {
-    for r in rows.drain(..) {
-        w.write_all(&r.json)?;
-        w.write_all(b"\n")?;
-        summary.stats_rows += 1;
     }
     Ok(())
 }
@@ -166,11 +224,17 @@ fn write_rows(
 ///
 /// # Errors
 /// I/O errors writing rows.
-pub fn finish_stats(sinks: &mut Sinks<'_>, summary: &mut Summary) -> io::Result<()> {
-    if let Some((w, engine)) = sinks.stats.as_mut() {
-        let mut rows = Vec::new();
-        engine.finish(&mut rows);
-        write_rows(*w, &mut rows, summary)?;
+pub fn finish_stats(
+    run: &mut FileRun,
+    sinks: &mut Sinks<'_>,
+    summary: &mut Summary,
+) -> io::Result<()> {
+    let error = &mut run.error;
+    run.anon.finish(&mut run.worker, &mut |o| write_output(&o, sinks, summary, error));
+    if let Some(e) = run.error.take() {
+        return Err(e);
+    }
+    if let Some(w) = sinks.stats.as_deref_mut() {
         w.flush()?;
     }
     Ok(())
@@ -221,19 +285,18 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(open_out(&p.display().to_string())?),
         None => None,
     };
+    let mut run = FileRun::new(pipeline, stats_out.is_some())?;
     let mut sinks = Sinks {
         output: &mut *output,
         dead: &mut *dead,
-        stats: stats_out
-            .as_mut()
-            .map(|w| (&mut **w as &mut dyn Write, StatsEngine::new(pipeline.stats.clone()))),
+        stats: stats_out.as_mut().map(|w| &mut **w as &mut dyn Write),
     };
     let mut summary = Summary::default();
     for name in &args.input {
         if name == "-" {
             let stdin = io::stdin();
             let mut input = stdin.lock();
-            process_stream(&pipeline, name, &mut input, &mut sinks, &mut summary, None)?;
+            process_stream(&mut run, name, &mut input, &mut sinks, &mut summary, None)?;
         } else {
             let file = File::open(name).with_context(|| format!("cannot open {name}"))?;
             let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -248,13 +311,13 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
                 bar
             });
             let mut input = BufReader::with_capacity(1 << 16, file.take(u64::MAX));
-            process_stream(&pipeline, name, &mut input, &mut sinks, &mut summary, bar.as_ref())?;
+            process_stream(&mut run, name, &mut input, &mut sinks, &mut summary, bar.as_ref())?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
         }
     }
-    finish_stats(&mut sinks, &mut summary)?;
+    finish_stats(&mut run, &mut sinks, &mut summary)?;
     sinks.output.flush()?;
     sinks.dead.flush()?;
     eprintln!(

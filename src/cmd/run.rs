@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::anonymizer::{Anonymizer, StatsMode};
+use crate::anonymizer::Anonymizer;
 use crate::config::Config;
 use crate::keys::{KeyStore, ProcessEnv};
 use crate::pipeline::PipelineSet;
 use crate::service::{self, EmbeddedBroker, Shutdown};
+use crate::stats::StatsMode;
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -27,7 +28,7 @@ pub struct RunArgs {
 /// Publishes which key id each ring uses (`logveil_key_info`).
 pub fn publish_key_ids(keys: &KeyStore) {
     for ring in keys.rings() {
-        service::metrics::key_in_use(&ring.name, &ring.current.id);
+        crate::engine_metrics::key_in_use(&ring.name, &ring.current.id);
     }
 }
 

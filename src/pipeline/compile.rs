@@ -369,8 +369,10 @@ pub fn referenced_rings_in(text: &str, path: &Path) -> Result<BTreeSet<String>, 
     Ok(rings)
 }
 
-/// Best-effort "line N" locator for a TOML syntax/type error.
-fn toml_error_field(text: &str, e: &toml::de::Error) -> String {
+/// Best-effort "line N" locator for a TOML syntax/type error, for the
+/// pipeline files and `config/logveil.toml` alike: names the line, never
+/// the text around it.
+pub(crate) fn toml_error_field(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;

@@ -23,11 +23,12 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
-use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
+use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
 use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrSpan, SyntaxError};
+use crate::time::now_ms;
 
 use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
 use super::json_out::write_str;

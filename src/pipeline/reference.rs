@@ -12,10 +12,11 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::actions::pseudonymize::{now_ms, PseudonymOutcome};
+use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
 use crate::actions::{ip, language, mask, time, url};
 use crate::error::{ErrorCode, RecordError};
+use crate::time::now_ms;
 
 use super::compile::{Action, Child, ChildKind, Node, Pipeline};
 use super::json_out::{nesting_exceeds, write_str};

@@ -121,7 +121,7 @@ impl GroupContext {
         drop(committed);
         let refs: Vec<(&str, i32, &str)> =
             parts.iter().map(|(t, p, m)| (t.as_str(), *p, m.as_str())).collect();
-        self.shared.hooks.assigned(&refs, super::worker::now_ms());
+        self.shared.hooks.assigned(&refs, crate::time::now_ms());
     }
 
     /// Drains the revoked partitions (bounded), commits their delivered

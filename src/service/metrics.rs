@@ -1,5 +1,8 @@
 //! Every metric logveil exports, and the events that log and count together.
 //!
+//! The engine's own metrics are defined in [`crate::engine_metrics`] (the
+//! engine does not import the service) and re-exported here.
+//!
 //! Names carry the `logveil_` prefix and counters end in `_total`. Label
 //! values come only from small fixed sets: pipeline names and topics from
 //! the operator's config, `error_code` from [`crate::error::ErrorCode`],
@@ -18,6 +21,13 @@ use metrics::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+pub use crate::engine_metrics::{
+    key_in_use, FIELDS_DROPPED_TOTAL, KEY_INFO, STATS_COUNTERS, STATS_INVALID_TIME_TOTAL,
+    STATS_LATE_RECORDS_TOTAL, STATS_LOCK_POISONED_TOTAL, STATS_OVERFLOW_RECORDS_TOTAL,
+    STATS_REPLAYED_RECORDS_TOTAL, STATS_SUPPRESSED_GROUPS_TOTAL,
+};
+use crate::error::ErrorCode;
+
 /// Source records taken by a pipeline. Labels: `pipeline`.
 pub const RECORDS_IN_TOTAL: &str = "logveil_records_in_total";
 /// Anonymized records produced. Labels: `pipeline`.
@@ -28,9 +38,6 @@ pub const STATS_RECORDS_OUT_TOTAL: &str = "logveil_stats_records_out_total";
 pub const RECORDS_DEAD_LETTERED_TOTAL: &str = "logveil_records_dead_lettered_total";
 /// Records intentionally filtered by a pipeline. Labels: `pipeline`.
 pub const RECORDS_FILTERED_TOTAL: &str = "logveil_records_filtered_total";
-/// Fields dropped because their value could not be transformed (never
-/// passed through raw). Labels: `pipeline`, `action`.
-pub const FIELDS_DROPPED_TOTAL: &str = "logveil_fields_dropped_total";
 /// Time to process one record in a pipeline, seconds, for a sample of records
 /// (every [`crate::service::PROCESSING_SAMPLE_EVERY`]th per worker). Labels: `pipeline`.
 pub const PROCESSING_SECONDS: &str = "logveil_processing_duration_seconds";
@@ -43,8 +50,6 @@ pub const PRODUCER_QUEUE_DEPTH: &str = "logveil_producer_queue_messages";
 /// Outputs whose delivery finally failed. Labels: `kind`
 /// (`anonymized`, `dead_letter`, `stats`).
 pub const DELIVERY_ERRORS_TOTAL: &str = "logveil_delivery_errors_total";
-/// Key id in use per key ring; the value is always 1. Labels: `ring`, `key_id`.
-pub const KEY_INFO: &str = "logveil_key_info";
 /// 1 when the consumer has an assignment and the producer reached a broker.
 pub const READY: &str = "logveil_ready";
 /// Partition assignments and revocations. Labels: `kind` (`assign`, `revoke`).
@@ -53,27 +58,16 @@ pub const REBALANCES_TOTAL: &str = "logveil_rebalances_total";
 /// owner reads them again from the committed offset.
 pub const RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL: &str =
     "logveil_records_revoked_before_processing_total";
-
-/// Statistics: (record, stat) pairs later than their window's allowed
-/// lateness (counted, never re-opening a window). Labels: `pipeline`.
-pub const STATS_LATE_RECORDS_TOTAL: &str = "logveil_stats_late_records_total";
-/// Statistics: (record, stat) pairs whose event time was missing or invalid. Labels: `pipeline`.
-pub const STATS_INVALID_TIME_TOTAL: &str = "logveil_stats_invalid_time_total";
-/// Statistics: groups suppressed by the privacy thresholds. Labels: `pipeline`.
-pub const STATS_SUPPRESSED_GROUPS_TOTAL: &str = "logveil_stats_suppressed_groups_total";
-/// Statistics: records folded into the overflow because a window reached
-/// `max_groups`. Labels: `pipeline`.
-pub const STATS_OVERFLOW_RECORDS_TOTAL: &str = "logveil_stats_overflow_records_total";
-/// Statistics: records read again (after a restart or re-assignment) whose
-/// windows already hold or emitted them; skipped. Labels: `pipeline`.
-pub const STATS_REPLAYED_RECORDS_TOTAL: &str = "logveil_stats_replayed_records_total";
+/// Records skipped because their offset was not above the last one begun in
+/// the partition's current assignment (the consumer delivered it twice).
+pub const RECORDS_REPEATED_OFFSET_TOTAL: &str = "logveil_records_repeated_offset_total";
 /// 1 while a configured input topic does not exist on the broker. Labels: `topic`.
 pub const INPUT_TOPIC_MISSING: &str = "logveil_input_topic_missing";
 
 /// Every family with its help text, described once so `/metrics` carries
 /// `# HELP` and `# TYPE` for each.
 fn describe_all() {
-    let counters: [(&'static str, &'static str); 15] = [
+    let counters: [(&'static str, &'static str); 17] = [
         (RECORDS_IN_TOTAL, "Source records taken, by pipeline."),
         (RECORDS_OUT_TOTAL, "Anonymized records produced, by pipeline."),
         (STATS_RECORDS_OUT_TOTAL, "Statistics rows and partials produced, by pipeline."),
@@ -92,6 +86,8 @@ fn describe_all() {
         (STATS_SUPPRESSED_GROUPS_TOTAL, "Statistics: groups suppressed by min_count or min_distinct."),
         (STATS_OVERFLOW_RECORDS_TOTAL, "Statistics: records folded into the overflow of a full window."),
         (STATS_REPLAYED_RECORDS_TOTAL, "Statistics: records read again after a restart or re-assignment, skipped."),
+        (STATS_LOCK_POISONED_TOTAL, "Statistics: poisoned statistics locks recovered (a thread panicked holding one)."),
+        (RECORDS_REPEATED_OFFSET_TOTAL, "Records skipped because their offset repeated within one assignment."),
     ];
     for (name, help) in counters {
         describe_counter!(name, help);
@@ -107,7 +103,11 @@ fn describe_all() {
 /// Creates every counter whose label set is known at start, at 0, so an
 /// alert on it can be written before its first increment.
 pub(crate) fn register_at_start(pipelines: &[String], topics: &[String]) {
-    for name in [COMMIT_FAILURES_TOTAL, RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL] {
+    for name in [
+        COMMIT_FAILURES_TOTAL,
+        RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL,
+        RECORDS_REPEATED_OFFSET_TOTAL,
+    ] {
         counter!(name).increment(0);
     }
     for kind in [OutputLabel::Anonymized, OutputLabel::DeadLetter, OutputLabel::Stats] {
@@ -121,17 +121,11 @@ pub(crate) fn register_at_start(pipelines: &[String], topics: &[String]) {
         for c in [&m.records_in, &m.records_out, &m.stats_out, &m.filtered] {
             c.increment(0);
         }
-        for code in crate::error::ErrorCode::ALL {
+        for code in ErrorCode::ALL {
             counter!(RECORDS_DEAD_LETTERED_TOTAL, "pipeline" => p.to_owned(), "error_code" => code.as_str())
                 .increment(0);
         }
-        for name in [
-            STATS_LATE_RECORDS_TOTAL,
-            STATS_INVALID_TIME_TOTAL,
-            STATS_SUPPRESSED_GROUPS_TOTAL,
-            STATS_OVERFLOW_RECORDS_TOTAL,
-            STATS_REPLAYED_RECORDS_TOTAL,
-        ] {
+        for name in STATS_COUNTERS {
             counter!(name, "pipeline" => p.to_owned()).increment(0);
         }
     }
@@ -168,19 +162,6 @@ pub fn prometheus_handle() -> Result<PrometheusHandle, String> {
         .clone()
 }
 
-/// Counts a field the engine dropped because its value could not be
-/// transformed. For the engine; `action` is the rule's action name.
-pub fn field_dropped(pipeline: &str, action: &'static str) {
-    counter!(FIELDS_DROPPED_TOTAL, "pipeline" => pipeline.to_owned(), "action" => action)
-        .increment(1);
-}
-
-/// Publishes which key id a ring uses (`logveil_key_info{ring,key_id} 1`).
-/// For the engine, at start and on rotation. Never pass key material.
-pub fn key_in_use(ring: &str, key_id: &str) {
-    gauge!(KEY_INFO, "ring" => ring.to_owned(), "key_id" => key_id.to_owned()).set(1.0);
-}
-
 /// Per-pipeline handles a worker caches, so the hot path does not look up
 /// the registry per record.
 #[derive(Clone)]
@@ -209,14 +190,22 @@ impl PipelineMetrics {
 /// Logs coordinates and the code only, never the record.
 pub(crate) fn dead_lettered(
     pipeline: Option<&str>,
-    error_code: &'static str,
+    error_code: ErrorCode,
     topic: &str,
     partition: i32,
     offset: i64,
 ) {
     let p = pipeline.unwrap_or("none");
-    tracing::debug!(pipeline = p, error_code, topic, partition, offset, "record dead-lettered");
-    counter!(RECORDS_DEAD_LETTERED_TOTAL, "pipeline" => p.to_owned(), "error_code" => error_code)
+    let code = error_code.as_str();
+    tracing::debug!(
+        pipeline = p,
+        error_code = code,
+        topic,
+        partition,
+        offset,
+        "record dead-lettered"
+    );
+    counter!(RECORDS_DEAD_LETTERED_TOTAL, "pipeline" => p.to_owned(), "error_code" => code)
         .increment(1);
 }
 
@@ -275,6 +264,13 @@ pub(crate) fn skipped_revoked(n: u64) {
     counter!(RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL).increment(n);
 }
 
+/// A record skipped because its offset was not above the last one begun in
+/// this assignment: a warning and a counter together.
+pub(crate) fn skipped_repeated_offset(topic: &str, partition: i32, error: &dyn std::fmt::Display) {
+    tracing::warn!(topic, partition, %error, "record delivered twice in one assignment; skipped");
+    counter!(RECORDS_REPEATED_OFFSET_TOTAL).increment(1);
+}
+
 pub(crate) fn set_ready(ready: bool) {
     gauge!(READY).set(if ready { 1.0 } else { 0.0 });
 }
@@ -295,4 +291,28 @@ pub(crate) fn set_consumer_lag(topic: &str, partition: i32, lag: i64) {
 /// Seconds as the histogram wants them.
 pub(crate) fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the unlabelled counter `name` in a rendering.
+    fn value(text: &str, name: &str) -> Option<f64> {
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    /// A repeated offset is counted, and the counter exists at 0 from start.
+    #[test]
+    fn repeated_offsets_are_counted_from_zero() {
+        let handle = prometheus_handle().unwrap();
+        register_at_start(&[], &[]);
+        let before = value(&handle.render(), RECORDS_REPEATED_OFFSET_TOTAL)
+            .expect("repeated-offset counter exists at start");
+        let error = super::super::offsets::TrackError::NotIncreasing { offset: 3, last: 3 };
+        skipped_repeated_offset("raw.test", 0, &error);
+        skipped_repeated_offset("raw.test", 0, &error);
+        let after = value(&handle.render(), RECORDS_REPEATED_OFFSET_TOTAL).unwrap();
+        assert_eq!(after - before, 2.0);
+    }
 }

@@ -10,10 +10,11 @@
 use std::ops::Range;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::dead_letter::{DeadLetter, DeadLetterSource};
 use crate::processor::{Disposition, OutputKind, OutputRecord, RecordProcessor, SourceRecord};
+use crate::time::now_ms;
 
 use super::metrics::{self, OutputLabel, PipelineMetrics};
 use super::offsets::{BeginRefused, PartitionTracker};
@@ -126,10 +127,6 @@ struct Local {
     until_sample: u32,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Runs until the queue closes (graceful: then `finish()`) or the service
 /// aborts (no `finish()`). Returns what this worker did.
 pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Batch>) -> RunSummary {
@@ -235,10 +232,7 @@ fn process<P: RecordProcessor>(
             return;
         }
         Err(BeginRefused::Track(error)) => {
-            tracing::warn!(
-                topic = %tracker.topic, partition = tracker.partition, %error,
-                "record delivered twice in one assignment; skipped"
-            );
+            metrics::skipped_repeated_offset(&tracker.topic, tracker.partition, &error);
             return;
         }
     }

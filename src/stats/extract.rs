@@ -316,8 +316,12 @@ fn number_val(raw: &[u8], float: bool) -> Option<Val> {
             return Some(match (negative, significand) {
                 (false, s) => Val::UInt(s),
                 (true, 0) => Val::Float(-0.0),
-                // At most 19 digits, so not below i64::MIN.
-                (true, s) => Val::Int((s as i64).wrapping_neg()),
+                // 19 digits can pass i64::MIN: serde_json then reads an f64
+                // (and `s as f64` is correctly rounded, as its parse is).
+                (true, s) => match 0_i64.checked_sub_unsigned(s) {
+                    Some(i) => Val::Int(i),
+                    None => Val::Float(-(s as f64)),
+                },
             });
         }
         // serde_json's f64_from_parts for a fraction of at most 22 digits:
@@ -371,6 +375,17 @@ mod tests {
         assert_eq!(rec.vals[status], Val::UInt(404));
         assert_eq!(rec.vals[ua], Val::Composite);
         assert_eq!(rec.vals[abc], Val::Int(-3));
+        // Found by `extraction_matches_the_serde_visitors`: 19 digits below
+        // i64::MIN wrapped to a positive integer.
+        for (raw, want) in [
+            (&b"-9230000000000000000"[..], Val::Float(-9.23e18)),
+            (b"-9223372036854775808", Val::Int(i64::MIN)),
+            (b"-9223372036854775809", Val::Float(-9_223_372_036_854_775_809.0)),
+        ] {
+            assert_eq!(number_val(raw, false), Some(want));
+            let n: serde_json::Value = serde_json::from_slice(raw).unwrap();
+            assert_eq!(Record::number(want), n.as_f64());
+        }
         assert_eq!(rec.vals[dur], Val::Float(46.26));
         assert_eq!(rec.strings.len(), "2024-05-14T08:17:00.000Z".len() + 7);
     }

@@ -245,3 +245,10 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn wall_clock_is_epoch_milliseconds() {
+    let ms = super::now_ms();
+    // 2020-01-01T00:00:00Z and 9999-12-31, independent constants.
+    assert!(ms > 1_577_836_800_000 && ms < MAX_MS, "{ms}");
+}

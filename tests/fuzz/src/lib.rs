@@ -227,15 +227,6 @@ fn check_shape(rule: &toml::Table, v: &Value) -> Result<(), String> {
     }
 }
 
-/// Whether to check the properties whose fixes belong to other branches and
-/// may not have landed yet (redaction to a fixpoint, request lines split from
-/// the right): set `LOGVEIL_FUZZ_PENDING=1`. The CI smoke leaves it unset;
-/// see README.md.
-pub fn check_pending() -> bool {
-    static PENDING: OnceLock<bool> = OnceLock::new();
-    *PENDING.get_or_init(|| std::env::var("LOGVEIL_FUZZ_PENDING").is_ok_and(|v| v == "1"))
-}
-
 /// `min_count` of each `[[stats]]` block of pipeline text (default 1).
 fn min_counts(text: &str) -> BTreeMap<String, u64> {
     let doc: toml::Table = text.parse().expect("pipeline file is TOML");
