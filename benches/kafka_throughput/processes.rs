@@ -27,16 +27,13 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use logveil::config::Config;
-use logveil::service::kafka_config::{consumer_config, producer_config};
 use logveil::service::{EmbeddedBroker, ServiceSettings};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::{env_or, median, produce_input};
+use crate::{copy_loop, env_or, median, produce_input};
 
 /// A 64-hex-digit key for the `ids` ring: benchmark-only material.
 const BENCH_KEY: &str = "6c6f677665696c2062656e6368206b65792c206e6f7420666f72207573652121";
@@ -184,30 +181,9 @@ pub fn copy_role() {
     let input = std::env::var("LOGVEIL_BENCH_COPY_IN").expect("input topic");
     let output = std::env::var("LOGVEIL_BENCH_COPY_OUT").expect("output topic");
     let n = env_or("LOGVEIL_BENCH_COPY_RECORDS", 0);
-    let consumer: BaseConsumer = consumer_config(&s).create().expect("consumer");
-    let producer: ThreadedProducer<_> = producer_config(&s).create().expect("producer");
-    consumer.subscribe(&[input.as_str()]).expect("subscribe");
-    let mut seen = 0;
-    while seen < n {
-        let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else { continue };
-        let mut rec = BaseRecord::to(&output).payload(m.payload().unwrap_or_default());
-        if let Some(k) = m.key() {
-            rec = rec.key(k);
-        }
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    rec = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((e, _)) => panic!("produce failed: {e}"),
-            }
-        }
-        seen += 1;
-    }
-    producer.flush(Duration::from_secs(120)).expect("flush");
-    let _ = consumer.commit_consumer_state(CommitMode::Sync);
+    // The same loop as the in-process baseline; its timing is not used here
+    // (the parent measures from the output topic and this process's /proc).
+    let _ = copy_loop(&s, &input, &output, n);
     let mut rest = String::new();
     let _ = std::io::stdin().read_line(&mut rest);
 }
