@@ -64,19 +64,10 @@ fn birth_date_ok(body: &[u8]) -> bool {
     }
 }
 
+/// A birth date an ID can carry: a real calendar date (the one definition in
+/// [`crate::time`]) in 1900–2099.
 pub(super) fn valid_date(year: u32, month: u32, day: u32) -> bool {
-    if !(1900..=2099).contains(&year) {
-        return false;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&day)
+    (1900..=2099).contains(&year) && crate::time::is_valid_date(year, month, day)
 }
 
 /// An 18-digit number with a China ID's structure (province code and
