@@ -64,17 +64,11 @@ pub fn masked_shape(text: &str) -> Option<Shape> {
     valid_iban.then_some(Shape::Iban)
 }
 
-/// ISO 13616 / ISO 7064 MOD 97-10: move the first four characters to the
-/// end, letters to 10..=35, and the number mod 97 must be 1. Spaces skipped.
+/// ISO 13616 / ISO 7064 MOD 97-10 on the value without its spaces (the one
+/// check, shared with the `redact` IBAN detector).
 fn iban_checksum_ok(b: &[u8]) -> bool {
     let alnum: Vec<u8> = b.iter().copied().filter(u8::is_ascii_alphanumeric).collect();
-    let (head, tail) = alnum.split_at(4);
-    let mut rem = 0u32;
-    for &c in tail.iter().chain(head) {
-        let v = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') + 10 };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
-    }
-    rem == 1
+    crate::actions::redact::iban_mod97_valid(&alnum)
 }
 
 /// Appends `text` masked to `out`, keeping only its last `keep_last` digits

@@ -138,8 +138,9 @@ fn iban_at(b: &[u8], start: usize) -> Option<usize> {
 }
 
 /// ISO 7064 MOD 97-10 over the number with its first four characters
-/// moved to the end and letters as 10–35.
-fn mod97(iban: &[u8]) -> bool {
+/// moved to the end and letters as 10–35; `iban` is compact (digits and
+/// upper-case letters only: anything else fails). Also `mask`'s IBAN check.
+pub(crate) fn mod97(iban: &[u8]) -> bool {
     let (head, tail) = iban.split_at(4.min(iban.len()));
     let mut rem: u32 = 0;
     for &c in tail.iter().chain(head) {

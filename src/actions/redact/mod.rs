@@ -52,6 +52,7 @@ use bounds::Group;
 
 pub(crate) use card::luhn_valid;
 pub(crate) use cn_id::{cn_id_check_char, valid_cn_id};
+pub(crate) use iban::mod97 as iban_mod97_valid;
 
 /// One kind of personal information that [`Redactor`] can find in free text.
 ///
