@@ -142,6 +142,9 @@ pub struct Child {
     pub probe: NameProbe,
     /// A rule, or a nested level.
     pub kind: ChildKind,
+    /// Statistics capture: the extraction-trie node of this rule's output
+    /// when a statistic reads it (set by [`crate::stats::mark_captures`]).
+    pub stats_node: Option<u32>,
 }
 
 /// What a child is.
@@ -220,6 +223,7 @@ impl Node {
                     prev_key: key_prefix(&format!("{first}_prev")).into(),
                     probe: NameProbe::new(first.as_bytes()),
                     kind,
+                    stats_node: None,
                 });
                 let idx = self.children.len() - 1;
                 self.index.insert(first.as_bytes().into(), idx);
@@ -285,6 +289,9 @@ pub struct Pipeline {
     pub stats: Vec<CompiledStat>,
     /// Statistics as written (for `explain`).
     pub stats_specs: Vec<crate::stats::StatSpec>,
+    /// The walk locates every field the statistics read
+    /// (`Scratch::stats_located`), so they need not scan the output.
+    pub stats_capture: bool,
     /// Embedded test cases.
     pub tests: Vec<TestCase>,
     /// File it was loaded from.
@@ -471,6 +478,8 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         stats.push(s.compile().map_err(|e| err(format!("stats[{i}]"), e.to_string()))?);
     }
 
+    let stats_capture = crate::stats::mark_captures(&stats, &mut root);
+
     for (i, t) in spec.tests.iter().enumerate() {
         if t.expect.is_some() == t.expect_error.is_some() {
             return Err(err(
@@ -496,6 +505,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         rules,
         stats,
         stats_specs: spec.stats,
+        stats_capture,
         tests: spec.tests,
         file: file.to_path_buf(),
         key_id,

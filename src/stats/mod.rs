@@ -16,7 +16,9 @@
 //! - `window`: per-window aggregation state; `render`: thresholds, `__other__`
 //!   folding and final rows.
 //! - `partial`: the wire format of mergeable partial aggregates.
-//! - `extract`: one-pass extraction of the needed paths from the record JSON.
+//! - `extract`: one-pass extraction of the needed paths from the record JSON;
+//!   `capture`: the same paths located by the record walk instead.
+//! - `shard`: [`StatsShard`], one worker's share of the open windows.
 //! - `derive`: derived dimensions (`path_template`, `status_class`).
 //! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles;
 //!   `noise`: two-sided geometric count noise.
@@ -111,6 +113,7 @@
 //! and per quantiles measure up to 4096 8-byte buckets per sign (typically a
 //! few hundred).
 
+mod capture;
 mod clock;
 mod compile;
 mod derive;
@@ -121,6 +124,7 @@ mod mode;
 mod noise;
 mod partial;
 mod render;
+mod shard;
 mod sketch;
 pub mod spec;
 mod time;
@@ -133,9 +137,11 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
+pub use capture::mark_captures;
 pub use clock::{SourceId, IMPLICIT_SOURCE};
-pub use engine::{Observation, StatsEngine, StatsExtractor};
+pub use engine::{open_groups, open_windows, Observation, StatsCore, StatsEngine, StatsExtractor};
 pub use mode::{default_merge_delay_ms, default_partials_topic, StatsMode};
+pub use shard::StatsShard;
 pub use spec::{compile_all, CompiledStat, StatSpec};
 pub(crate) use time::write_rfc3339_secs;
 
@@ -229,4 +235,26 @@ pub struct StatsCounters {
     pub partials_emitted: u64,
     /// Partial rows merged.
     pub partials_merged: u64,
+}
+
+impl StatsCounters {
+    /// Field-wise sum (the core's counters plus its shards').
+    pub(crate) fn plus(&self, o: &StatsCounters) -> StatsCounters {
+        StatsCounters {
+            records_observed: self.records_observed + o.records_observed,
+            replayed_records: self.replayed_records + o.replayed_records,
+            invalid_records: self.invalid_records + o.invalid_records,
+            invalid_time: self.invalid_time + o.invalid_time,
+            late_records: self.late_records + o.late_records,
+            suppressed_groups: self.suppressed_groups + o.suppressed_groups,
+            suppressed_records: self.suppressed_records + o.suppressed_records,
+            overflow_groups: self.overflow_groups + o.overflow_groups,
+            overflow_records: self.overflow_records + o.overflow_records,
+            other_rows_dropped: self.other_rows_dropped + o.other_rows_dropped,
+            rows_emitted: self.rows_emitted + o.rows_emitted,
+            windows_emitted: self.windows_emitted + o.windows_emitted,
+            partials_emitted: self.partials_emitted + o.partials_emitted,
+            partials_merged: self.partials_merged + o.partials_merged,
+        }
+    }
 }
