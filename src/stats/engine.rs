@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use super::clock::{min_active, slot, SourceId, SourceState, IMPLICIT_SOURCE};
 use super::compile::{CompiledStat, Source};
-use super::derive::derive;
+use super::derive::{derive, PathTemplates};
 use super::extract::{PathTrie, Record, Val};
 use super::noise::Noise;
 use super::partial::{
@@ -140,18 +140,41 @@ impl StatClock {
     }
 
     /// Removes the windows to emit (closable ones, or all of them) from
-    /// every shard (stat `k` of each), merging each window's shares.
+    /// every shard (stat `k` of each), merging each window's shares. Beyond
+    /// `max_open_windows` open windows, the oldest are taken too (counted
+    /// in `closed_early`).
     fn take_windows(
         &mut self,
         k: usize,
         shards: &mut [&mut StatsShard],
         all: bool,
+        closed_early: &mut u64,
     ) -> BTreeMap<i64, WindowAgg> {
         let spec = &self.def.spec;
         let (w, lateness) = (spec.window_ms, spec.lateness_ms);
-        let closable = |start: i64, wm: Option<i64>| {
-            all || wm.is_some_and(|wm| start.saturating_add(w).saturating_add(lateness) <= wm)
+        let closable_at = |start: i64, wm: Option<i64>| {
+            wm.is_some_and(|wm| start.saturating_add(w).saturating_add(lateness) <= wm)
         };
+        // The first window start that may stay open under the cap.
+        let mut keep_from = i64::MIN;
+        if !all
+            && shards.iter().map(|s| s.stats[k].windows.len()).sum::<usize>()
+                > spec.max_open_windows
+        {
+            let open: std::collections::BTreeSet<i64> = shards
+                .iter()
+                .flat_map(|s| s.stats[k].windows.keys().copied())
+                .filter(|&start| !closable_at(start, self.watermark))
+                .collect();
+            if let Some(&first_kept) =
+                open.iter().nth(open.len().saturating_sub(spec.max_open_windows))
+            {
+                keep_from = first_kept;
+                *closed_early += open.range(..first_kept).count() as u64;
+            }
+        }
+        let closable =
+            |start: i64, wm: Option<i64>| all || start < keep_from || closable_at(start, wm);
         let mut out: BTreeMap<i64, WindowAgg> = BTreeMap::new();
         for shard in shards.iter_mut() {
             let windows = &mut shard.stats[k].windows;
@@ -206,6 +229,7 @@ pub struct StatsExtractor {
 pub struct Observation {
     pub(super) rec: Record,
     derived_buf: String,
+    templates: PathTemplates,
     pub(super) valid: bool,
 }
 
@@ -290,7 +314,7 @@ impl StatsExtractor {
     fn derive_all(&self, obs: &mut Observation) {
         for &(kind, from) in &self.derived {
             let v = obs.rec.vals.get(from).copied().unwrap_or(Val::Missing);
-            let val = if derive(kind, &obs.rec, v, &mut obs.derived_buf) {
+            let val = if derive(kind, &obs.rec, v, &mut obs.templates, &mut obs.derived_buf) {
                 obs.rec.push_str(&obs.derived_buf)
             } else {
                 Val::Missing
@@ -554,7 +578,8 @@ impl StatsCore {
             if let Some(now) = now {
                 st.tick(now, self.merge_delay_ms, sources);
             }
-            let windows = st.take_windows(k, shards, now.is_none());
+            let windows =
+                st.take_windows(k, shards, now.is_none(), &mut self.counters.windows_closed_early);
             let mut late = 0;
             if !windows.is_empty() {
                 for shard in shards.iter_mut() {

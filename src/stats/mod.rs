@@ -104,14 +104,25 @@
 //! partial for a window the owner already emitted is counted as late records,
 //! so `allowed_lateness` should cover the skew between instances.
 //!
+//! # Workers
+//! With several worker threads, each feeds its own [`StatsShard`] (its share
+//! of the open windows) and a [`StatsCore`] moves the clock and closes
+//! windows over all shards, merging each window's shares before any
+//! threshold is applied (see `shard`). [`StatsEngine`] is a core with one
+//! shard.
+//!
 //! # Memory
-//! Per stat: open windows lie within `[watermark - allowed_lateness - window,
-//! watermark + 1000 windows]`; each holds at most `max_groups` groups (further
-//! groups fold into one overflow aggregate). A group holds its key (<= 256
-//! bytes per dimension), a count, 16 bytes per sum, per distinct measure an
-//! exact hash set of up to 2^p/16 8-byte entries or else 2^p register bytes,
-//! and per quantiles measure up to 4096 8-byte buckets per sign (typically a
-//! few hundred).
+//! Per stat: at most `max_open_windows` windows stay open after a poll (the
+//! oldest beyond it are emitted early, counted as `windows_closed_early`,
+//! and their later records are late), within
+//! `[watermark - allowed_lateness - window, watermark + 1000 windows]`;
+//! each holds at most `max_groups`
+//! groups per worker (further groups fold into one overflow aggregate). A
+//! group holds its key (<= 256 bytes per dimension), a count, 16 bytes per
+//! sum, per distinct measure an exact hash set of up to 2^p/16 8-byte
+//! entries or else 2^p register bytes, and per quantiles measure up to 32
+//! 16-byte buckets as a list, beyond that up to 4096 8-byte buckets per sign
+//! (typically a few hundred).
 
 mod capture;
 mod clock;
@@ -231,6 +242,9 @@ pub struct StatsCounters {
     pub rows_emitted: u64,
     /// Windows emitted as final rows.
     pub windows_emitted: u64,
+    /// Windows emitted before the watermark passed them because more than
+    /// `max_open_windows` were open (their later records count as late).
+    pub windows_closed_early: u64,
     /// Partial rows emitted.
     pub partials_emitted: u64,
     /// Partial rows merged.
@@ -253,6 +267,7 @@ impl StatsCounters {
             other_rows_dropped: self.other_rows_dropped + o.other_rows_dropped,
             rows_emitted: self.rows_emitted + o.rows_emitted,
             windows_emitted: self.windows_emitted + o.windows_emitted,
+            windows_closed_early: self.windows_closed_early + o.windows_closed_early,
             partials_emitted: self.partials_emitted + o.partials_emitted,
             partials_merged: self.partials_merged + o.partials_merged,
         }

@@ -242,7 +242,9 @@ mod tests {
     use serde_json::Value;
 
     use super::super::tests::{access_spec, parse, rec, T0};
-    use super::super::{compile_all, spec::StatSpec, Observation, StatsCore, StatsEngine};
+    use super::super::{
+        compile_all, open_windows, spec::StatSpec, Observation, StatsCore, StatsEngine,
+    };
     use super::*;
 
     fn core(toml_text: &str) -> StatsCore {
@@ -332,6 +334,36 @@ mod tests {
         // The moved clock reached both shards: partition 2 going back is late.
         feed(c, &mut b, 2, 10, &rec(60_000, "/a", "u", 1));
         assert_eq!(c.counters(&[&a, &b]).late_records, 1);
+    }
+
+    #[test]
+    fn at_most_max_open_windows_stay_open() {
+        let c = &mut core(&access_spec("max_open_windows = 3\nallowed_lateness = \"0s\""));
+        let (mut a, mut b) = (c.new_shard(), c.new_shard());
+        let now = T0 + 3_600_000;
+        c.assign_source(&mut [&mut a, &mut b], 1, now);
+        c.assign_source(&mut [&mut a, &mut b], 2, now);
+        // Partition 1 races ten windows ahead; partition 2 holds the
+        // watermark at its first record.
+        feed(c, &mut b, 2, 0, &rec(0, "/a", "u", 1));
+        for i in 0..10 {
+            feed(c, &mut a, 1, i, &rec(i * 60_000, "/a", "u", 1));
+        }
+        let mut out = Vec::new();
+        c.poll(&mut [&mut a, &mut b], now, &mut out);
+        let counters = c.counters(&[&a, &b]);
+        assert_eq!(counters.windows_closed_early, 7);
+        assert_eq!(open_windows(&[&a, &b]), 3, "windows 7, 8 and 9 stay open");
+        let rows = parse(&out);
+        let summaries: Vec<&Value> = rows.iter().filter(|r| r.get("summary").is_some()).collect();
+        assert_eq!(summaries.len(), 7);
+        assert!(summaries.iter().all(|r| r["partial"] == false), "emitted as final");
+        assert_eq!(group_counts(&rows)[0].1, 2, "window 0 merged both workers' records");
+        // Partition 2 catching up: its records of the closed windows are late.
+        feed(c, &mut b, 2, 1, &rec(60_000, "/a", "u", 1));
+        feed(c, &mut b, 2, 2, &rec(7 * 60_000, "/a", "u", 1));
+        assert_eq!(c.counters(&[&a, &b]).late_records, 1);
+        assert_eq!(c.closed_until(), vec![("rpm", T0 + 7 * 60_000)]);
     }
 
     #[test]
