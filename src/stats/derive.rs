@@ -37,7 +37,7 @@ const PATH_TEMPLATES_KEPT: usize = 4096;
 impl PathTemplates {
     /// Writes the template of `path` into `out`, as [`path_template`] does.
     fn write(&mut self, path: &str, out: &mut String) {
-        let key = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+        let key = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
         if let Some(t) = self.known.get(key) {
             out.push_str(t);
             return;
@@ -88,7 +88,7 @@ pub(crate) fn derive(
 
 /// Writes the template of a URL path into `out`.
 pub(crate) fn path_template(path: &str, out: &mut String) {
-    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
     for (i, raw) in path[..end].split('/').enumerate() {
         if i > 0 {
             out.push('/');
