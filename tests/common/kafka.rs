@@ -226,28 +226,25 @@ impl Reader {
             if Instant::now() >= end {
                 return false;
             }
-            match self.consumer.poll(Duration::from_millis(50)) {
-                Some(Ok(m)) => {
-                    let headers = m
-                        .headers()
-                        .map(|h| {
-                            h.iter()
-                                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    self.records.push(Rec {
-                        topic: m.topic().to_owned(),
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        payload: m.payload().unwrap_or_default().to_vec(),
-                        headers,
-                        provenance: Provenance::of_message(&m),
-                    });
-                }
-                // Transient while a test takes brokers down; the reader retries.
-                Some(Err(_)) | None => {}
+            // Errors are transient while a test takes brokers down; the reader retries.
+            if let Some(Ok(m)) = self.consumer.poll(Duration::from_millis(50)) {
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.records.push(Rec {
+                    topic: m.topic().to_owned(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                    headers,
+                    provenance: Provenance::of_message(&m),
+                });
             }
         }
         true
