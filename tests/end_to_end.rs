@@ -10,13 +10,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::kafka::{Producer, Reader, Rec};
 use logveil::anonymizer::Anonymizer;
 use logveil::keys::KeyStore;
 use logveil::pipeline::compile::KeyRule;
 use logveil::pipeline::set::{pipeline_files, rings_of};
 use logveil::pipeline::spec::Format;
 use logveil::pipeline::PipelineSet;
-use common::kafka::{Producer, Reader, Rec};
 use logveil::service::{EmbeddedBroker, Service, ServiceSettings, Shutdown};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::BaseRecord;

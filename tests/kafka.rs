@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::http_get;
-use common::kafka::{self, committed, produce_keyed, Names, Rec, Reader};
+use common::kafka::{self, committed, produce_keyed, Names, Reader, Rec};
 use logveil::processor::{
     Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
 };
