@@ -2,7 +2,9 @@
 //!
 //! Keys live outside the config: an environment variable `LOGVEIL_KEY_<RING>`
 //! (and `LOGVEIL_KEY_<RING>_PREVIOUS` for the previous key of a rotation) or a
-//! file named under `[keys.<ring>]` in `config/logveil.toml`.
+//! file named under `[keys.<ring>]` in `config/logveil.toml` (that table,
+//! its names and ids are [`crate::config::keys`]; this module loads what it
+//! names).
 //!
 //! Key text is exactly 64 hex characters (32 bytes), or base64 declared with
 //! a `base64:` prefix (standard or URL-safe alphabet, padded or not, decoding
@@ -19,14 +21,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
+
+pub use crate::config::keys::{env_var_for, KeyRingSpec, PreviousKeySpec};
+use crate::config::keys::{valid_key_id, valid_ring_name};
 
 /// Minimum key length in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
@@ -207,37 +211,6 @@ pub enum KeyFormatError {
     LowVariety,
 }
 
-/// `[keys.<ring>]` in `config/logveil.toml`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyRingSpec {
-    /// Key id written into pseudonyms (`<id>:<digest>`); default: the key's fingerprint.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// File holding the current key; default: environment `LOGVEIL_KEY_<RING>`.
-    #[serde(default)]
-    pub file: Option<PathBuf>,
-    /// The key before the last rotation, dual-written during an overlap.
-    #[serde(default)]
-    pub previous: Option<PreviousKeySpec>,
-}
-
-/// `[keys.<ring>.previous]`: the key being rotated out.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PreviousKeySpec {
-    /// Key id of the previous key; default: its fingerprint.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// File holding the previous key; default: environment `LOGVEIL_KEY_<RING>_PREVIOUS`.
-    #[serde(default)]
-    pub file: Option<PathBuf>,
-    /// Until when (RFC 3339) pseudonym fields are also written with this key
-    /// as `<field>_prev`, so analysts can join across the rotation. Absent: no dual write.
-    #[serde(default)]
-    pub dual_write_until: Option<String>,
-}
-
 /// One loaded key with its id.
 #[derive(Debug, Clone)]
 pub struct LoadedKey {
@@ -358,19 +331,6 @@ pub struct KeyStore {
     rings: BTreeMap<String, KeyRing>,
 }
 
-/// Key ids are written into pseudonyms (`<id>:<digest>`) and the provenance
-/// header (`…;key_id=<id>`), so they keep to an alphabet that cannot break
-/// either format.
-fn valid_key_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// Environment variable holding ring `ring`'s current key.
-pub fn env_var_for(ring: &str) -> String {
-    format!("LOGVEIL_KEY_{}", ring.to_ascii_uppercase())
-}
-
 impl KeyStore {
     /// Loads every ring named in `specs`, plus any ring in `wanted` that has
     /// no `[keys.*]` table (those come from the environment alone).
@@ -389,7 +349,7 @@ impl KeyStore {
         let default_spec = KeyRingSpec::default();
         let mut rings = BTreeMap::new();
         for name in names {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !valid_ring_name(name) {
                 return Err(KeyError::BadName { ring: name.clone(), config: config_name.into() });
             }
             let spec = specs.get(name).unwrap_or(&default_spec);
@@ -427,12 +387,9 @@ impl KeyStore {
                         base_dir,
                         config_name,
                     )?;
-                    let until = match &p.dual_write_until {
-                        None => None,
-                        Some(t) => Some(crate::time::rfc3339_to_epoch_ms(t).ok_or_else(|| {
-                            KeyError::BadOverlap { ring: name.clone(), config: config_name.into() }
-                        })?),
-                    };
+                    let until = p.dual_write_until_ms().transpose().map_err(|()| {
+                        KeyError::BadOverlap { ring: name.clone(), config: config_name.into() }
+                    })?;
                     Some((key, until))
                 }
             };

@@ -16,6 +16,7 @@ use crate::actions::pseudonymize::Pseudonymizer;
 use crate::actions::redact::Redactor;
 use crate::actions::time::TimeUnit;
 use crate::actions::url::UrlKeep;
+use crate::config::errors::toml_error_field;
 use crate::keys::KeyStore;
 use crate::scan::NameProbe;
 use crate::stats::spec::CompiledStat;
@@ -367,19 +368,6 @@ pub fn referenced_rings_in(text: &str, path: &Path) -> Result<BTreeSet<String>, 
         }
     }
     Ok(rings)
-}
-
-/// Best-effort "line N" locator for a TOML syntax/type error, for the
-/// pipeline files and `config/logveil.toml` alike: names the line, never
-/// the text around it.
-pub(crate) fn toml_error_field(text: &str, e: &toml::de::Error) -> String {
-    match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}")
-        }
-        None => "(top level)".into(),
-    }
 }
 
 fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline, PipelineError> {

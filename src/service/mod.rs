@@ -72,7 +72,6 @@ pub mod offsets;
 mod producer;
 pub mod provenance;
 pub mod runner;
-pub mod settings;
 pub mod shutdown;
 mod state;
 mod worker;
@@ -82,10 +81,12 @@ use std::time::Duration;
 
 use rdkafka::error::KafkaError;
 
+pub use crate::config::errors::SettingsError;
+pub use crate::config::kafka::KafkaSettings;
+pub use crate::config::service::{RuntimeSettings, ServiceSettings};
 pub use embedded::EmbeddedBroker;
 pub use provenance::Provenance;
 pub use runner::{run, Service};
-pub use settings::{KafkaSettings, RuntimeSettings, ServiceSettings, SettingsError};
 pub use shutdown::Shutdown;
 pub use worker::PROCESSING_SAMPLE_EVERY;
 

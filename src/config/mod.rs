@@ -1,30 +1,61 @@
-//! `config/logveil.toml`: the service settings file, with environment overrides.
+//! `config/logveil.toml`, the whole schema, and its `LOGVEIL_*` environment
+//! overlay. One file per section:
 //!
 //! ```toml
-//! pipelines_dir = "../pipelines"   # relative to this file's folder
-//! [keys.ids]                       # one table per key ring (optional: env works alone)
+//! pipelines_dir = "../pipelines"   # relative to this file's folder   (here)
+//! [keys.ids]                       # key rings: where keys come from  (keys.rs)
 //! id = "2026-11"
 //! file = "/run/secrets/logveil/ids.key"
-//! [service]                        # threads, queues, shutdown grace, HTTP listener
-//! [kafka]                          # brokers, group, dead-letter topic, librdkafka pass-through
+//! [service]                        # threads, queues, grace, HTTP     (service.rs)
+//! [kafka]                          # brokers, group, dead letters,    (kafka.rs)
+//! [kafka.client]                   #   librdkafka pass-through maps
+//! [stats]                          # direct or merged statistics      (stats.rs)
 //! ```
-//! Loading is two-phase like pipelines: parse (with `LOGVEIL_*` overrides
-//! applied, see [`crate::config_env`]), then load keys and compile pipelines.
+//! [`env`] applies the overlay; [`errors`] turns parser messages into
+//! error text without values.
+//!
+//! This module is a leaf: it imports only primitives ([`crate::time`]), so
+//! the service, the key loader and the statistics read its types and it
+//! reads none of theirs. Loading is two-phase like pipelines: [`Config`]
+//! parses and validates the file (with the overlay applied); the command
+//! layer then loads the keys and compiles the pipelines it names
+//! (`crate::cmd::load`, which needs the engine).
+//!
 //! Errors name the file, the setting and the kind of problem, never a value:
 //! serde's messages quote the offending value (`invalid type: integer
-//! `98765432``), so they are reduced to their kind ([`problem_kind`]) and the
-//! setting's path comes from `serde_path_to_error`.
+//! `98765432``), so they are reduced to their kind ([`errors::problem_kind`])
+//! and the setting's path comes from `serde_path_to_error`.
+//!
+//! # Why not `figment`
+//! `figment` layers TOML and environment providers, but it cannot keep three
+//! of the guarantees above. (1) Its environment provider parses every value
+//! (`1.50` becomes the float `1.5`, `"pw"` loses its quotes), while
+//! librdkafka values must be taken verbatim as strings — a password is
+//! never parsed. (2) It splits key paths on `.`, so a librdkafka property
+//! such as `security.protocol` cannot be addressed from the environment
+//! (`LOGVEIL_KAFKA__CLIENT__SECURITY_PROTOCOL` would nest
+//! `security`→`protocol`). (3) Its errors carry the offending value
+//! (`Actual::Str`) and its TOML provider reports the `toml` crate's message,
+//! which quotes the source line. Working around all three would leave the
+//! overlay written by hand anyway, plus a dependency; [`env`] is ~90 lines.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::keys::{KeyError, KeyRingSpec, KeySource, KeyStore};
-use crate::pipeline::compile::toml_error_field;
-use crate::pipeline::set::{pipeline_files, rings_of};
-use crate::pipeline::{PipelineError, PipelineSet};
-use crate::service::settings::{KafkaSettings, RuntimeSettings, ServiceSettings};
+pub mod env;
+pub mod errors;
+pub mod kafka;
+pub mod keys;
+pub mod service;
+pub mod stats;
+
+use errors::{problem_kind, toml_error_field};
+use kafka::KafkaSettings;
+use keys::KeyRingSpec;
+use service::{RuntimeSettings, ServiceSettings};
+use stats::StatsMode;
 
 /// Default config path.
 pub const DEFAULT_CONFIG: &str = "config/logveil.toml";
@@ -47,7 +78,7 @@ pub struct ConfigFile {
     pub kafka: KafkaSettings,
     /// `[stats]`: `mode = "direct"` (default) or `mode = "merged"` with a `partials_topic`.
     #[serde(default)]
-    pub stats: crate::stats::StatsMode,
+    pub stats: StatsMode,
 }
 
 fn default_pipelines_dir() -> PathBuf {
@@ -69,13 +100,7 @@ pub enum ConfigError {
     },
     /// An environment override.
     #[error(transparent)]
-    Env(#[from] crate::config_env::EnvOverrideError),
-    /// A key ring.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// A pipeline file.
-    #[error(transparent)]
-    Pipeline(#[from] PipelineError),
+    Env(#[from] env::EnvOverrideError),
 }
 
 /// A loaded config: parsed settings plus where they came from.
@@ -127,7 +152,7 @@ impl Config {
         let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             invalid(toml_error_field(text, &e), e.message().to_string())
         })?;
-        let overrides = crate::config_env::apply_overrides(&mut doc, env_vars)?;
+        let overrides = env::apply_overrides(&mut doc, env_vars)?;
         let file: ConfigFile =
             serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {
                 let path = e.path().to_string();
@@ -149,7 +174,7 @@ impl Config {
             keys: BTreeMap::new(),
             service: RuntimeSettings::default(),
             kafka: KafkaSettings::default(),
-            stats: crate::stats::StatsMode::default(),
+            stats: StatsMode::default(),
         };
         Config {
             file,
@@ -173,85 +198,6 @@ impl Config {
     pub fn service_settings(&self) -> ServiceSettings {
         ServiceSettings { service: self.file.service.clone(), kafka: self.file.kafka.clone() }
     }
-
-    /// Loads every key ring the config names or a pipeline file refers to.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for unreadable pipeline files or missing/malformed keys.
-    pub fn load_keys(
-        &self,
-        files: &[PathBuf],
-        env: &dyn KeySource,
-    ) -> Result<KeyStore, ConfigError> {
-        let wanted = rings_of(files)?;
-        Ok(KeyStore::load(
-            &self.file.keys,
-            &wanted,
-            env,
-            &self.base_dir,
-            &self.path.display().to_string(),
-        )?)
-    }
-
-    /// Loads keys and compiles every pipeline of the pipelines folder.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for the first problem found.
-    pub fn load_pipelines(
-        &self,
-        env: &dyn KeySource,
-    ) -> Result<(KeyStore, PipelineSet), ConfigError> {
-        let files = pipeline_files(&self.pipelines_dir())?;
-        let keys = self.load_keys(&files, env)?;
-        let set = PipelineSet::load(&files, &keys)?;
-        Ok((keys, set))
-    }
-}
-
-/// The kind of problem in a serde message, without the value it may quote.
-///
-/// serde words these as `invalid type: <what> <value>, expected <what>`,
-/// `invalid value: ...`, `unknown variant <value>, expected ...`: the value
-/// is dropped and the rest (which comes from logveil's own types) kept.
-/// `unknown field`, `missing field` and `duplicate field` name a setting,
-/// which comes from the file or a variable name, so they are kept whole.
-/// Anything else becomes a generic "invalid value".
-pub(crate) fn problem_kind(message: &str) -> String {
-    let expected = |m: &str| m.rsplit_once(", expected ").map(|(_, e)| e.to_owned());
-    // What was found: the words before its quoted value (`integer`, `string`, `floating point`).
-    let found = |m: &str| {
-        m.split(['`', '"', '\'']).next().unwrap_or("").trim().trim_end_matches(',').to_owned()
-    };
-    for prefix in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            return match rest.rsplit_once(", expected ") {
-                Some((unexpected, e)) => match found(unexpected) {
-                    what if what.is_empty() => format!("{prefix}expected {e}"),
-                    what => format!("{prefix}{what}, expected {e}"),
-                },
-                None => prefix.trim_end_matches([':', ' ']).to_owned(),
-            };
-        }
-    }
-    if message.starts_with("unknown variant ") {
-        return match expected(message) {
-            Some(e) => format!("unknown variant, expected {e}"),
-            None => "unknown variant".into(),
-        };
-    }
-    if message.starts_with("invalid length ") {
-        return match expected(message) {
-            Some(e) => format!("invalid length, expected {e}"),
-            None => "invalid length".into(),
-        };
-    }
-    let names_a_setting = ["unknown field `", "missing field `", "duplicate field `"];
-    // Fixed texts of std's parsers (no value in them).
-    let fixed = ["invalid socket address syntax", "invalid IP address syntax"];
-    if names_a_setting.iter().any(|p| message.starts_with(p)) || fixed.contains(&message) {
-        return message.to_owned();
-    }
-    "invalid value".into()
 }
 
 #[cfg(test)]
@@ -408,30 +354,27 @@ mod tests {
         }
     }
 
+    /// Every section refuses unknown keys, naming the path; `[stats]` also
+    /// refuses merged-only settings under `mode = "direct"`.
     #[test]
-    fn problem_kinds() {
-        for (msg, want) in [
+    fn unknown_keys_are_refused_in_every_section() {
+        for (text, field) in [
+            ("[service]\nworkers = 2\n", "c.toml: service.workers: unknown field `workers`"),
+            ("[kafka]\nbrokerz = \"x\"\n", "c.toml: kafka.brokerz: unknown field `brokerz`"),
+            ("[keys.ids]\nkey = \"x\"\n", "c.toml: keys.ids.key: unknown field `key`"),
             (
-                "invalid type: string \"a, expected b\", expected a number",
-                "invalid type: string, expected a number",
+                "[stats]\nmode = \"merged\"\ntopic = \"x\"\n",
+                "c.toml: stats.topic: unknown field `topic`",
             ),
             (
-                "invalid type: floating point `1.5`, expected u64",
-                "invalid type: floating point, expected u64",
+                "[stats]\nmode = \"direct\"\npartials_topic = \"x\"\n",
+                "c.toml: stats: `partials_topic` and `merge_delay_ms` only apply",
             ),
-            ("invalid value: string \"zz\"", "invalid value"),
-            (
-                "unknown variant `secret`, expected one of `a`, `b`",
-                "unknown variant, expected one of `a`, `b`",
-            ),
-            ("invalid length 3, expected 2", "invalid length, expected 2"),
-            (
-                "unknown field `brokerz`, expected one of `a`",
-                "unknown field `brokerz`, expected one of `a`",
-            ),
-            ("some message quoting `secret`", "invalid value"),
         ] {
-            assert_eq!(problem_kind(msg), want);
+            let err = Config::from_text(text, Path::new("c.toml"), Path::new("."), vec![])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(field), "{text:?} gave {err}");
         }
     }
 
