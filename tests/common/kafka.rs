@@ -1,12 +1,13 @@
 //! The Kafka side of the integration tests, written once: unique topic and
 //! group names, a mock cluster with those topics, a producer that waits out
 //! a full queue, a reader that collects whole topics from the beginning,
-//! and the committed offsets of a group.
+//! the committed offsets of a group, and child processes for crash tests.
 //!
 //! Every client here talks to librdkafka's mock cluster
 //! ([`EmbeddedBroker`]) over the real protocol; nothing is faked above it.
 
 use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -309,4 +310,24 @@ pub fn committed_entries(
 /// Committed offsets of `group` for partitions `0..partitions` (-1 when none).
 pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
     committed_entries(bootstrap, group, topic, partitions).iter().map(|c| c.offset).collect()
+}
+
+/// The ignored test `test` of this test binary, as a command for a child
+/// process (one that a test can `kill -9`), told where the cluster is and
+/// which names to use through the environment variable `var`.
+pub fn child_command(test: &str, var: &str, bootstrap: &str, names: &Names) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary's path"));
+    cmd.args([test, "--exact", "--ignored", "--nocapture"])
+        .env(var, format!("{bootstrap}#{}", names.encode()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// In a child started by [`child_command`]: the bootstrap servers and names
+/// its parent passed; `None` when the test runs on its own.
+pub fn child_args(var: &str) -> Option<(String, Names)> {
+    let spec = std::env::var(var).ok()?;
+    let (bootstrap, names) = spec.split_once('#').expect("bootstrap#names");
+    Some((bootstrap.to_owned(), Names::decode(names)))
 }
