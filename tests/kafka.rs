@@ -264,10 +264,8 @@ const CHILD_ENV: &str = "LOGVEIL_TEST_CRASH_CHILD";
 #[test]
 #[ignore = "child process of the crash test"]
 fn crash_child() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
-    let (bootstrap, names) = spec.split_once('#').unwrap();
-    let names = Names::decode(names);
-    let s = settings(bootstrap, &names);
+    let Some((bootstrap, names)) = kafka::child_args(CHILD_ENV) else { return };
+    let s = settings(&bootstrap, &names);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let proc = TestProcessor::new(&names, Duration::from_millis(5));
@@ -288,14 +286,7 @@ async fn no_record_lost_when_the_process_is_killed() {
     let n = 1500;
     produce_keyed(&bs, &names.input, 4, &payloads(n, 0, 0));
 
-    let spec = format!("{bs}#{}", names.encode());
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture"])
-        .env(CHILD_ENV, spec)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = kafka::child_command("crash_child", CHILD_ENV, &bs, &names).spawn().unwrap();
     let mut out = Reader::new(&bs, &names.output, 3);
     tokio::task::block_in_place(|| {
         out.until(Duration::from_secs(60), "child outputs", |r| r.len() >= 300);
