@@ -366,12 +366,10 @@ const CRASH_CHILD_ENV: &str = "LOGVEIL_TEST_STATS_CRASH_CHILD";
 #[test]
 #[ignore = "child process of the statistics crash test"]
 fn stats_crash_child() {
-    let Ok(spec) = std::env::var(CRASH_CHILD_ENV) else { return };
-    let (bootstrap, topics) = spec.split_once('#').unwrap();
-    let t = Topics::decode(topics);
+    let Some((bootstrap, t)) = kafka::child_args(CRASH_CHILD_ENV) else { return };
     let processor =
         Arc::new(Anonymizer::new(PipelineSet::new(vec![timed_pipeline(&t, 3, "60s")]).unwrap()));
-    let mut s = common::test_settings(bootstrap, &t.group, &t.dead, 2);
+    let mut s = common::test_settings(&bootstrap, &t.group, &t.dead, 2);
     // Commits lag the emitted rows, so kills land between the two.
     s.kafka.commit_interval_ms = 3000;
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -411,13 +409,7 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
     let base = base_ms();
     let mut reader = Reader::new(&bootstrap, &t.stats, 1);
     let spawn = || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["stats_crash_child", "--exact", "--ignored", "--nocapture"])
-            .env(CRASH_CHILD_ENV, format!("{bootstrap}#{}", t.encode()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        kafka::child_command("stats_crash_child", CRASH_CHILD_ENV, &bootstrap, &t).spawn().unwrap()
     };
     let mut all = Vec::new();
     // (records produced before the child starts, summaries to see before
