@@ -167,6 +167,25 @@ impl Config {
         Ok(Config { file, path: path.to_path_buf(), base_dir: base_dir.to_path_buf(), overrides })
     }
 
+    /// For the commands that also work without a config file (`process`,
+    /// `demo`): `path` when one is given, else [`DEFAULT_CONFIG`] when it
+    /// exists, else [`Config::defaults`].
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a file that exists but cannot be read or is invalid.
+    pub fn load_or_defaults(
+        path: Option<&Path>,
+        env_vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        match path {
+            Some(p) => Self::load(p, env_vars),
+            None if Path::new(DEFAULT_CONFIG).exists() => {
+                Self::load(Path::new(DEFAULT_CONFIG), env_vars)
+            }
+            None => Ok(Self::defaults()),
+        }
+    }
+
     /// Built-in defaults (no file): pipelines from `./pipelines`.
     pub fn defaults() -> Self {
         let file = ConfigFile {
@@ -376,6 +395,21 @@ mod tests {
                 .to_string();
             assert!(err.starts_with(field), "{text:?} gave {err}");
         }
+    }
+
+    #[test]
+    fn load_or_defaults_prefers_the_named_file_then_the_default_path() {
+        let err = Config::load_or_defaults(Some(Path::new("no/such.toml")), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("no/such.toml: (file): cannot read"), "{err}");
+        let c = Config::load_or_defaults(None, vec![]).unwrap();
+        let want = if Path::new(DEFAULT_CONFIG).exists() {
+            PathBuf::from(DEFAULT_CONFIG)
+        } else {
+            PathBuf::from("(built-in defaults)")
+        };
+        assert_eq!(c.path, want);
     }
 
     #[test]
