@@ -37,7 +37,8 @@
 //! `security`→`protocol`). (3) Its errors carry the offending value
 //! (`Actual::Str`) and its TOML provider reports the `toml` crate's message,
 //! which quotes the source line. Working around all three would leave the
-//! overlay written by hand anyway, plus a dependency; [`env`] is ~90 lines.
+//! overlay written by hand anyway, plus a dependency; [`env`] is about 100
+//! lines without its tests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
