@@ -23,7 +23,7 @@ impl SettingsError {
 /// Best-effort "line N" locator for a TOML syntax/type error, for the
 /// pipeline files and `config/logveil.toml` alike: names the line, never
 /// the text around it.
-pub(crate) fn toml_error_field(text: &str, e: &toml::de::Error) -> String {
+pub fn toml_error_field(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
@@ -41,7 +41,7 @@ pub(crate) fn toml_error_field(text: &str, e: &toml::de::Error) -> String {
 /// `unknown field`, `missing field` and `duplicate field` name a setting,
 /// which comes from the file or a variable name, so they are kept whole.
 /// Anything else becomes a generic "invalid value".
-pub(crate) fn problem_kind(message: &str) -> String {
+pub fn problem_kind(message: &str) -> String {
     let expected = |m: &str| m.rsplit_once(", expected ").map(|(_, e)| e.to_owned());
     // What was found: the words before its quoted value (`integer`, `string`, `floating point`).
     let found = |m: &str| {

@@ -11,7 +11,7 @@
 //! [kafka.client]                   #   librdkafka pass-through maps
 //! [stats]                          # direct or merged statistics      (stats.rs)
 //! ```
-//! [`env`] applies the overlay; [`errors`] turns parser messages into
+//! [`env`](mod@env) applies the overlay; [`errors`] turns parser messages into
 //! error text without values.
 //!
 //! This module is a leaf: it imports only primitives ([`crate::time`]), so
@@ -37,7 +37,7 @@
 //! `security`→`protocol`). (3) Its errors carry the offending value
 //! (`Actual::Str`) and its TOML provider reports the `toml` crate's message,
 //! which quotes the source line. Working around all three would leave the
-//! overlay written by hand anyway, plus a dependency; [`env`] is about 100
+//! overlay written by hand anyway, plus a dependency; [`env`](mod@env) is about 100
 //! lines without its tests.
 
 use std::collections::BTreeMap;

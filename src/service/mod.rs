@@ -2,7 +2,8 @@
 //! anonymized records and dead letters, commit only what was delivered.
 //!
 //! # Layout
-//! - [`settings`]: the `[service]` and `[kafka]` config sections.
+//! - [`ServiceSettings`]: the `[service]` and `[kafka]` config sections,
+//!   defined in [`crate::config`] and re-exported here.
 //! - [`shutdown`]: the graceful-shutdown signal every task watches.
 //! - [`runner`]: [`run`] and [`Service`], which wire everything together.
 //! - [`kafka_config`]: settings → librdkafka client configurations.
