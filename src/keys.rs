@@ -29,8 +29,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::config::errors::SettingsError;
 pub use crate::config::keys::{env_var_for, KeyRingSpec, PreviousKeySpec};
-use crate::config::keys::{valid_key_id, valid_ring_name};
 
 /// Minimum key length in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
@@ -274,32 +274,14 @@ pub enum KeyError {
         /// What is wrong.
         problem: KeyFormatError,
     },
-    /// `dual_write_until` is not an RFC 3339 time.
-    #[error("{config}: keys.{ring}.previous.dual_write_until: not an RFC 3339 timestamp")]
-    BadOverlap {
-        /// Ring name.
-        ring: String,
+    /// A `[keys.<ring>]` setting that cannot work (ring name, key id,
+    /// overlap end; see [`KeyRingSpec::validate`]).
+    #[error("{config}: {}: {}", .invalid.field, .invalid.problem)]
+    Invalid {
         /// Config file.
         config: String,
-    },
-    /// A key id outside the alphabet ids are written with.
-    #[error(
-        "{config}: keys.{field}: key ids must be 1 to 64 letters, digits, `.`, `_` or `-` \
-         (they are written into pseudonyms and the provenance header)"
-    )]
-    BadId {
-        /// `<ring>.id` or `<ring>.previous.id`.
-        field: String,
-        /// Config file.
-        config: String,
-    },
-    /// Ring name not usable as an environment variable suffix.
-    #[error("{config}: keys.{ring}: ring names must be letters, digits and underscores")]
-    BadName {
-        /// Ring name.
-        ring: String,
-        /// Config file.
-        config: String,
+        /// The setting and its problem.
+        invalid: SettingsError,
     },
 }
 
@@ -349,22 +331,9 @@ impl KeyStore {
         let default_spec = KeyRingSpec::default();
         let mut rings = BTreeMap::new();
         for name in names {
-            if !valid_ring_name(name) {
-                return Err(KeyError::BadName { ring: name.clone(), config: config_name.into() });
-            }
             let spec = specs.get(name).unwrap_or(&default_spec);
-            let ids = [
-                (spec.id.as_deref(), "id"),
-                (spec.previous.as_ref().and_then(|p| p.id.as_deref()), "previous.id"),
-            ];
-            for (id, field) in ids {
-                if id.is_some_and(|id| !valid_key_id(id)) {
-                    return Err(KeyError::BadId {
-                        field: format!("{name}.{field}"),
-                        config: config_name.into(),
-                    });
-                }
-            }
+            spec.validate(name)
+                .map_err(|invalid| KeyError::Invalid { config: config_name.into(), invalid })?;
             let env_name = env_var_for(name);
             let current = load_one(
                 name,
@@ -387,9 +356,8 @@ impl KeyStore {
                         base_dir,
                         config_name,
                     )?;
-                    let until = p.dual_write_until_ms().transpose().map_err(|()| {
-                        KeyError::BadOverlap { ring: name.clone(), config: config_name.into() }
-                    })?;
+                    // Checked by `validate` above.
+                    let until = p.dual_write_until_ms().and_then(Result::ok);
                     Some((key, until))
                 }
             };
@@ -471,6 +439,7 @@ fn load_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::keys::valid_key_id;
 
     const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 

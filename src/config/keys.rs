@@ -8,6 +8,16 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::errors::SettingsError;
+
+/// Problem text of a ring name that cannot be an environment variable suffix.
+pub const BAD_RING_NAME: &str = "ring names must be letters, digits and underscores";
+/// Problem text of a key id outside the alphabet ids are written with.
+pub const BAD_KEY_ID: &str = "key ids must be 1 to 64 letters, digits, `.`, `_` or `-` \
+     (they are written into pseudonyms and the provenance header)";
+/// Problem text of a `dual_write_until` that is not a timestamp.
+pub const BAD_OVERLAP_END: &str = "not an RFC 3339 timestamp";
+
 /// `[keys.<ring>]` in `config/logveil.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +47,33 @@ pub struct PreviousKeySpec {
     /// as `<field>_prev`, so analysts can join across the rotation. Absent: no dual write.
     #[serde(default)]
     pub dual_write_until: Option<String>,
+}
+
+impl KeyRingSpec {
+    /// Checks the ring's name, its key ids and the end of its rotation
+    /// overlap, so a bad `[keys.<ring>]` table fails when the config is
+    /// read, before any key is looked up.
+    ///
+    /// # Errors
+    /// The first problem, naming the setting (`keys.<ring>.previous.id`).
+    pub fn validate(&self, ring: &str) -> Result<(), SettingsError> {
+        if !valid_ring_name(ring) {
+            return Err(SettingsError::new(format!("keys.{ring}"), BAD_RING_NAME));
+        }
+        let previous = self.previous.as_ref();
+        for (id, field) in
+            [(self.id.as_deref(), "id"), (previous.and_then(|p| p.id.as_deref()), "previous.id")]
+        {
+            if id.is_some_and(|id| !valid_key_id(id)) {
+                return Err(SettingsError::new(format!("keys.{ring}.{field}"), BAD_KEY_ID));
+            }
+        }
+        if let Some(Err(())) = previous.and_then(PreviousKeySpec::dual_write_until_ms) {
+            let field = format!("keys.{ring}.previous.dual_write_until");
+            return Err(SettingsError::new(field, BAD_OVERLAP_END));
+        }
+        Ok(())
+    }
 }
 
 impl PreviousKeySpec {
@@ -85,6 +122,27 @@ mod tests {
         let bad =
             PreviousKeySpec { dual_write_until: Some("tomorrow".into()), ..Default::default() };
         assert_eq!(bad.dual_write_until_ms(), Some(Err(())));
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let spec = |text: &str| -> BTreeMap<String, KeyRingSpec> { toml::from_str(text).unwrap() };
+        for (text, field, problem) in [
+            ("[\"a-b\"]\n", "keys.a-b", BAD_RING_NAME),
+            ("[ids]\nid = \"a:b\"\n", "keys.ids.id", BAD_KEY_ID),
+            ("[ids.previous]\nid = \"\"\n", "keys.ids.previous.id", BAD_KEY_ID),
+            (
+                "[ids.previous]\ndual_write_until = \"98765432\"\n",
+                "keys.ids.previous.dual_write_until",
+                BAD_OVERLAP_END,
+            ),
+        ] {
+            let (ring, s) = spec(text).into_iter().next().unwrap();
+            let e = s.validate(&ring).unwrap_err();
+            assert_eq!((e.field.as_str(), e.problem.as_str()), (field, problem), "{text}");
+        }
+        let (ring, s) = spec("[ids]\nid = \"2026-11\"\n").into_iter().next().unwrap();
+        s.validate(&ring).unwrap();
     }
 
     #[test]

@@ -164,7 +164,10 @@ impl Config {
                 invalid(field, problem_kind(e.inner().message()))
             })?;
         let settings = ServiceSettings { service: file.service.clone(), kafka: file.kafka.clone() };
-        settings.validate().map_err(|e| invalid("service/kafka".into(), e.to_string()))?;
+        settings.validate().map_err(|e| invalid(e.field, e.problem))?;
+        for (ring, spec) in &file.keys {
+            spec.validate(ring).map_err(|e| invalid(e.field, e.problem))?;
+        }
         Ok(Config { file, path: path.to_path_buf(), base_dir: base_dir.to_path_buf(), overrides })
     }
 
@@ -411,6 +414,31 @@ mod tests {
             PathBuf::from("(built-in defaults)")
         };
         assert_eq!(c.path, want);
+    }
+
+    /// Settings that parse but cannot work name their path as the field;
+    /// `[keys.*]` tables are checked here, before any key is looked up.
+    #[test]
+    fn unworkable_settings_name_their_path() {
+        for (text, want) in [
+            ("[kafka]\ngroup_id = \" \"\n", "c.toml: kafka.group_id: must not be empty"),
+            ("[service]\nworker_threads = 0\n", "c.toml: service.worker_threads: must be 1..=1024"),
+            (
+                "[kafka.consumer]\n\"group.id\" = \"98765432\"\n",
+                "c.toml: kafka.consumer.\"group.id\": reserved by logveil: set kafka.group_id",
+            ),
+            ("[keys.ids]\nid = \"98765432:x\"\n", "c.toml: keys.ids.id: key ids must be"),
+            (
+                "[keys.ids.previous]\ndual_write_until = \"98765432\"\n",
+                "c.toml: keys.ids.previous.dual_write_until: not an RFC 3339 timestamp",
+            ),
+        ] {
+            let err = Config::from_text(text, Path::new("c.toml"), Path::new("."), vec![])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(want), "{text:?} gave {err}");
+            assert!(!err.contains("98765432"), "{err}");
+        }
     }
 
     #[test]
