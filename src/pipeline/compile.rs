@@ -16,7 +16,6 @@ use crate::actions::pseudonymize::Pseudonymizer;
 use crate::actions::redact::Redactor;
 use crate::actions::time::TimeUnit;
 use crate::actions::url::UrlKeep;
-use crate::config::errors::toml_error_field;
 use crate::keys::KeyStore;
 use crate::scan::NameProbe;
 use crate::stats::spec::CompiledStat;
@@ -311,7 +310,7 @@ impl Pipeline {
     /// [`PipelineError`] naming the file, field and problem.
     pub fn from_toml(text: &str, path: &Path, keys: &KeyStore) -> Result<Self, PipelineError> {
         let spec: PipelineSpec = toml::from_str(text).map_err(|e| {
-            let field = toml_error_field(text, &e);
+            let field = crate::config::errors::toml_error_field(text, &e);
             PipelineError::new(path, field, e.message().to_string())
         })?;
         compile(spec, path, keys)
@@ -352,7 +351,7 @@ pub fn referenced_rings(path: &Path) -> Result<BTreeSet<String>, PipelineError> 
 /// [`PipelineError`] when the text does not parse.
 pub fn referenced_rings_in(text: &str, path: &Path) -> Result<BTreeSet<String>, PipelineError> {
     let spec: PipelineSpec = toml::from_str(text).map_err(|e| {
-        let field = toml_error_field(text, &e);
+        let field = crate::config::errors::toml_error_field(text, &e);
         PipelineError::new(path, field, e.message().to_string())
     })?;
     let mut rings = BTreeSet::new();
