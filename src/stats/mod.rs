@@ -21,8 +21,8 @@
 //! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles;
 //!   `noise`: two-sided geometric count noise.
 //! - `time`: RFC 3339 / epoch parsing and window-bound formatting.
-//! - [`StatsMode`]: direct or merged finalization across instances (the
-//!   `[stats]` table of `config/logveil.toml`, defined in `crate::config::stats`).
+//! - `mode`: [`StatsMode`], direct or merged finalization across instances
+//!   (the `[stats]` table of `config/logveil.toml`).
 //!
 //! # Windows and lateness
 //! Windows are aligned to the Unix epoch (UTC). Records come from sources
@@ -117,6 +117,7 @@ mod derive;
 mod engine;
 mod extract;
 mod hll;
+mod mode;
 mod noise;
 mod partial;
 mod render;
@@ -132,9 +133,9 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
-pub use crate::config::stats::{default_merge_delay_ms, default_partials_topic, StatsMode};
 pub use clock::{SourceId, IMPLICIT_SOURCE};
 pub use engine::{Observation, StatsEngine, StatsExtractor};
+pub use mode::{default_merge_delay_ms, default_partials_topic, StatsMode};
 pub use spec::{compile_all, CompiledStat, StatSpec};
 pub(crate) use time::write_rfc3339_secs;
 
