@@ -1,7 +1,7 @@
-//! The `pseudonymize_ip` action: keyed, prefix-preserving IP anonymization
-//! with Crypto-PAn (J. Xu, J. Fan, M. Ammar, S. Moon, "Prefix-Preserving IP
-//! Address Anonymization", 2002), bit-compatible with the original C++
-//! distribution (`panonymizer.cpp`).
+//! Crypto-PAn (J. Xu, J. Fan, M. Ammar, S. Moon, "Prefix-Preserving IP
+//! Address Anonymization", 2002): keyed, prefix-preserving IP anonymization,
+//! bit-compatible with the original C++ distribution (`panonymizer.cpp`).
+//! The cipher behind the [`pseudonymize_ip`](super::pseudonymize_ip) action.
 //!
 //! Why Crypto-PAn: two addresses that share a k-bit prefix map to addresses
 //! that share exactly a k-bit prefix, so subnet structure survives (per-network

@@ -1,5 +1,5 @@
-//! The `reduce_user_agent` action: turn a User-Agent header into coarse,
-//! non-identifying classes.
+//! The User-Agent classifier behind `reduce_user_agent`: turn a User-Agent
+//! header into coarse, non-identifying classes.
 //!
 //! A full User-Agent string is a strong fingerprint: device model, build id,
 //! minor and patch versions and app build numbers narrow a visitor down to a

@@ -8,14 +8,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::actions::bucket::Buckets;
-use crate::actions::cryptopan::CryptoPan;
 use crate::actions::pseudonymize::Pseudonymizer;
-use crate::actions::redact::Redactor;
-use crate::actions::time::TimeUnit;
-use crate::actions::url::UrlKeep;
+use crate::actions::{ActionConfig as _, TypeSet};
 use crate::keys::KeyStore;
 use crate::scan::NameProbe;
 use crate::stats::spec::CompiledStat;
@@ -24,7 +19,6 @@ use super::json_out::key_prefix;
 use super::spec::{
     parse_rule, ActionSpec, Category, Format, PipelineSpec, TestCase, UnknownFields,
 };
-use super::types::TypeSet;
 
 /// A pipeline load error: always names the file, the field and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -48,60 +42,7 @@ impl PipelineError {
     }
 }
 
-/// A compiled field action.
-#[derive(Debug)]
-pub enum Action {
-    /// Copy a scalar's bytes through (strictly validated).
-    Keep,
-    /// Copy a whole value's bytes through, containers included.
-    KeepSubtree,
-    /// Remove the field.
-    Drop,
-    /// Zero host bits.
-    TruncateIp {
-        /// IPv4 bits kept.
-        v4: u8,
-        /// IPv6 bits kept.
-        v6: u8,
-    },
-    /// Crypto-PAn with the ring's derived key.
-    PseudonymizeIp {
-        /// Ring name.
-        ring: String,
-        /// Key id of the ring's current key.
-        key_id: String,
-        /// Cipher state.
-        cipher: Arc<CryptoPan>,
-    },
-    /// Keyed HMAC pseudonym.
-    Pseudonymize(Box<Pseudonymizer>),
-    /// Keep last N characters.
-    Mask {
-        /// Characters kept.
-        keep_last: usize,
-        /// Replacement character.
-        mask_char: char,
-    },
-    /// Truncate time.
-    CoarsenTime(TimeUnit),
-    /// Reduce URL.
-    Url {
-        /// Origin or path.
-        keep: UrlKeep,
-        /// Surviving parameters.
-        keep_params: Vec<String>,
-    },
-    /// Coarse user-agent classes.
-    ReduceUserAgent,
-    /// Free-text PII detectors.
-    Redact(Box<Redactor>),
-    /// Numeric ranges.
-    Bucket(Buckets),
-    /// Location levels kept.
-    GeneralizeLocation(Vec<String>),
-    /// Primary language.
-    Language,
-}
+pub use crate::actions::Action;
 
 /// One rule: where it applies, what it does, and its original spec.
 #[derive(Debug)]
@@ -156,10 +97,6 @@ pub enum ChildKind {
 /// Most children a single object level may have rules for (duplicate
 /// detection uses a fixed bitset).
 pub const MAX_CHILDREN: usize = 256;
-
-/// Most levels a `generalize_location` rule may keep (repeated levels are
-/// found with a 64-bit set).
-pub const MAX_LEVELS: usize = 64;
 
 impl Node {
     /// Finds a child by field name.
@@ -318,15 +255,8 @@ impl Pipeline {
 
     /// Key rings this pipeline needs.
     pub fn rings(&self) -> BTreeSet<String> {
-        let mut rings: BTreeSet<String> = self
-            .rules
-            .iter()
-            .filter_map(|r| match &r.action {
-                Action::Pseudonymize(p) => Some(p.ring().to_string()),
-                Action::PseudonymizeIp { ring, .. } => Some(ring.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut rings: BTreeSet<String> =
+            self.rules.iter().filter_map(|r| r.spec.key_ring()).map(str::to_string).collect();
         if let KeyRule::Pseudonymize(p) = &self.key_rule {
             rings.insert(p.ring().to_string());
         }
@@ -360,10 +290,8 @@ pub fn referenced_rings_in(text: &str, path: &Path) -> Result<BTreeSet<String>, 
         rules.push(k);
     }
     for v in rules {
-        if let Ok(ActionSpec::Pseudonymize { key, .. } | ActionSpec::PseudonymizeIp { key }) =
-            parse_rule(v)
-        {
-            rings.insert(key);
+        if let Some(ring) = parse_rule(v).ok().as_ref().and_then(ActionSpec::key_ring) {
+            rings.insert(ring.to_string());
         }
     }
     Ok(rings)
@@ -417,15 +345,13 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
     for (path, value) in &spec.fields {
         let field = format!("fields.{path}");
         let action_spec = parse_rule(value).map_err(|p| err(field.clone(), p))?;
-        let action = compile_action(&action_spec, keys).map_err(|(sub, p)| {
-            err(if sub.is_empty() { field.clone() } else { format!("{field}.{sub}") }, p)
+        let action = action_spec.compile(keys).map_err(|e| {
+            let at =
+                if e.field.is_empty() { field.clone() } else { format!("{field}.{}", e.field) };
+            err(at, e.problem)
         })?;
         if key_id.is_none() {
-            key_id = match &action {
-                Action::Pseudonymize(p) => Some(p.key_id().to_string()),
-                Action::PseudonymizeIp { key_id, .. } => Some(key_id.clone()),
-                _ => None,
-            };
+            key_id = action.key_id().map(str::to_string);
         }
         let segments: Vec<&str> = path.split('.').collect();
         root.insert(&segments, rules.len()).map_err(|p| err(field.clone(), p))?;
@@ -440,16 +366,15 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
 
     // Kafka keys are very often user IDs: without a rule they are dropped.
     let key_spec = match &spec.output.key {
-        None => ActionSpec::Drop,
+        None => ActionSpec::Drop(crate::actions::drop::DropConfig {}),
         Some(v) => parse_rule(v).map_err(|p| err("output.key".into(), p))?,
     };
     let key_rule = match &key_spec {
-        ActionSpec::Keep => KeyRule::Keep,
-        ActionSpec::Drop => KeyRule::Drop,
-        s @ ActionSpec::Pseudonymize { .. } => match compile_action(s, keys) {
-            Ok(Action::Pseudonymize(p)) => KeyRule::Pseudonymize(p),
-            Ok(_) => return Err(err("output.key".into(), "unexpected action".into())),
-            Err((_, p)) => return Err(err("output.key".into(), p)),
+        ActionSpec::Keep(_) => KeyRule::Keep,
+        ActionSpec::Drop(_) => KeyRule::Drop,
+        ActionSpec::Pseudonymize(config) => match config.compile(keys) {
+            Ok(p) => KeyRule::Pseudonymize(p.0),
+            Err(e) => return Err(err("output.key".into(), e.problem)),
         },
         other => {
             return Err(err(
@@ -499,88 +424,5 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         tests: spec.tests,
         file: file.to_path_buf(),
         key_id,
-    })
-}
-
-/// Compiles one action. Errors are `(sub-field, problem)`.
-fn compile_action(spec: &ActionSpec, keys: &KeyStore) -> Result<Action, (String, String)> {
-    let ring = |name: &str| {
-        keys.ring(name).ok_or_else(|| {
-            (
-                "key".to_string(),
-                format!(
-                    "key ring `{name}` is not loaded (set {} or configure [keys.{name}])",
-                    crate::keys::env_var_for(name)
-                ),
-            )
-        })
-    };
-    Ok(match spec {
-        ActionSpec::Keep => Action::Keep,
-        ActionSpec::KeepSubtree => Action::KeepSubtree,
-        ActionSpec::Drop => Action::Drop,
-        ActionSpec::TruncateIp { ipv4_prefix, ipv6_prefix } => {
-            if *ipv4_prefix > 32 {
-                return Err(("ipv4_prefix".into(), "must be between 0 and 32".into()));
-            }
-            if *ipv6_prefix > 128 {
-                return Err(("ipv6_prefix".into(), "must be between 0 and 128".into()));
-            }
-            Action::TruncateIp { v4: *ipv4_prefix, v6: *ipv6_prefix }
-        }
-        ActionSpec::PseudonymizeIp { key } => {
-            let r = ring(key)?;
-            Action::PseudonymizeIp {
-                ring: key.clone(),
-                key_id: r.current.id.clone(),
-                cipher: Arc::new(CryptoPan::new(&r.current.key.derive("cryptopan"))),
-            }
-        }
-        ActionSpec::Pseudonymize { key, scope, normalize, keep_domain, keep_domains } => {
-            if scope.is_empty() {
-                return Err(("scope".into(), "must not be empty".into()));
-            }
-            let r = ring(key)?;
-            let p = Pseudonymizer::new(r, scope, *normalize, *keep_domain)
-                .with_kept_domains(keep_domains)
-                .map_err(|e| ("keep_domains".to_string(), e.to_string()))?;
-            Action::Pseudonymize(Box::new(p))
-        }
-        ActionSpec::Mask { keep_last, mask_char } => {
-            Action::Mask { keep_last: *keep_last, mask_char: *mask_char }
-        }
-        ActionSpec::CoarsenTime { to } => Action::CoarsenTime(*to),
-        ActionSpec::Url { keep, keep_params } => {
-            Action::Url { keep: *keep, keep_params: keep_params.clone() }
-        }
-        ActionSpec::ReduceUserAgent => Action::ReduceUserAgent,
-        ActionSpec::Redact { detectors } => {
-            if detectors.is_empty() {
-                return Err(("detectors".into(), "at least one detector is required".into()));
-            }
-            Action::Redact(Box::new(Redactor::new(detectors)))
-        }
-        ActionSpec::Bucket { bounds, labels } => Action::Bucket(
-            Buckets::new(bounds, labels.as_deref())
-                .map_err(|e| ("bounds".into(), e.to_string()))?,
-        ),
-        ActionSpec::GeneralizeLocation { keep } => {
-            if keep.is_empty() {
-                return Err(("keep".into(), "list at least one level".into()));
-            }
-            if keep.len() > MAX_LEVELS {
-                return Err(("keep".into(), format!("at most {MAX_LEVELS} levels")));
-            }
-            for (i, level) in keep.iter().enumerate() {
-                if level.is_empty() {
-                    return Err(("keep".into(), "a level name cannot be empty".into()));
-                }
-                if keep[..i].contains(level) {
-                    return Err(("keep".into(), format!("level `{level}` is listed twice")));
-                }
-            }
-            Action::GeneralizeLocation(keep.clone())
-        }
-        ActionSpec::Language => Action::Language,
     })
 }

@@ -25,10 +25,9 @@ use serde::de::{self, DeserializeSeed, Visitor};
 
 use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
-use crate::actions::{ip, language, mask, time, url};
+use crate::actions::{Emit, Number, Outcome};
 use crate::error::{ErrorCode, RecordError};
 use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrSpan, SyntaxError};
-use crate::time::now_ms;
 
 use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
 use super::json_out::write_str;
@@ -415,16 +414,16 @@ fn walk_object(
         cur.expect(b':')?;
         match &child.kind {
             ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
-                Action::Drop => {
+                Action::Drop(_) => {
                     cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                 }
-                Action::Keep => {
+                Action::Keep(_) => {
                     let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
                 }
-                Action::KeepSubtree => {
+                Action::KeepSubtree(_) => {
                     cur.peek_ws();
                     let mut strict = cur.clone();
                     let start = cur.pos();
@@ -491,13 +490,6 @@ fn walk_object(
     Ok(true)
 }
 
-/// Whether a transformed field was written or dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Written,
-    Dropped,
-}
-
 /// Applies rule `ri` to the value at the cursor (at `depth`). A value of a
 /// type outside the rule's [`TypeSet`](super::types::TypeSet) is
 /// `wrong_type`: a scalar once it has been read, a container at once.
@@ -525,8 +517,8 @@ fn walk_action(
         Some(b'{') => {
             cur.bump();
             match &rule.action {
-                Action::GeneralizeLocation(levels) if accepts.contains(JsonType::Object) => {
-                    generalize_location(ctx, cur, ri, levels, depth, text)
+                Action::GeneralizeLocation(g) if accepts.contains(JsonType::Object) => {
+                    generalize_location(ctx, cur, ri, g.levels(), depth, text)
                 }
                 _ => Err(wrong_type(ctx, ri, JsonType::Object)),
             }
@@ -669,128 +661,25 @@ fn level_wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, level: &str, found: JsonTy
     ctx.fail(ErrorCode::WrongType, msg)
 }
 
-/// Appends a value known to need no JSON escaping (IP text, digits), quoted.
+/// The per-worker state an action writes with, borrowed from the context
+/// for one value of field `child`.
+macro_rules! emit {
+    ($ctx:expr, $child:expr) => {
+        Emit {
+            out: &mut *$ctx.out,
+            tmp: &mut *$ctx.tmp,
+            ua: &mut *$ctx.ua,
+            now_ms: &mut $ctx.now_ms,
+            prev_key: &$child.prev_key,
+        }
+    };
+}
+
+/// Rule `ri` applied to a string value (its type already checked).
 #[inline]
-fn write_plain_quoted(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    out.extend_from_slice(s);
-    out.push(b'"');
-}
-
 fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result<Outcome, Stop> {
-    let pipe = ctx.pipe;
-    let action = &pipe.rules[ri].action;
-    let ok = match action {
-        Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
-            Some(addr) => {
-                ctx.tmp.clear();
-                ip::write_ip(ip::truncate_ip(addr, *v4, *v6), ctx.tmp);
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            }
-            None => false,
-        },
-        Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
-            Some(addr) => {
-                ctx.tmp.clear();
-                ip::write_ip(cipher.anonymize(addr), ctx.tmp);
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            }
-            None => false,
-        },
-        Action::Pseudonymize(_) => return Ok(pseudonymize(ctx, ri, child, s.as_bytes())),
-        Action::Mask { keep_last, mask_char } => {
-            ctx.tmp.clear();
-            // Refused whole (dropped and counted) unless shaped like a card or account.
-            let ok = mask::mask(s, *keep_last, *mask_char, ctx.tmp);
-            if ok {
-                write_str(ctx.out, ctx.tmp);
-            }
-            ok
-        }
-        Action::CoarsenTime(unit) => {
-            ctx.tmp.clear();
-            if time::coarsen_rfc3339(s, *unit, ctx.tmp) {
-                // A valid timestamp is digits, letters and `-:.,+ `.
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            } else if let Some(n) = parse_epoch_text(s) {
-                let v = time::coarsen_epoch_i64(n, *unit);
-                write_plain_quoted(ctx.out, itoa::Buffer::new().format(v).as_bytes());
-                true
-            } else {
-                false
-            }
-        }
-        Action::Url { keep, keep_params } => {
-            ctx.tmp.clear();
-            if url::reduce_url(s, *keep, keep_params, ctx.tmp) {
-                write_str(ctx.out, ctx.tmp);
-                true
-            } else {
-                false
-            }
-        }
-        Action::ReduceUserAgent => {
-            ctx.ua.write_reduced(s, ctx.out);
-            true
-        }
-        Action::Redact(r) => {
-            ctx.tmp.clear();
-            r.redact(s, ctx.tmp);
-            write_str(ctx.out, ctx.tmp);
-            true
-        }
-        Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
-            Some(label) => {
-                write_str(ctx.out, label);
-                true
-            }
-            None => false,
-        },
-        Action::Language => {
-            ctx.tmp.clear();
-            if s.is_empty() || s == "-" {
-                // "no header" markers carry nothing: kept, not counted as a failure.
-                write_plain_quoted(ctx.out, s.as_bytes());
-                true
-            } else if language::primary_language(s, ctx.tmp) {
-                // Two or three ASCII letters.
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            } else {
-                false
-            }
-        }
-        // Not reached: the walk checks the type set first.
-        Action::GeneralizeLocation(_) => return Err(wrong_type(ctx, ri, JsonType::String)),
-        Action::Keep | Action::KeepSubtree => {
-            write_str(ctx.out, s);
-            true
-        }
-        Action::Drop => false,
-    };
-    Ok(if ok { Outcome::Written } else { Outcome::Dropped })
-}
-
-fn pseudonymize(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, value: &[u8]) -> Outcome {
-    let Action::Pseudonymize(p) = &ctx.pipe.rules[ri].action else {
-        return Outcome::Dropped;
-    };
-    if p.write_json(value, false, ctx.tmp, ctx.out) == PseudonymOutcome::Invalid {
-        return Outcome::Dropped;
-    }
-    // The clock is read only for a ring in a rotation overlap, once per record.
-    if p.has_overlap() && p.dual_write_active(*ctx.now_ms.get_or_insert_with(now_ms)) {
-        let mark = ctx.out.len();
-        ctx.out.push(b',');
-        ctx.out.extend_from_slice(&child.prev_key);
-        if p.write_json(value, true, ctx.tmp, ctx.out) == PseudonymOutcome::Invalid {
-            ctx.out.truncate(mark);
-        }
-    }
-    Outcome::Written
+    let action = &ctx.pipe.rules[ri].action;
+    Ok(action.apply_str(s, &mut emit!(ctx, child)))
 }
 
 /// A rule applied to a number: serde_json decodes it exactly as before
@@ -806,7 +695,6 @@ fn apply_number(
     let seed = NumberSeed { ri, child, ctx: &mut *ctx };
     match seed.deserialize(&mut de) {
         Ok(outcome) => Ok(outcome),
-        Err(_) if ctx.err.is_some() => Err(Stop::Refused),
         Err(_) => Err(Stop::Syntax(end)),
     }
 }
@@ -825,31 +713,11 @@ impl<'de> DeserializeSeed<'de> for NumberSeed<'_, '_, '_> {
     }
 }
 
-/// Turns a refusal into a serde error (the reason stays in the context).
-fn refused<E: de::Error>(r: Result<Outcome, Stop>) -> Result<Outcome, E> {
-    r.map_err(|_| E::custom("record refused"))
-}
-
 impl NumberSeed<'_, '_, '_> {
-    fn apply_int(self, text: &str, value: i64) -> Result<Outcome, Stop> {
+    fn apply(self, n: Number<'_>) -> Outcome {
         let NumberSeed { ri, child, ctx } = self;
-        match &ctx.pipe.rules[ri].action {
-            Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
-            Action::Mask { .. } => apply_str(ctx, ri, child, text),
-            Action::CoarsenTime(unit) => {
-                let v = time::coarsen_epoch_i64(value, *unit);
-                ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                Ok(Outcome::Written)
-            }
-            Action::Bucket(b) => match b.label(value as f64) {
-                Some(label) => {
-                    write_str(ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            _ => Err(wrong_type(ctx, ri, JsonType::Number)),
-        }
+        let action = &ctx.pipe.rules[ri].action;
+        action.apply_number(n, &mut emit!(ctx, child))
     }
 }
 
@@ -860,61 +728,19 @@ impl<'de> Visitor<'de> for NumberSeed<'_, '_, '_> {
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
         let mut buf = itoa::Buffer::new();
-        refused(self.apply_int(buf.format(v), v))
+        Ok(self.apply(Number::Int(v, buf.format(v))))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
         let mut buf = itoa::Buffer::new();
         let text = buf.format(v);
-        match i64::try_from(v) {
-            Ok(i) => refused(self.apply_int(text, i)),
-            Err(_) => {
-                let NumberSeed { ri, child, ctx } = self;
-                refused(match &ctx.pipe.rules[ri].action {
-                    Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
-                    Action::Mask { .. } => apply_str(ctx, ri, child, text),
-                    Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                    _ => Err(wrong_type(ctx, ri, JsonType::Number)),
-                })
-            }
-        }
+        Ok(self.apply(match i64::try_from(v) {
+            Ok(i) => Number::Int(i, text),
+            Err(_) => Number::BigInt(text),
+        }))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
-        let NumberSeed { ri, child, ctx } = self;
-        refused(match &ctx.pipe.rules[ri].action {
-            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
-                Some(c) => {
-                    ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Bucket(b) => match b.label(v) {
-                Some(label) => {
-                    write_str(ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Pseudonymize(_) => {
-                let mut buf = ryu::Buffer::new();
-                Ok(pseudonymize(ctx, ri, child, buf.format(v).as_bytes()))
-            }
-            Action::Mask { .. } => {
-                let mut buf = ryu::Buffer::new();
-                apply_str(ctx, ri, child, buf.format(v))
-            }
-            _ => Err(wrong_type(ctx, ri, JsonType::Number)),
-        })
+        Ok(self.apply(Number::Float(v)))
     }
-}
-
-/// Digits-only text (optionally negative) read as an epoch number.
-fn parse_epoch_text(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The test oracle for the record path: the serde_json-driven walk that
 //! [`super::record`] replaced, kept so tests can check that the
 //! scanner-driven walk accepts, refuses and writes exactly the same bytes on
-//! any input. Rule changes land in both: type sets (`super::types`), kept
+//! any input. It replaces only the scanner: values are transformed by the
+//! same per-action functions ([`crate::actions::Action::apply_str`],
+//! [`crate::actions::Action::apply_number`]), whose own tests hold them to
+//! independent oracles. Walk rule changes land in both: type sets (`super::types`), kept
 //! scalars read as a `RawValue` and then re-read the way serde_json decodes
 //! them, `keep_subtree`, repeated `generalize_location` levels, unlisted
 //! fields named by position.
@@ -12,11 +15,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
-use crate::actions::{ip, language, mask, time, url};
+use crate::actions::{Emit, Number, Outcome};
 use crate::error::{ErrorCode, RecordError};
-use crate::time::now_ms;
 
 use super::compile::{Action, Child, ChildKind, Node, Pipeline};
 use super::json_out::{nesting_exceeds, write_str};
@@ -325,10 +326,10 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                 ChildKind::Rule(ri) => {
                     let rule = &pipe.rules[*ri];
                     match &rule.action {
-                        Action::Drop => {
+                        Action::Drop(_) => {
                             map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
                         }
-                        Action::Keep => {
+                        Action::Keep(_) => {
                             let raw: &'de RawValue = map.next_value()?;
                             let found = raw_type(raw);
                             if !rule.accepts.contains(found) {
@@ -345,7 +346,7 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                             ctx.out.extend_from_slice(&child.out_key);
                             ctx.out.extend_from_slice(raw.get().as_bytes());
                         }
-                        Action::KeepSubtree => {
+                        Action::KeepSubtree(_) => {
                             let raw_value: &'de RawValue = map.next_value()?;
                             let raw = raw_value.get().as_bytes();
                             if matches!(raw.first(), Some(b'{' | b'['))
@@ -400,13 +401,6 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
     }
 }
 
-/// Whether a transformed field was written or dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Written,
-    Dropped,
-}
-
 /// Applies one rule's action to the value under its field name.
 struct ActionSeed<'a, 's, 'p> {
     rule: usize,
@@ -433,152 +427,18 @@ impl ActionSeed<'_, '_, '_> {
         self.ctx.pipe.rules[self.rule].accepts.contains(t)
     }
 
-    fn write_quoted_tmp(&mut self) {
-        write_str(self.ctx.out, self.ctx.tmp);
-    }
-
-    fn apply_str<E: de::Error>(mut self, s: &str) -> Result<Outcome, E> {
-        let pipe = self.ctx.pipe;
-        let action = &pipe.rules[self.rule].action;
-        let ok = match action {
-            Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
-                Some(addr) => {
-                    self.ctx.tmp.clear();
-                    ip::write_ip(ip::truncate_ip(addr, *v4, *v6), self.ctx.tmp);
-                    self.write_quoted_tmp();
-                    true
-                }
-                None => false,
-            },
-            Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
-                Some(addr) => {
-                    self.ctx.tmp.clear();
-                    ip::write_ip(cipher.anonymize(addr), self.ctx.tmp);
-                    self.write_quoted_tmp();
-                    true
-                }
-                None => false,
-            },
-            Action::Pseudonymize(_) => return self.pseudonymize(s.as_bytes()),
-            Action::Mask { keep_last, mask_char } => {
-                self.ctx.tmp.clear();
-                let ok = mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
-                if ok {
-                    self.write_quoted_tmp();
-                }
-                ok
-            }
-            Action::CoarsenTime(unit) => {
-                self.ctx.tmp.clear();
-                if time::coarsen_rfc3339(s, *unit, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else if let Some(n) = parse_epoch_text(s) {
-                    let v = time::coarsen_epoch_i64(n, *unit);
-                    self.ctx.out.push(b'"');
-                    self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                    self.ctx.out.push(b'"');
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::Url { keep, keep_params } => {
-                self.ctx.tmp.clear();
-                if url::reduce_url(s, *keep, keep_params, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::ReduceUserAgent => {
-                self.ctx.ua.write_reduced(s, self.ctx.out);
-                true
-            }
-            Action::Redact(r) => {
-                self.ctx.tmp.clear();
-                r.redact(s, self.ctx.tmp);
-                self.write_quoted_tmp();
-                true
-            }
-            Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    true
-                }
-                None => false,
-            },
-            Action::Language => {
-                self.ctx.tmp.clear();
-                if s.is_empty() || s == "-" {
-                    write_str(self.ctx.out, s);
-                    true
-                } else if language::primary_language(s, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::GeneralizeLocation(_) => return self.wrong_type(JsonType::String),
-            Action::Keep | Action::KeepSubtree => {
-                write_str(self.ctx.out, s);
-                true
-            }
-            Action::Drop => false,
+    /// The per-worker state the action writes with.
+    fn apply(self, f: impl FnOnce(&super::compile::Action, &mut Emit<'_>) -> Outcome) -> Outcome {
+        let ctx = self.ctx;
+        let mut emit = Emit {
+            out: &mut *ctx.out,
+            tmp: &mut *ctx.tmp,
+            ua: &mut *ctx.ua,
+            now_ms: &mut ctx.now_ms,
+            prev_key: &self.child.prev_key,
         };
-        Ok(if ok { Outcome::Written } else { Outcome::Dropped })
+        f(&ctx.pipe.rules[self.rule].action, &mut emit)
     }
-
-    fn pseudonymize<E: de::Error>(self, value: &[u8]) -> Result<Outcome, E> {
-        let Action::Pseudonymize(p) = &self.ctx.pipe.rules[self.rule].action else {
-            return Ok(Outcome::Dropped);
-        };
-        if p.write_json(value, false, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
-            return Ok(Outcome::Dropped);
-        }
-        let now = *self.ctx.now_ms.get_or_insert_with(now_ms);
-        if p.dual_write_active(now) {
-            let mark = self.ctx.out.len();
-            self.ctx.out.push(b',');
-            self.ctx.out.extend_from_slice(&self.child.prev_key);
-            if p.write_json(value, true, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
-                self.ctx.out.truncate(mark);
-            }
-        }
-        Ok(Outcome::Written)
-    }
-
-    fn apply_int<E: de::Error>(self, text: &str, value: i64) -> Result<Outcome, E> {
-        let action = &self.ctx.pipe.rules[self.rule].action;
-        match action {
-            Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
-            Action::Mask { .. } => self.apply_str(text),
-            Action::CoarsenTime(unit) => {
-                let v = time::coarsen_epoch_i64(value, *unit);
-                self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                Ok(Outcome::Written)
-            }
-            Action::Bucket(b) => match b.label(value as f64) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            _ => self.wrong_type(JsonType::Number),
-        }
-    }
-}
-
-/// Digits-only text (optionally negative) read as an epoch number.
-fn parse_epoch_text(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
@@ -590,7 +450,7 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
         if !self.accepts(JsonType::String) {
             return self.wrong_type(JsonType::String);
         }
-        self.apply_str(v)
+        Ok(self.apply(|a, emit| a.apply_str(v, emit)))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Outcome, E> {
         self.wrong_type(JsonType::Boolean)
@@ -607,57 +467,25 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
         if !self.accepts(JsonType::Number) {
             return self.wrong_type(JsonType::Number);
         }
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v).to_owned();
-        self.apply_int(&text, v)
+        let text = v.to_string();
+        Ok(self.apply(|a, emit| a.apply_number(Number::Int(v, &text), emit)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
         if !self.accepts(JsonType::Number) {
             return self.wrong_type(JsonType::Number);
         }
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v).to_owned();
-        match i64::try_from(v) {
-            Ok(i) => self.apply_int(&text, i),
-            Err(_) => match &self.ctx.pipe.rules[self.rule].action {
-                Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
-                Action::Mask { .. } => self.apply_str(&text),
-                Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                _ => self.wrong_type(JsonType::Number),
-            },
-        }
+        let text = v.to_string();
+        let n = match i64::try_from(v) {
+            Ok(i) => Number::Int(i, &text),
+            Err(_) => Number::BigInt(&text),
+        };
+        Ok(self.apply(|a, emit| a.apply_number(n, emit)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
         if !self.accepts(JsonType::Number) {
             return self.wrong_type(JsonType::Number);
         }
-        let action = &self.ctx.pipe.rules[self.rule].action;
-        match action {
-            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
-                Some(c) => {
-                    self.ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Bucket(b) => match b.label(v) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Pseudonymize(_) | Action::Mask { .. } => {
-                let mut buf = ryu::Buffer::new();
-                let text = buf.format(v).to_owned();
-                if matches!(action, Action::Mask { .. }) {
-                    self.apply_str(&text)
-                } else {
-                    self.pseudonymize(text.as_bytes())
-                }
-            }
-            _ => self.wrong_type(JsonType::Number),
-        }
+        Ok(self.apply(|a, emit| a.apply_number(Number::Float(v), emit)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Outcome, A::Error> {
         self.wrong_type(JsonType::Array)
@@ -667,8 +495,8 @@ impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
         let pipe = ctx.pipe;
         let the_rule = &pipe.rules[rule];
         let levels = match &the_rule.action {
-            Action::GeneralizeLocation(levels) if the_rule.accepts.contains(JsonType::Object) => {
-                levels
+            Action::GeneralizeLocation(g) if the_rule.accepts.contains(JsonType::Object) => {
+                g.levels()
             }
             _ => {
                 let msg = wrong_type_message(
