@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::classify::classify;
+use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 use serde::de::value::{Error as DeError, StrDeserializer};
 
