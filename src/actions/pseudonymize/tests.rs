@@ -174,3 +174,76 @@ fn dual_write_window() {
     p.write_json(b"u", true, &mut tmp, &mut out);
     assert!(out.starts_with(b"\"old:"));
 }
+
+fn config(toml_text: &str) -> PseudonymizeConfig {
+    toml::from_str(toml_text).unwrap()
+}
+
+#[test]
+fn action_config_errors_name_the_parameter() {
+    let keys = KeyStore::for_tests(&["ids".into()]);
+    let e = config("key = \"ids\"\nscope = \"\"").compile(&keys).unwrap_err();
+    assert_eq!((e.field, e.problem.as_str()), ("scope", "must not be empty"));
+    let e = config("key = \"other\"\nscope = \"s\"").compile(&keys).unwrap_err();
+    assert_eq!(e.field, "key");
+    let e = config("key = \"ids\"\nscope = \"s\"\nkeep_domains = [\"a b\"]").compile(&keys);
+    let e = e.unwrap_err();
+    assert_eq!(e.field, "keep_domains");
+    assert!(!e.problem.contains("a b"), "{}", e.problem);
+    let missing = toml::from_str::<PseudonymizeConfig>("key = \"ids\"").unwrap_err();
+    assert!(missing.message().contains("scope"), "{missing}");
+    assert!(toml::from_str::<PseudonymizeConfig>("key = \"ids\"\nscope = \"s\"\nsalt = 1").is_err());
+}
+
+#[test]
+fn action_explain_says_what_is_kept() {
+    let plain = config("key = \"ids\"\nscope = \"user\"");
+    assert_eq!(
+        plain.explain(),
+        "pseudonymized (HMAC-SHA256, 128 bits), key ring `ids`, scope `user`"
+    );
+    assert_eq!(plain.key_ring(), Some("ids"));
+    let listed =
+        config("key = \"ids\"\nscope = \"u\"\nnormalize = true\nkeep_domains = [\"corp.example\"]");
+    assert!(listed.explain().ends_with(
+        ", trimmed and lower-cased first, email domain kept for corp.example, otherwise the whole address pseudonymized"
+    ));
+}
+
+/// Strings and numbers pseudonymize their text, as [`Pseudonymizer::pseudonym`]
+/// does; in a rotation overlap `<field>_prev` follows with the previous key.
+#[test]
+fn action_applies_to_text_and_numbers_and_dual_writes() {
+    use crate::actions::action::testing;
+    let keys = KeyStore::for_tests(&["ids".into()]);
+    let a = config("key = \"ids\"\nscope = \"user\"").compile(&keys).unwrap();
+    assert_eq!(a.key_id(), Some("test"));
+    let direct = |v: &[u8]| format!("\"{}\"", a.0.pseudonym(v).unwrap());
+    assert_eq!(testing::apply_str(&a, "u_42"), Some(direct(b"u_42")));
+    assert_eq!(testing::apply_number(&a, Number::Int(42, "42")), Some(direct(b"42")));
+    assert_eq!(testing::apply_number(&a, Number::Float(0.5)), Some(direct(b"0.5")));
+    let domains =
+        config("key = \"ids\"\nscope = \"e\"\nkeep_domain = true").compile(&keys).unwrap();
+    assert_eq!(testing::apply_str(&domains, "no at sign"), None);
+
+    let mut r = ring();
+    let far_future = i64::MAX;
+    r.previous = Some((
+        LoadedKey { id: "old".into(), key: SecretKey::well_known_test_key("old") },
+        Some(far_future),
+    ));
+    let rotating = Pseudonymize(Box::new(Pseudonymizer::new(&r, "user", false, false)));
+    let (mut out, mut tmp, mut now) = (Vec::new(), String::new(), None);
+    let mut ua = crate::actions::user_agent::UserAgentCache::new(1);
+    let mut emit = Emit {
+        out: &mut out,
+        tmp: &mut tmp,
+        ua: &mut ua,
+        now_ms: &mut now,
+        prev_key: b"\"id_prev\":",
+    };
+    assert_eq!(rotating.apply_str("u_1", &mut emit), Outcome::Written);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("\"test:") && text.contains(",\"id_prev\":\"old:"), "{text}");
+    assert!(now.is_some(), "the clock is read once for a ring in an overlap");
+}
