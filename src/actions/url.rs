@@ -262,4 +262,6 @@ impl Transform for Url {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
