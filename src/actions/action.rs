@@ -101,18 +101,6 @@ pub enum Outcome {
     Dropped,
 }
 
-impl Outcome {
-    /// `Written` when `ok`.
-    #[inline]
-    pub fn written_if(ok: bool) -> Outcome {
-        if ok {
-            Outcome::Written
-        } else {
-            Outcome::Dropped
-        }
-    }
-}
-
 /// A JSON number as serde_json types it, with the text actions see.
 #[derive(Debug, Clone, Copy)]
 pub enum Number<'a> {

@@ -6,14 +6,14 @@
 //! fails on a message) and looking a value up with a binary search that returns
 //! a borrowed label, so the hot path does not allocate.
 
+use std::fmt;
+
 use serde::Deserialize;
 
 use super::{
     write_str, ActionConfig, ConfigError, Emit, JsonType, Number, Outcome, Transform, TypeSet,
 };
 use crate::keys::KeyStore;
-
-use std::fmt;
 
 /// Why a list of bucket boundaries or labels was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

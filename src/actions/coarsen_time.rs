@@ -8,14 +8,13 @@
 //! truncation then rewrites digits in place while copying, which keeps the
 //! separator, fraction width and offset exactly as written.
 
+use serde::{Deserialize, Serialize};
+
 use super::{
     write_plain_quoted, ActionConfig, ConfigError, Emit, JsonType, Number, Outcome, Transform,
     TypeSet,
 };
 use crate::keys::KeyStore;
-
-use serde::{Deserialize, Serialize};
-
 use crate::time::{self, FRACTION_AT};
 
 /// The unit a timestamp is truncated to (`to = "minute"` in a pipeline).

@@ -12,14 +12,13 @@
 //! `{token}`). It validates before writing, so a rejected value appends
 //! nothing and the caller drops the field.
 
-use super::{write_str, ActionConfig, ConfigError, Emit, JsonType, Outcome, Transform, TypeSet};
-use crate::keys::KeyStore;
-
 use serde::{Deserialize, Serialize};
 
 use self::authority::{push_origin, split_absolute};
 use self::query::push_kept_params;
+use super::{write_str, ActionConfig, ConfigError, Emit, JsonType, Outcome, Transform, TypeSet};
 use crate::classify::{cut_segment, segment_kind};
+use crate::keys::KeyStore;
 
 mod authority;
 mod query;
