@@ -303,7 +303,7 @@ mod tests {
     fn example_compiles() {
         let c = compile_all(&parse(EXAMPLE)).unwrap().remove(0);
         assert_eq!((c.window_ms, c.lateness_ms, c.max_groups), (60_000, 30_000, 10_000));
-        assert_eq!(c.max_open_windows, 16);
+        assert_eq!(c.max_open_windows, 64);
         assert_eq!((c.min_count, c.min_distinct, c.epsilon), (5, 3, None));
         assert_eq!(c.dims[0].1, Source::Derived(DeriveKind::PathTemplate, vec!["path".into()]));
         assert_eq!(c.dims[2].1, Source::Path(vec!["user_agent".into(), "browser".into()]));
