@@ -169,11 +169,12 @@ fn classify_key(key: &[u8], query: bool) -> KeyKind {
     }
     let suffix = SECRET_SUFFIXES.iter().any(|s| {
         let s = s.as_bytes();
-        let glued_ok =
-            matches!(s, b"password" | b"passwd" | b"secret" | b"token" | b"apikey" | b"secretkey");
         norm.ends_with(s)
             && (norm.len() == s.len()
-                || glued_ok
+                || matches!(
+                    s,
+                    b"password" | b"passwd" | b"secret" | b"token" | b"apikey" | b"secretkey"
+                )
                 || norm.get(norm.len() - s.len() - 1) == Some(&b'_'))
     });
     if suffix || is(SECRET_KEYS) || (query && is(QUERY_KEYS)) {

@@ -181,7 +181,15 @@ fn starts_after_label(b: &[u8], word_start: usize, start: usize) -> bool {
 }
 
 fn is_ipv6(candidate: &[u8]) -> bool {
-    candidate.iter().filter(|&&c| c == b':').count() >= 2
+    let colons = candidate.iter().filter(|&&c| c == b':').count();
+    // Cheap shape test before std's parser: only hex digits, colons and
+    // the dots of an IPv4 tail, and either a `::` or the six or seven
+    // colons of a full address. Clock times (`12:30:45`) and MAC
+    // addresses stop here; the parser alone decides the rest.
+    let shape = candidate.iter().all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+        && (colons >= 6 || candidate.windows(2).any(|w| w == b"::"));
+    colons >= 2
+        && shape
         && candidate.iter().any(u8::is_ascii_digit)
         && std::str::from_utf8(candidate).ok().and_then(|s| s.parse::<Ipv6Addr>().ok()).is_some()
 }

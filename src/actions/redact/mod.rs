@@ -34,6 +34,7 @@
 //! [`MAX_PASSES`] passes (constructed input) is replaced by one label.
 
 mod bounds;
+mod bytemap;
 mod card;
 mod cn_id;
 mod credentials;
@@ -49,6 +50,7 @@ use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use bounds::Group;
+use bytemap::{ByteMap, Triggers};
 
 pub(crate) use card::luhn_valid;
 pub(crate) use cn_id::{cn_id_check_char, valid_cn_id};
@@ -188,8 +190,7 @@ impl Redactor {
     /// Working memory is reused per thread, so steady-state calls do not
     /// allocate beyond growing `out`.
     pub fn redact(&self, text: &str, out: &mut String) -> usize {
-        let triggers = Triggers::of(text.as_bytes());
-        if self.enabled == 0 || !self.may_hold(triggers, text.as_bytes()) {
+        if self.enabled == 0 {
             out.push_str(text);
             return 0;
         }
@@ -197,7 +198,7 @@ impl Redactor {
             .try_with(|cell| {
                 cell.try_borrow_mut()
                     .ok()
-                    .map(|mut scratch| self.redact_to_fixpoint(text, triggers, &mut scratch, out))
+                    .map(|mut scratch| self.redact_to_fixpoint(text, &mut scratch, out))
             })
             .ok()
             .flatten();
@@ -205,7 +206,7 @@ impl Redactor {
             Some(hits) => hits,
             // Thread-local storage is being torn down (or re-entered): use a
             // one-off scratch instead.
-            None => self.redact_to_fixpoint(text, triggers, &mut Scratch::new(), out),
+            None => self.redact_to_fixpoint(text, &mut Scratch::new(), out),
         }
     }
 
@@ -218,25 +219,24 @@ impl Redactor {
     }
 
     /// Runs passes until one finds nothing; appends the result to `out`.
-    fn redact_to_fixpoint(
-        &self,
-        text: &str,
-        triggers: Triggers,
-        scratch: &mut Scratch,
-        out: &mut String,
-    ) -> usize {
+    fn redact_to_fixpoint(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
+        scratch.map.build(text.as_bytes());
+        if !self.may_hold(scratch.map.triggers(), text.as_bytes()) {
+            out.push_str(text);
+            return 0;
+        }
         let mut current = std::mem::take(&mut scratch.current);
         let mut next = std::mem::take(&mut scratch.next);
         current.clear();
-        let mut total = self.pass(text, triggers, scratch, &mut current);
+        let mut total = self.pass(text, scratch, &mut current);
         if total == 0 {
             out.push_str(text);
         } else {
             let mut passes = 1;
             loop {
                 next.clear();
-                let found =
-                    self.pass(&current, Triggers::of(current.as_bytes()), scratch, &mut next);
+                scratch.map.build(current.as_bytes());
+                let found = self.pass(&current, scratch, &mut next);
                 if found == 0 {
                     out.push_str(&current);
                     break;
@@ -257,25 +257,23 @@ impl Redactor {
         total
     }
 
-    /// One pass: finds, resolves and replaces hits in `text`, whose
-    /// trigger bytes are `raw_triggers`.
-    fn pass(
-        &self,
-        text: &str,
-        raw_triggers: Triggers,
-        scratch: &mut Scratch,
-        out: &mut String,
-    ) -> usize {
-        let Scratch { hits, taken, folded, groups, labels, first_label, .. } = scratch;
+    /// One pass: finds, resolves and replaces hits in `text`, which
+    /// `scratch.map` maps.
+    fn pass(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
+        let Scratch { hits, taken, folded, groups, labels, first_label, map, .. } = scratch;
         let raw = text.as_bytes();
-        let is_folded = raw_triggers.fold && folded.fold(raw);
+        let is_folded = map.triggers().fold && folded.fold(raw, map.leads());
         let b: &[u8] = if is_folded { &folded.bytes } else { raw };
-        let t = if is_folded { raw_triggers.with_ascii(folded.produced) } else { raw_triggers };
+        if is_folded {
+            // Folding adds digits and separators: map the folded view.
+            map.build(b);
+        }
+        let t = map.triggers();
         hits.clear();
         let on = |d: Detector| self.is_enabled(d);
         let mut sink = Sink { hits };
         if t.digit {
-            bounds::digit_groups(b, groups);
+            bounds::digit_groups(b, map, groups);
             bounds::for_each_run(groups, |run: &[Group]| {
                 if on(Detector::CnId) {
                     cn_id::scan_run(b, run, &mut sink);
@@ -399,102 +397,6 @@ fn anchor_is_passport_context(anchor: &[u8]) -> bool {
         || anchor == "護照".as_bytes()
 }
 
-/// Which trigger bytes a text contains; detectors whose trigger is absent
-/// are skipped.
-#[derive(Clone, Copy)]
-struct Triggers {
-    bits: u16,
-    digit: bool,
-    at: bool,
-    colon: bool,
-    plus: bool,
-    eq: bool,
-    percent: bool,
-    bracket: bool,
-    fold: bool,
-    dash: bool,
-}
-
-impl Triggers {
-    const DIGIT: u16 = 1;
-    const AT: u16 = 2;
-    const COLON: u16 = 4;
-    const PLUS: u16 = 8;
-    const EQ: u16 = 16;
-    const PERCENT: u16 = 32;
-    const BRACKET: u16 = 64;
-    const FOLD: u16 = 128;
-    const DASH: u16 = 256;
-    const EVERY: u16 = 511;
-
-    /// Byte → trigger bit, so the scan is one load and one OR per byte.
-    const TABLE: [u16; 256] = {
-        let mut table = [0; 256];
-        let mut c = b'0';
-        while c <= b'9' {
-            table[c as usize] = Self::DIGIT;
-            c += 1;
-        }
-        table[b'@' as usize] = Self::AT;
-        table[b':' as usize] = Self::COLON;
-        table[b'+' as usize] = Self::PLUS;
-        table[b'=' as usize] = Self::EQ;
-        table[b'%' as usize] = Self::PERCENT;
-        table[b'[' as usize] = Self::BRACKET;
-        table[b'-' as usize] = Self::DASH;
-        // Lead bytes of the characters `fold` rewrites.
-        table[0xC2] = Self::FOLD;
-        table[0xE2] = Self::FOLD;
-        table[0xE3] = Self::FOLD;
-        table[0xEF] = Self::FOLD;
-        table
-    };
-
-    fn of(b: &[u8]) -> Self {
-        let mut seen = 0;
-        for chunk in b.chunks(64) {
-            seen = chunk.iter().fold(seen, |acc, &c| acc | Self::TABLE[usize::from(c)]);
-            if seen == Self::EVERY {
-                break;
-            }
-        }
-        Self::from_bits(seen)
-    }
-
-    /// These triggers plus those of the ASCII bytes set in `produced`
-    /// (bit `c` for byte `c`), as folding a text adds them.
-    fn with_ascii(self, produced: u128) -> Self {
-        let mut seen = self.bits;
-        for c in 0..128u8 {
-            if produced & (1u128 << c) != 0 {
-                seen |= Self::TABLE[usize::from(c)];
-            }
-        }
-        Self::from_bits(seen)
-    }
-
-    fn from_bits(seen: u16) -> Self {
-        Triggers {
-            bits: seen,
-            digit: seen & Self::DIGIT != 0,
-            at: seen & Self::AT != 0,
-            colon: seen & Self::COLON != 0,
-            plus: seen & Self::PLUS != 0,
-            eq: seen & Self::EQ != 0,
-            percent: seen & Self::PERCENT != 0,
-            bracket: seen & Self::BRACKET != 0,
-            fold: seen & Self::FOLD != 0,
-            dash: seen & Self::DASH != 0,
-        }
-    }
-
-    /// Whether anything can be found (before folding, a fold candidate
-    /// counts: it may be a full-width digit; a dash may open a PEM block).
-    fn any(self) -> bool {
-        self.digit || self.at || self.colon || self.eq || self.fold || self.dash
-    }
-}
-
 // --------------------------------------------------------------- resolution
 
 /// A validated candidate: `text[start..end]` is PII of kind `detector`.
@@ -514,6 +416,7 @@ impl Hit {
 
 /// Per-thread working memory, reused across calls.
 struct Scratch {
+    map: ByteMap,
     hits: Vec<Hit>,
     taken: Vec<bool>,
     folded: fold::Folded,
@@ -531,6 +434,7 @@ const RETAINED_CAPACITY: usize = 4096;
 impl Scratch {
     const fn new() -> Self {
         Self {
+            map: ByteMap::new(),
             hits: Vec::new(),
             taken: Vec::new(),
             folded: fold::Folded::new(),
@@ -553,6 +457,7 @@ impl Scratch {
         shrink(&mut self.groups);
         shrink(&mut self.labels);
         self.folded.trim(RETAINED_CAPACITY);
+        self.map.trim(RETAINED_CAPACITY);
         for s in [&mut self.current, &mut self.next] {
             if s.capacity() > RETAINED_CAPACITY * 16 {
                 *s = String::new();
