@@ -4,9 +4,9 @@
 //! are read from it) and a bitmap of the lead bytes of characters that
 //! [`super::fold`] may rewrite.
 //!
-//! The text is read in blocks of 64 bytes; each block yields one `u64` per
-//! byte class, sixteen bytes at a time with SSE2 compares and mask moves on
-//! x86_64 (byte at a time elsewhere). Plain Rust loops for the same masks
+//! The text is read sixteen bytes at a time with SSE2 compares and mask
+//! moves on x86_64 (byte at a time elsewhere), giving one bit per byte and
+//! class, kept in `u64` words of 64 bytes. Plain Rust loops for the same masks
 //! are not vectorized by the compiler and cost more than the scans they
 //! replace (measured in `benches/PROFILE.md`, redact section).
 
@@ -43,28 +43,24 @@ pub(super) struct ByteMap {
     triggers: Triggers,
 }
 
-/// The three class masks (digits, fold leads, trigger punctuation) of one
-/// block.
+/// Bytes classified per step.
+const CHUNK: usize = 16;
+
+/// The three class masks (digits, fold leads, trigger punctuation) of a
+/// chunk of [`CHUNK`] bytes.
 #[inline(always)]
-fn block_masks(block: &[u8; BLOCK]) -> (u64, u64, u64) {
+fn chunk_masks(chunk: &[u8]) -> (u16, u16, u16) {
     #[cfg(target_arch = "x86_64")]
     {
-        let (mut digits, mut leads, mut special) = (0u64, 0u64, 0u64);
-        for (k, chunk) in block.chunks_exact(16).enumerate() {
-            let (d, l, s) = masks_16(chunk);
-            digits |= u64::from(d) << (16 * k);
-            leads |= u64::from(l) << (16 * k);
-            special |= u64::from(s) << (16 * k);
-        }
-        (digits, leads, special)
+        masks_16(chunk)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let (mut digits, mut leads, mut special) = (0u64, 0u64, 0u64);
-        for (i, &c) in block.iter().enumerate() {
-            digits |= u64::from(c.is_ascii_digit()) << i;
-            leads |= u64::from(is_lead(c)) << i;
-            special |= u64::from(is_special(c)) << i;
+        let (mut digits, mut leads, mut special) = (0u16, 0u16, 0u16);
+        for (i, &c) in chunk.iter().take(CHUNK).enumerate() {
+            digits |= u16::from(c.is_ascii_digit()) << i;
+            leads |= u16::from(is_lead(c)) << i;
+            special |= u16::from(is_special(c)) << i;
         }
         (digits, leads, special)
     }
@@ -136,27 +132,17 @@ impl ByteMap {
 
     /// Maps `b`, replacing what was mapped before.
     pub(super) fn build(&mut self, b: &[u8]) {
+        let words = b.len().div_ceil(BLOCK);
         self.digits.clear();
+        self.digits.resize(words, 0);
         self.leads.clear();
+        self.leads.resize(words, 0);
         let mut t = Triggers::default();
-        let (mut any_digit, mut any_lead) = (0u64, 0u64);
-        let mut chunks = b.chunks_exact(BLOCK);
-        let mut tail = [0u8; BLOCK];
-        let rest = chunks.remainder();
-        if let Some(slot) = tail.get_mut(..rest.len()) {
-            slot.copy_from_slice(rest);
-        }
-        let blocks = chunks.by_ref().filter_map(|c| <&[u8; BLOCK]>::try_from(c).ok());
-        let last = (!rest.is_empty()).then_some(&tail);
-        for (k, block) in blocks.chain(last).enumerate() {
-            let (digits, leads, mut special) = block_masks(block);
-            self.digits.push(digits);
-            self.leads.push(leads);
-            any_digit |= digits;
-            any_lead |= leads;
-            while special != 0 {
-                let pos = k * BLOCK + special.trailing_zeros() as usize;
-                special &= special - 1;
+        let note = |mask: u16, at: usize, t: &mut Triggers| {
+            let mut m = mask;
+            while m != 0 {
+                let pos = at + m.trailing_zeros() as usize;
+                m &= m - 1;
                 match b.get(pos) {
                     Some(b'@') => t.at = true,
                     Some(b':') => t.colon = true,
@@ -168,10 +154,44 @@ impl ByteMap {
                     _ => {}
                 }
             }
+        };
+        let mut chunks = b.chunks_exact(CHUNK);
+        let mut at = 0;
+        for chunk in chunks.by_ref() {
+            let (d, l, s) = chunk_masks(chunk);
+            self.or_in(at, d, l);
+            if s != 0 {
+                note(s, at, &mut t);
+            }
+            at += CHUNK;
         }
-        t.digit = any_digit != 0;
-        t.fold = any_lead != 0;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut tail = [0u8; CHUNK];
+            if let Some(slot) = tail.get_mut(..rest.len()) {
+                slot.copy_from_slice(rest);
+            }
+            let (d, l, s) = chunk_masks(&tail);
+            self.or_in(at, d, l);
+            if s != 0 {
+                note(s, at, &mut t);
+            }
+        }
+        t.digit = self.digits.iter().any(|&w| w != 0);
+        t.fold = self.leads.iter().any(|&w| w != 0);
         self.triggers = t;
+    }
+
+    /// Adds the masks of the chunk starting at byte `at`.
+    #[inline(always)]
+    fn or_in(&mut self, at: usize, digits: u16, leads: u16) {
+        let (k, shift) = (at / BLOCK, at % BLOCK);
+        if let Some(w) = self.digits.get_mut(k) {
+            *w |= u64::from(digits) << shift;
+        }
+        if let Some(w) = self.leads.get_mut(k) {
+            *w |= u64::from(leads) << shift;
+        }
     }
 
     /// The trigger bytes of the mapped text.

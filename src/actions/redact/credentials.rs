@@ -147,8 +147,33 @@ enum KeyKind {
     Cookie,
 }
 
+/// Bytes that end some word of [`SECRET_SUFFIXES`], [`SECRET_KEYS`],
+/// [`QUERY_KEYS`] or the authorization and cookie keys: a key ending in
+/// any other byte (`12` in `12:30`, `order=`) is plain without comparing
+/// it against every word.
+static LAST_BYTES: [bool; 256] = {
+    const fn mark(table: &mut [bool; 256], words: &[&str]) {
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i].as_bytes();
+            table[w[w.len() - 1] as usize] = true;
+            i += 1;
+        }
+    }
+    let mut table = [false; 256];
+    mark(&mut table, SECRET_SUFFIXES);
+    mark(&mut table, SECRET_KEYS);
+    mark(&mut table, QUERY_KEYS);
+    mark(&mut table, &["authorization", "proxy_authorization", "cookie", "set_cookie"]);
+    table
+};
+
 fn classify_key(key: &[u8], query: bool) -> KeyKind {
     if key.is_empty() || key.len() > MAX_KEY {
+        return KeyKind::Plain;
+    }
+    let last = key.last().map_or(0, u8::to_ascii_lowercase);
+    if !LAST_BYTES[usize::from(last)] {
         return KeyKind::Plain;
     }
     let mut buf = [0u8; MAX_KEY];

@@ -170,6 +170,7 @@ impl Redactor {
         let enabled = detectors.iter().fold(0, |acc, d| acc | d.bit());
         // Compile the shared automaton now, not on the first record.
         if enabled != 0 {
+            LazyLock::force(&ANCHOR_STARTS);
             LazyLock::force(&ANCHORS);
         }
         Self { enabled }
@@ -215,7 +216,7 @@ impl Redactor {
     fn may_hold(&self, triggers: Triggers, b: &[u8]) -> bool {
         triggers.any()
             || ((self.is_enabled(Detector::Credentials) || self.is_enabled(Detector::Passport))
-                && ANCHORS.is_match(b))
+                && ANCHOR_STARTS.is_match(b))
     }
 
     /// Runs passes until one finds nothing; appends the result to `out`.
@@ -310,16 +311,16 @@ impl Redactor {
             }
         }
         if on(Detector::Credentials) || on(Detector::Passport) {
-            for m in ANCHORS.find_iter(b) {
-                let anchor = m.as_bytes();
+            for_each_anchor(b, |start, end| {
+                let anchor = b.get(start..end).unwrap_or_default();
                 if anchor_is_passport_context(anchor) {
                     if on(Detector::Passport) {
-                        passport::after_context(b, m.end(), &mut sink);
+                        passport::after_context(b, end, &mut sink);
                     }
                 } else if on(Detector::Credentials) {
-                    credentials::at_anchor(b, m.start(), m.end(), &mut sink);
+                    credentials::at_anchor(b, start, end, &mut sink);
                 }
-            }
+            });
         }
         if hits.is_empty() {
             return 0;
@@ -361,35 +362,123 @@ impl Sink<'_> {
 
 /// Literal anchors of the detectors that start from a word rather than a
 /// digit or separator: token prefixes, auth schemes, PEM armour, passport
-/// and Chinese credential context words. One automaton finds them all;
-/// each match is validated by the detector it belongs to.
+/// and Chinese credential context words, each with the rest of its shape.
+/// Each match is validated by the detector it belongs to.
+const ANCHOR_SHAPES: [&str; 12] = [
+    // AWS access key ids.
+    r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)[A-Z2-7]{16}",
+    // GitHub, GitLab, Slack, Stripe, OpenAI-style token shapes.
+    r"gh[pousr]_[A-Za-z0-9]{36,}",
+    r"github_pat_[A-Za-z0-9_]{22,}",
+    r"glpat-[A-Za-z0-9_\-]{20,}",
+    r"xox[abposr]-[A-Za-z0-9\-]{10,}",
+    r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}",
+    r"sk-(?:proj-)?[A-Za-z0-9_\-]{20,}",
+    // JSON Web Tokens: base64url `{"` header, payload, signature.
+    r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*",
+    // HTTP auth schemes followed by a credential.
+    r"(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +[A-Za-z0-9._~+/\-]+=*",
+    // PEM private key armour.
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
+    // Chinese credential words and English prose forms.
+    r"密码|口令|密钥|秘钥|令牌|验证码|(?:[Pp]assword|PASSWORD|[Pp]asscode|[Pp]in code) (?:is|was) ",
+    // Passport context words.
+    r"护照|護照|[Pp]assport|PASSPORT",
+];
+
+/// The literal every match of [`ANCHOR_SHAPES`] starts with (checked by a
+/// test): one Aho-Corasick (Teddy) search finds them all, and only where
+/// one occurs does the shape regex run, anchored there.
+const ANCHOR_LITERALS: &[&str] = &[
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "ANPA",
+    "ANVA",
+    "AIPA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxo-",
+    "xoxs-",
+    "xoxr-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "sk-",
+    "eyJ",
+    "Bearer ",
+    "bearer ",
+    "BEARER ",
+    "Basic ",
+    "basic ",
+    "BASIC ",
+    "-----BEGIN ",
+    "密码",
+    "口令",
+    "密钥",
+    "秘钥",
+    "令牌",
+    "验证码",
+    "Password ",
+    "password ",
+    "PASSWORD ",
+    "Passcode ",
+    "passcode ",
+    "Pin code ",
+    "pin code ",
+    "护照",
+    "護照",
+    "Passport",
+    "passport",
+    "PASSPORT",
+];
+
+/// The anchors' starting literals.
+static ANCHOR_STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    // A constant pattern set: a failure is a programming error that every
+    // test building a redactor catches.
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(ANCHOR_LITERALS)
+        .expect("anchor literals compile")
+});
+
+/// The anchor shapes, matched only at the start of the haystack.
 static ANCHORS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    let pattern = [
-        // AWS access key ids.
-        r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)[A-Z2-7]{16}",
-        // GitHub, GitLab, Slack, Stripe, OpenAI-style token shapes.
-        r"gh[pousr]_[A-Za-z0-9]{36,}",
-        r"github_pat_[A-Za-z0-9_]{22,}",
-        r"glpat-[A-Za-z0-9_\-]{20,}",
-        r"xox[abposr]-[A-Za-z0-9\-]{10,}",
-        r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}",
-        r"sk-(?:proj-)?[A-Za-z0-9_\-]{20,}",
-        // JSON Web Tokens: base64url `{"` header, payload, signature.
-        r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*",
-        // HTTP auth schemes followed by a credential.
-        r"(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +[A-Za-z0-9._~+/\-]+=*",
-        // PEM private key armour.
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
-        // Chinese credential words and English prose forms.
-        r"密码|口令|密钥|秘钥|令牌|验证码|(?:[Pp]assword|PASSWORD|[Pp]asscode|[Pp]in code) (?:is|was) ",
-        // Passport context words.
-        r"护照|護照|[Pp]assport|PASSPORT",
-    ]
-    .join("|");
+    let pattern = format!(r"\A(?:{})", ANCHOR_SHAPES.join("|"));
     // The pattern is a constant: a failure is a programming error that
     // every test building a redactor catches.
     regex::bytes::Regex::new(&pattern).expect("anchor pattern compiles")
 });
+
+/// Calls `f(start, end)` for each anchor match in `b`, leftmost first and
+/// without overlaps, as an unanchored search of the shapes would find them.
+fn for_each_anchor(b: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut pos = 0;
+    while pos < b.len() {
+        let input = aho_corasick::Input::new(b).span(pos..b.len());
+        let Some(lit) = ANCHOR_STARTS.find(input) else { return };
+        let start = lit.start();
+        match b.get(start..).and_then(|rest| ANCHORS.find(rest)) {
+            Some(m) => {
+                f(start, start + m.end());
+                pos = start + m.end().max(1);
+            }
+            None => pos = start + 1,
+        }
+    }
+}
 
 fn anchor_is_passport_context(anchor: &[u8]) -> bool {
     anchor.eq_ignore_ascii_case(b"passport")
