@@ -67,10 +67,7 @@ pub(super) fn digit_groups(b: &[u8], map: &ByteMap, groups: &mut Vec<Group>) {
     let mut from = 0;
     let mut prev_end: Option<usize> = None;
     while let Some(start) = map.next_digit(from) {
-        let mut end = start;
-        while digit_at(b, end) {
-            end += 1;
-        }
+        let end = map.digits_end(start);
         let gap = prev_end
             .filter(|&p| start - p <= 2)
             .and_then(|p| b.get(p..start))

@@ -212,6 +212,25 @@ impl ByteMap {
         }
     }
 
+    /// The end of the run of ASCII digits containing `pos` (`pos` itself
+    /// if it is no digit).
+    pub(super) fn digits_end(&self, pos: usize) -> usize {
+        let mut k = pos / BLOCK;
+        let mut shift = pos % BLOCK;
+        let mut end = pos;
+        while let Some(&w) = self.digits.get(k) {
+            let ones = (!(w >> shift)).trailing_zeros() as usize;
+            let left = BLOCK - shift;
+            end += ones.min(left);
+            if ones < left {
+                break;
+            }
+            k += 1;
+            shift = 0;
+        }
+        end
+    }
+
     /// Positions of the bytes `0xC2`, `0xE2`, `0xE3`, `0xEF` (lead bytes of
     /// the characters folding may rewrite), ascending.
     pub(super) fn leads(&self) -> impl Iterator<Item = usize> + '_ {
@@ -287,6 +306,23 @@ mod tests {
         ];
         for s in samples {
             assert_eq!(mapped(&s), naive(&s), "{:?}", String::from_utf8_lossy(&s));
+        }
+    }
+
+    #[test]
+    fn digit_runs_end_where_a_scan_ends_them() {
+        for b in
+            [b"ab1cd".repeat(40), b"7".repeat(130), [b"x".repeat(63), b"1".repeat(70)].concat()]
+        {
+            let mut map = ByteMap::new();
+            map.build(&b);
+            for pos in 0..b.len() + 2 {
+                let mut end = pos;
+                while b.get(end).is_some_and(u8::is_ascii_digit) {
+                    end += 1;
+                }
+                assert_eq!(map.digits_end(pos), end, "pos {pos}");
+            }
         }
     }
 

@@ -114,6 +114,12 @@ fn key_value_at(b: &[u8], sep: usize, sink: &mut Sink) {
         k -= 1;
     }
     let key_end = k;
+    // The last byte decides most keys (`12` of `12:30`, `order=`) before
+    // the key is walked.
+    let last = key_end.checked_sub(1).and_then(|p| b.get(p)).map_or(0, u8::to_ascii_lowercase);
+    if !LAST_BYTES[usize::from(last)] {
+        return;
+    }
     while k > 0
         && b.get(k - 1).is_some_and(|&c| is_word(c) || c == b'-' || c == b'.')
         && key_end - k < MAX_KEY
