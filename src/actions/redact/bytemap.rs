@@ -66,6 +66,27 @@ fn chunk_masks(chunk: &[u8]) -> (u16, u16, u16) {
     }
 }
 
+/// Sets the trigger flags of the punctuation bytes flagged in `mask` (bit
+/// `i` for byte `at + i`).
+#[inline(always)]
+fn note_specials(b: &[u8], at: usize, mask: u16, t: &mut Triggers) {
+    let mut m = mask;
+    while m != 0 {
+        let pos = at + m.trailing_zeros() as usize;
+        m &= m - 1;
+        match b.get(pos) {
+            Some(b'@') => t.at = true,
+            Some(b':') => t.colon = true,
+            Some(b'+') => t.plus = true,
+            Some(b'=') => t.eq = true,
+            Some(b'%') => t.percent = true,
+            Some(b'[') => t.bracket = true,
+            Some(b'-') => t.dash = true,
+            _ => {}
+        }
+    }
+}
+
 /// Lead bytes of the characters folding may rewrite.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn is_lead(c: u8) -> bool {
@@ -132,66 +153,36 @@ impl ByteMap {
 
     /// Maps `b`, replacing what was mapped before.
     pub(super) fn build(&mut self, b: &[u8]) {
-        let words = b.len().div_ceil(BLOCK);
         self.digits.clear();
-        self.digits.resize(words, 0);
         self.leads.clear();
-        self.leads.resize(words, 0);
         let mut t = Triggers::default();
-        let note = |mask: u16, at: usize, t: &mut Triggers| {
-            let mut m = mask;
-            while m != 0 {
-                let pos = at + m.trailing_zeros() as usize;
-                m &= m - 1;
-                match b.get(pos) {
-                    Some(b'@') => t.at = true,
-                    Some(b':') => t.colon = true,
-                    Some(b'+') => t.plus = true,
-                    Some(b'=') => t.eq = true,
-                    Some(b'%') => t.percent = true,
-                    Some(b'[') => t.bracket = true,
-                    Some(b'-') => t.dash = true,
-                    _ => {}
+        let (mut any_digit, mut any_lead) = (0u64, 0u64);
+        for (k, block) in b.chunks(BLOCK).enumerate() {
+            let (mut digits, mut leads) = (0u64, 0u64);
+            for (c, chunk) in block.chunks(CHUNK).enumerate() {
+                let (d, l, s) = if chunk.len() == CHUNK {
+                    chunk_masks(chunk)
+                } else {
+                    let mut tail = [0u8; CHUNK];
+                    if let Some(slot) = tail.get_mut(..chunk.len()) {
+                        slot.copy_from_slice(chunk);
+                    }
+                    chunk_masks(&tail)
+                };
+                digits |= u64::from(d) << (CHUNK * c);
+                leads |= u64::from(l) << (CHUNK * c);
+                if s != 0 {
+                    note_specials(b, k * BLOCK + CHUNK * c, s, &mut t);
                 }
             }
-        };
-        let mut chunks = b.chunks_exact(CHUNK);
-        let mut at = 0;
-        for chunk in chunks.by_ref() {
-            let (d, l, s) = chunk_masks(chunk);
-            self.or_in(at, d, l);
-            if s != 0 {
-                note(s, at, &mut t);
-            }
-            at += CHUNK;
+            self.digits.push(digits);
+            self.leads.push(leads);
+            any_digit |= digits;
+            any_lead |= leads;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut tail = [0u8; CHUNK];
-            if let Some(slot) = tail.get_mut(..rest.len()) {
-                slot.copy_from_slice(rest);
-            }
-            let (d, l, s) = chunk_masks(&tail);
-            self.or_in(at, d, l);
-            if s != 0 {
-                note(s, at, &mut t);
-            }
-        }
-        t.digit = self.digits.iter().any(|&w| w != 0);
-        t.fold = self.leads.iter().any(|&w| w != 0);
+        t.digit = any_digit != 0;
+        t.fold = any_lead != 0;
         self.triggers = t;
-    }
-
-    /// Adds the masks of the chunk starting at byte `at`.
-    #[inline(always)]
-    fn or_in(&mut self, at: usize, digits: u16, leads: u16) {
-        let (k, shift) = (at / BLOCK, at % BLOCK);
-        if let Some(w) = self.digits.get_mut(k) {
-            *w |= u64::from(digits) << shift;
-        }
-        if let Some(w) = self.leads.get_mut(k) {
-            *w |= u64::from(leads) << shift;
-        }
     }
 
     /// The trigger bytes of the mapped text.

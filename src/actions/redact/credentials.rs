@@ -244,7 +244,7 @@ fn value_after(b: &[u8], from: usize, spaced: bool) -> Option<(usize, usize)> {
         }
         _ => {
             let mut e = start;
-            while b.get(e).is_some_and(|&c| c > b' ' && c < 0x7F && !b"&\"'<>,;}]".contains(&c)) {
+            while b.get(e).is_some_and(|&c| VALUE_BYTES[usize::from(c)]) {
                 e += 1;
             }
             while e > start && matches!(b.get(e - 1), Some(b'.' | b')')) {
@@ -296,10 +296,44 @@ fn authorization_value(b: &[u8], from: usize, sink: &mut Sink) {
     }
 }
 
+/// A byte table: `true` for the bytes of `ranges` (inclusive) and `extra`.
+const fn byte_table(ranges: &[(u8, u8)], extra: &[u8], except: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < ranges.len() {
+        let (lo, hi) = ranges[i];
+        let mut c = lo as usize;
+        while c <= hi as usize {
+            table[c] = true;
+            c += 1;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < except.len() {
+        table[except[i] as usize] = false;
+        i += 1;
+    }
+    table
+}
+
+/// Bytes of an unquoted value: printable ASCII except the delimiters
+/// `&"'<>,;}]`.
+static VALUE_BYTES: [bool; 256] = byte_table(&[(b'!', b'~')], b"", b"&\"'<>,;}]");
+
+/// Bytes of a token68-style credential.
+static TOKEN_BYTES: [bool; 256] =
+    byte_table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"._~+/-=", b"");
+
 /// The end of a token68-style credential starting at `from`.
 fn token_end(b: &[u8], from: usize) -> usize {
     let mut e = from;
-    while b.get(e).is_some_and(|&c| c.is_ascii_alphanumeric() || b"._~+/-=".contains(&c)) {
+    while b.get(e).is_some_and(|&c| TOKEN_BYTES[usize::from(c)]) {
         e += 1;
     }
     e
@@ -469,6 +503,16 @@ mod tests {
 
     fn creds(text: &str) -> String {
         only(Detector::Credentials, text)
+    }
+
+    #[test]
+    fn byte_tables_match_their_definitions() {
+        for c in 0..=255u8 {
+            let value = c > b' ' && c < 0x7F && !b"&\"'<>,;}]".contains(&c);
+            assert_eq!(VALUE_BYTES[usize::from(c)], value, "{c}");
+            let token = c.is_ascii_alphanumeric() || b"._~+/-=".contains(&c);
+            assert_eq!(TOKEN_BYTES[usize::from(c)], token, "{c}");
+        }
     }
 
     #[test]
