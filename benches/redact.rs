@@ -14,7 +14,9 @@
 //! the ratio new/baseline. A timing never decides a test.
 //!
 //! Environment: `LOGVEIL_BENCH_LINES` (default 20000), `LOGVEIL_BENCH_RUNS`
-//! (default 7), `LOGVEIL_BENCH_ONLY=few|many` (one text, for profiling).
+//! (default 7), `LOGVEIL_BENCH_ONLY=few|many` (one text, for profiling),
+//! `LOGVEIL_BENCH_DETECTORS=phone,ip,…` (the new set restricted to these
+//! detectors, to find which one costs what under callgrind).
 
 use std::time::Instant;
 
@@ -111,7 +113,14 @@ fn chat(seed: u64, lines: usize, share: u64, pii_per_line: usize) -> Vec<String>
 fn main() {
     let lines = env_usize("LOGVEIL_BENCH_LINES", 20_000);
     let runs = env_usize("LOGVEIL_BENCH_RUNS", 7);
-    let new = Redactor::new(&Detector::ALL);
+    let selected: Vec<Detector> = match std::env::var("LOGVEIL_BENCH_DETECTORS") {
+        Ok(names) => Detector::ALL
+            .into_iter()
+            .filter(|d| names.split(',').any(|n| n.trim() == d.name()))
+            .collect(),
+        Err(_) => Detector::ALL.to_vec(),
+    };
+    let new = Redactor::new(&selected);
     let old = baseline::Redactor::new(&baseline::Detector::ALL);
     let only = std::env::var("LOGVEIL_BENCH_ONLY").unwrap_or_default();
     for (name, text) in [("few hits", chat(7, lines, 5, 1)), ("many hits", chat(11, lines, 100, 3))]

@@ -8,6 +8,8 @@
 //! cut at space, dash or parenthesis gaps, never at `.` or `_`, so a decimal
 //! (`13800138000.5`) or a version is never split into a hit and a rest.
 
+use super::bytemap::ByteMap;
+
 /// How a digit group is joined to the previous group of its run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Gap {
@@ -58,17 +60,14 @@ fn gap_between(between: &[u8]) -> Option<Gap> {
     })
 }
 
-/// Splits `b` into digit groups (appended to `groups`); a group whose gap
-/// is [`Gap::None`] starts a new run.
-pub(super) fn digit_groups(b: &[u8], groups: &mut Vec<Group>) {
+/// Splits `b` (mapped by `map`) into digit groups (appended to `groups`);
+/// a group whose gap is [`Gap::None`] starts a new run.
+pub(super) fn digit_groups(b: &[u8], map: &ByteMap, groups: &mut Vec<Group>) {
     groups.clear();
     let mut from = 0;
     let mut prev_end: Option<usize> = None;
-    while let Some(start) = next_digit(b, from) {
-        let mut end = start;
-        while digit_at(b, end) {
-            end += 1;
-        }
+    while let Some(start) = map.next_digit(from) {
+        let end = map.digits_end(start);
         let gap = prev_end
             .filter(|&p| start - p <= 2)
             .and_then(|p| b.get(p..start))
@@ -124,12 +123,6 @@ pub(super) fn inside_longer_grouping(run: &[Group], s: usize, e: usize) -> bool 
         && run.get(s).is_some_and(|g| g.gap == inner);
     let after = run.get(e + 1).is_some_and(|n| n.len() == 4 && n.gap == inner);
     before || after
-}
-
-/// The position of the first ASCII digit at or after `from`.
-pub(super) fn next_digit(b: &[u8], from: usize) -> Option<usize> {
-    let rest = b.get(from..)?;
-    rest.iter().position(u8::is_ascii_digit).map(|p| from + p)
 }
 
 /// The position of the first `byte` at or after `from`.
@@ -252,7 +245,9 @@ mod tests {
 
     fn runs(text: &str) -> Vec<Vec<&str>> {
         let mut groups = Vec::new();
-        digit_groups(text.as_bytes(), &mut groups);
+        let mut map = ByteMap::new();
+        map.build(text.as_bytes());
+        digit_groups(text.as_bytes(), &map, &mut groups);
         let mut out = Vec::new();
         for_each_run(&groups, |run| {
             out.push(run.iter().map(|g| &text[g.start..g.end]).collect());

@@ -87,8 +87,16 @@ fn province_ok(d: &[u8]) -> bool {
 /// IDs among the windows of one run of digit groups.
 pub(super) fn scan_run(b: &[u8], run: &[Group], sink: &mut Sink) {
     for e in 0..run.len() {
-        for s in e.saturating_sub(5)..=e {
-            window(b, run, s, e, sink);
+        // Windows ending at `e`, widened one group at a time: only a digit
+        // total an ID can have is examined further.
+        let mut total = 0;
+        for s in (e.saturating_sub(5)..=e).rev() {
+            total += run.get(s).map_or(0, Group::len);
+            if matches!(total, 15 | 17 | 18) {
+                window(b, run, s, e, sink);
+            } else if total > 18 {
+                break;
+            }
         }
     }
 }

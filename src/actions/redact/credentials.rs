@@ -114,6 +114,12 @@ fn key_value_at(b: &[u8], sep: usize, sink: &mut Sink) {
         k -= 1;
     }
     let key_end = k;
+    // The last byte decides most keys (`12` of `12:30`, `order=`) before
+    // the key is walked.
+    let last = key_end.checked_sub(1).and_then(|p| b.get(p)).map_or(0, u8::to_ascii_lowercase);
+    if !LAST_BYTES[usize::from(last)] {
+        return;
+    }
     while k > 0
         && b.get(k - 1).is_some_and(|&c| is_word(c) || c == b'-' || c == b'.')
         && key_end - k < MAX_KEY
@@ -147,8 +153,33 @@ enum KeyKind {
     Cookie,
 }
 
+/// Bytes that end some word of [`SECRET_SUFFIXES`], [`SECRET_KEYS`],
+/// [`QUERY_KEYS`] or the authorization and cookie keys: a key ending in
+/// any other byte (`12` in `12:30`, `order=`) is plain without comparing
+/// it against every word.
+static LAST_BYTES: [bool; 256] = {
+    const fn mark(table: &mut [bool; 256], words: &[&str]) {
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i].as_bytes();
+            table[w[w.len() - 1] as usize] = true;
+            i += 1;
+        }
+    }
+    let mut table = [false; 256];
+    mark(&mut table, SECRET_SUFFIXES);
+    mark(&mut table, SECRET_KEYS);
+    mark(&mut table, QUERY_KEYS);
+    mark(&mut table, &["authorization", "proxy_authorization", "cookie", "set_cookie"]);
+    table
+};
+
 fn classify_key(key: &[u8], query: bool) -> KeyKind {
     if key.is_empty() || key.len() > MAX_KEY {
+        return KeyKind::Plain;
+    }
+    let last = key.last().map_or(0, u8::to_ascii_lowercase);
+    if !LAST_BYTES[usize::from(last)] {
         return KeyKind::Plain;
     }
     let mut buf = [0u8; MAX_KEY];
@@ -169,11 +200,12 @@ fn classify_key(key: &[u8], query: bool) -> KeyKind {
     }
     let suffix = SECRET_SUFFIXES.iter().any(|s| {
         let s = s.as_bytes();
-        let glued_ok =
-            matches!(s, b"password" | b"passwd" | b"secret" | b"token" | b"apikey" | b"secretkey");
         norm.ends_with(s)
             && (norm.len() == s.len()
-                || glued_ok
+                || matches!(
+                    s,
+                    b"password" | b"passwd" | b"secret" | b"token" | b"apikey" | b"secretkey"
+                )
                 || norm.get(norm.len() - s.len() - 1) == Some(&b'_'))
     });
     if suffix || is(SECRET_KEYS) || (query && is(QUERY_KEYS)) {
@@ -212,7 +244,7 @@ fn value_after(b: &[u8], from: usize, spaced: bool) -> Option<(usize, usize)> {
         }
         _ => {
             let mut e = start;
-            while b.get(e).is_some_and(|&c| c > b' ' && c < 0x7F && !b"&\"'<>,;}]".contains(&c)) {
+            while b.get(e).is_some_and(|&c| VALUE_BYTES[usize::from(c)]) {
                 e += 1;
             }
             while e > start && matches!(b.get(e - 1), Some(b'.' | b')')) {
@@ -264,10 +296,44 @@ fn authorization_value(b: &[u8], from: usize, sink: &mut Sink) {
     }
 }
 
+/// A byte table: `true` for the bytes of `ranges` (inclusive) and `extra`.
+const fn byte_table(ranges: &[(u8, u8)], extra: &[u8], except: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < ranges.len() {
+        let (lo, hi) = ranges[i];
+        let mut c = lo as usize;
+        while c <= hi as usize {
+            table[c] = true;
+            c += 1;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < except.len() {
+        table[except[i] as usize] = false;
+        i += 1;
+    }
+    table
+}
+
+/// Bytes of an unquoted value: printable ASCII except the delimiters
+/// `&"'<>,;}]`.
+static VALUE_BYTES: [bool; 256] = byte_table(&[(b'!', b'~')], b"", b"&\"'<>,;}]");
+
+/// Bytes of a token68-style credential.
+static TOKEN_BYTES: [bool; 256] =
+    byte_table(&[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')], b"._~+/-=", b"");
+
 /// The end of a token68-style credential starting at `from`.
 fn token_end(b: &[u8], from: usize) -> usize {
     let mut e = from;
-    while b.get(e).is_some_and(|&c| c.is_ascii_alphanumeric() || b"._~+/-=".contains(&c)) {
+    while b.get(e).is_some_and(|&c| TOKEN_BYTES[usize::from(c)]) {
         e += 1;
     }
     e
@@ -437,6 +503,16 @@ mod tests {
 
     fn creds(text: &str) -> String {
         only(Detector::Credentials, text)
+    }
+
+    #[test]
+    fn byte_tables_match_their_definitions() {
+        for c in 0..=255u8 {
+            let value = c > b' ' && c < 0x7F && !b"&\"'<>,;}]".contains(&c);
+            assert_eq!(VALUE_BYTES[usize::from(c)], value, "{c}");
+            let token = c.is_ascii_alphanumeric() || b"._~+/-=".contains(&c);
+            assert_eq!(TOKEN_BYTES[usize::from(c)], token, "{c}");
+        }
     }
 
     #[test]

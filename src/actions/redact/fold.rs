@@ -21,36 +21,31 @@ pub(super) struct Folded {
     /// `(folded offset, original - folded)` at every point after which the
     /// difference between the two offsets changes; sorted by offset.
     shifts: Vec<(usize, usize)>,
-    /// Bit `c` set for every ASCII byte `c` that folding produced.
-    pub(super) produced: u128,
 }
 
 impl Folded {
     pub(super) const fn new() -> Self {
-        Self { bytes: Vec::new(), shifts: Vec::new(), produced: 0 }
+        Self { bytes: Vec::new(), shifts: Vec::new() }
     }
 
-    /// Folds `text` into `self`; returns `false` (and leaves `self`
-    /// unspecified) when nothing in `text` needs folding, so the caller can
-    /// scan the original bytes directly.
-    pub(super) fn fold(&mut self, text: &[u8]) -> bool {
+    /// Folds `text` into `self`; `leads` are the ascending positions of the
+    /// lead bytes `0xC2`, `0xE2`, `0xE3`, `0xEF` in `text` (from the byte
+    /// map), the only places a foldable character can start. Returns
+    /// `false` (and leaves `self` unspecified) when nothing in `text` needs
+    /// folding, so the caller can scan the original bytes directly.
+    pub(super) fn fold(&mut self, text: &[u8], leads: impl Iterator<Item = usize>) -> bool {
         self.bytes.clear();
         self.shifts.clear();
-        self.produced = 0;
         let mut copied = 0;
-        let mut i = 0;
-        while let Some(p) = text.get(i..).and_then(|rest| rest.iter().position(|&c| is_lead(c))) {
-            let at = i + p;
-            match folded_char(text, at) {
-                Some((ascii, width)) => {
-                    self.bytes.extend_from_slice(text.get(copied..at).unwrap_or_default());
-                    self.bytes.push(ascii);
-                    self.produced |= 1u128 << (ascii & 0x7F);
-                    copied = at + width;
-                    self.shifts.push((self.bytes.len(), copied - self.bytes.len()));
-                    i = copied;
-                }
-                None => i = at + 1,
+        for at in leads {
+            if at < copied {
+                continue;
+            }
+            if let Some((ascii, width)) = folded_char(text, at) {
+                self.bytes.extend_from_slice(text.get(copied..at).unwrap_or_default());
+                self.bytes.push(ascii);
+                copied = at + width;
+                self.shifts.push((self.bytes.len(), copied - self.bytes.len()));
             }
         }
         if self.shifts.is_empty() {
@@ -78,11 +73,6 @@ impl Folded {
             self.shifts = Vec::new();
         }
     }
-}
-
-/// Lead bytes of every character that may fold.
-fn is_lead(c: u8) -> bool {
-    matches!(c, 0xC2 | 0xE2 | 0xE3 | 0xEF)
 }
 
 /// The ASCII byte the character at `at` folds to, and its UTF-8 width.
@@ -115,7 +105,9 @@ mod tests {
 
     fn fold(text: &str) -> Option<(String, Folded)> {
         let mut f = Folded::default();
-        f.fold(text.as_bytes()).then(|| (String::from_utf8(f.bytes.clone()).unwrap(), f))
+        let b = text.as_bytes();
+        let leads = (0..b.len()).filter(|&i| matches!(b[i], 0xC2 | 0xE2 | 0xE3 | 0xEF));
+        f.fold(b, leads).then(|| (String::from_utf8(f.bytes.clone()).unwrap(), f))
     }
 
     #[test]

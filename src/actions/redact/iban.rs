@@ -8,7 +8,8 @@
 use super::bounds::{is_word, Group};
 use super::{Detector, Sink};
 
-/// IBAN length per country (SWIFT IBAN registry).
+/// IBAN length per country (SWIFT IBAN registry), sorted by country code
+/// for a binary search.
 const LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"AD", 24),
     (b"AE", 23),
@@ -113,7 +114,8 @@ pub(super) fn scan(b: &[u8], groups: &[Group], sink: &mut Sink) {
 /// The end of a valid IBAN starting at `start`.
 fn iban_at(b: &[u8], start: usize) -> Option<usize> {
     let country = b.get(start..start + 2)?;
-    let &(_, len) = LENGTHS.iter().find(|(c, _)| c.as_slice() == country)?;
+    let at = LENGTHS.binary_search_by(|(c, _)| c.as_slice().cmp(country)).ok()?;
+    let &(_, len) = LENGTHS.get(at)?;
     let mut chars = [0u8; MAX_LEN];
     let mut n = 0;
     let mut i = start;
@@ -157,6 +159,11 @@ pub(crate) fn mod97(iban: &[u8]) -> bool {
 mod tests {
     use super::super::tests::{all, only};
     use super::*;
+
+    #[test]
+    fn length_table_is_sorted_for_binary_search() {
+        assert!(LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
 
     #[test]
     fn published_examples_validate() {

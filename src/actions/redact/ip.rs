@@ -98,17 +98,24 @@ const MAX_IPV6_TEXT: usize = 45;
 pub(super) fn scan_ipv6(b: &[u8], sink: &mut Sink) {
     let mut from = 0;
     while let Some(colon) = next_byte(b, from, b':') {
-        let mut word_start = colon;
-        while word_start > from && b.get(word_start - 1).copied().is_some_and(is_v6_word) {
-            word_start -= 1;
-        }
+        // `colon` is the word's first colon: count them all, and note a `::`.
         let mut word_end = colon;
         let mut colons = 0;
+        let mut double = false;
         while let Some(&c) = b.get(word_end).filter(|&&c| is_v6_word(c)) {
-            colons += usize::from(c == b':');
+            if c == b':' {
+                colons += 1;
+                double |= b.get(word_end + 1) == Some(&b':');
+            }
             word_end += 1;
         }
-        if colons >= 2 {
+        // An address inside the word needs a `::` or six colons (the
+        // shape test of `is_ipv6`); clock times stop here.
+        if colons >= 2 && (double || colons >= 6) {
+            let mut word_start = colon;
+            while word_start > from && b.get(word_start - 1).copied().is_some_and(is_v6_word) {
+                word_start -= 1;
+            }
             if let Some((start, end)) = ipv6_in_word(b, word_start, word_end) {
                 let (start, end) = widen(b, start, end);
                 sink.push(start, end, Detector::Ip);
@@ -181,7 +188,15 @@ fn starts_after_label(b: &[u8], word_start: usize, start: usize) -> bool {
 }
 
 fn is_ipv6(candidate: &[u8]) -> bool {
-    candidate.iter().filter(|&&c| c == b':').count() >= 2
+    let colons = candidate.iter().filter(|&&c| c == b':').count();
+    // Cheap shape test before std's parser: only hex digits, colons and
+    // the dots of an IPv4 tail, and either a `::` or the six or seven
+    // colons of a full address. Clock times (`12:30:45`) and MAC
+    // addresses stop here; the parser alone decides the rest.
+    let shape = candidate.iter().all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+        && (colons >= 6 || candidate.windows(2).any(|w| w == b"::"));
+    colons >= 2
+        && shape
         && candidate.iter().any(u8::is_ascii_digit)
         && std::str::from_utf8(candidate).ok().and_then(|s| s.parse::<Ipv6Addr>().ok()).is_some()
 }

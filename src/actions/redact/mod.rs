@@ -35,6 +35,7 @@
 
 pub mod action;
 mod bounds;
+mod bytemap;
 mod card;
 mod cn_id;
 mod credentials;
@@ -50,6 +51,7 @@ use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use bounds::Group;
+use bytemap::{ByteMap, Triggers};
 
 pub(crate) use card::luhn_valid;
 pub(crate) use cn_id::{cn_id_check_char, valid_cn_id};
@@ -169,6 +171,7 @@ impl Redactor {
         let enabled = detectors.iter().fold(0, |acc, d| acc | d.bit());
         // Compile the shared automaton now, not on the first record.
         if enabled != 0 {
+            LazyLock::force(&ANCHOR_STARTS);
             LazyLock::force(&ANCHORS);
         }
         Self { enabled }
@@ -189,8 +192,7 @@ impl Redactor {
     /// Working memory is reused per thread, so steady-state calls do not
     /// allocate beyond growing `out`.
     pub fn redact(&self, text: &str, out: &mut String) -> usize {
-        let triggers = Triggers::of(text.as_bytes());
-        if self.enabled == 0 || !self.may_hold(triggers, text.as_bytes()) {
+        if self.enabled == 0 {
             out.push_str(text);
             return 0;
         }
@@ -198,7 +200,7 @@ impl Redactor {
             .try_with(|cell| {
                 cell.try_borrow_mut()
                     .ok()
-                    .map(|mut scratch| self.redact_to_fixpoint(text, triggers, &mut scratch, out))
+                    .map(|mut scratch| self.redact_to_fixpoint(text, &mut scratch, out))
             })
             .ok()
             .flatten();
@@ -206,7 +208,7 @@ impl Redactor {
             Some(hits) => hits,
             // Thread-local storage is being torn down (or re-entered): use a
             // one-off scratch instead.
-            None => self.redact_to_fixpoint(text, triggers, &mut Scratch::new(), out),
+            None => self.redact_to_fixpoint(text, &mut Scratch::new(), out),
         }
     }
 
@@ -215,29 +217,28 @@ impl Redactor {
     fn may_hold(&self, triggers: Triggers, b: &[u8]) -> bool {
         triggers.any()
             || ((self.is_enabled(Detector::Credentials) || self.is_enabled(Detector::Passport))
-                && ANCHORS.is_match(b))
+                && ANCHOR_STARTS.is_match(b))
     }
 
     /// Runs passes until one finds nothing; appends the result to `out`.
-    fn redact_to_fixpoint(
-        &self,
-        text: &str,
-        triggers: Triggers,
-        scratch: &mut Scratch,
-        out: &mut String,
-    ) -> usize {
+    fn redact_to_fixpoint(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
+        scratch.map.build(text.as_bytes());
+        if !self.may_hold(scratch.map.triggers(), text.as_bytes()) {
+            out.push_str(text);
+            return 0;
+        }
         let mut current = std::mem::take(&mut scratch.current);
         let mut next = std::mem::take(&mut scratch.next);
         current.clear();
-        let mut total = self.pass(text, triggers, scratch, &mut current);
+        let mut total = self.pass(text, scratch, &mut current);
         if total == 0 {
             out.push_str(text);
         } else {
             let mut passes = 1;
             loop {
                 next.clear();
-                let found =
-                    self.pass(&current, Triggers::of(current.as_bytes()), scratch, &mut next);
+                scratch.map.build(current.as_bytes());
+                let found = self.pass(&current, scratch, &mut next);
                 if found == 0 {
                     out.push_str(&current);
                     break;
@@ -258,25 +259,23 @@ impl Redactor {
         total
     }
 
-    /// One pass: finds, resolves and replaces hits in `text`, whose
-    /// trigger bytes are `raw_triggers`.
-    fn pass(
-        &self,
-        text: &str,
-        raw_triggers: Triggers,
-        scratch: &mut Scratch,
-        out: &mut String,
-    ) -> usize {
-        let Scratch { hits, taken, folded, groups, labels, first_label, .. } = scratch;
+    /// One pass: finds, resolves and replaces hits in `text`, which
+    /// `scratch.map` maps.
+    fn pass(&self, text: &str, scratch: &mut Scratch, out: &mut String) -> usize {
+        let Scratch { hits, taken, folded, groups, labels, first_label, map, .. } = scratch;
         let raw = text.as_bytes();
-        let is_folded = raw_triggers.fold && folded.fold(raw);
+        let is_folded = map.triggers().fold && folded.fold(raw, map.leads());
         let b: &[u8] = if is_folded { &folded.bytes } else { raw };
-        let t = if is_folded { raw_triggers.with_ascii(folded.produced) } else { raw_triggers };
+        if is_folded {
+            // Folding adds digits and separators: map the folded view.
+            map.build(b);
+        }
+        let t = map.triggers();
         hits.clear();
         let on = |d: Detector| self.is_enabled(d);
         let mut sink = Sink { hits };
         if t.digit {
-            bounds::digit_groups(b, groups);
+            bounds::digit_groups(b, map, groups);
             bounds::for_each_run(groups, |run: &[Group]| {
                 if on(Detector::CnId) {
                     cn_id::scan_run(b, run, &mut sink);
@@ -313,16 +312,16 @@ impl Redactor {
             }
         }
         if on(Detector::Credentials) || on(Detector::Passport) {
-            for m in ANCHORS.find_iter(b) {
-                let anchor = m.as_bytes();
+            for_each_anchor(b, |start, end| {
+                let anchor = b.get(start..end).unwrap_or_default();
                 if anchor_is_passport_context(anchor) {
                     if on(Detector::Passport) {
-                        passport::after_context(b, m.end(), &mut sink);
+                        passport::after_context(b, end, &mut sink);
                     }
                 } else if on(Detector::Credentials) {
-                    credentials::at_anchor(b, m.start(), m.end(), &mut sink);
+                    credentials::at_anchor(b, start, end, &mut sink);
                 }
-            }
+            });
         }
         if hits.is_empty() {
             return 0;
@@ -364,136 +363,128 @@ impl Sink<'_> {
 
 /// Literal anchors of the detectors that start from a word rather than a
 /// digit or separator: token prefixes, auth schemes, PEM armour, passport
-/// and Chinese credential context words. One automaton finds them all;
-/// each match is validated by the detector it belongs to.
+/// and Chinese credential context words, each with the rest of its shape.
+/// Each match is validated by the detector it belongs to.
+const ANCHOR_SHAPES: [&str; 12] = [
+    // AWS access key ids.
+    r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)[A-Z2-7]{16}",
+    // GitHub, GitLab, Slack, Stripe, OpenAI-style token shapes.
+    r"gh[pousr]_[A-Za-z0-9]{36,}",
+    r"github_pat_[A-Za-z0-9_]{22,}",
+    r"glpat-[A-Za-z0-9_\-]{20,}",
+    r"xox[abposr]-[A-Za-z0-9\-]{10,}",
+    r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}",
+    r"sk-(?:proj-)?[A-Za-z0-9_\-]{20,}",
+    // JSON Web Tokens: base64url `{"` header, payload, signature.
+    r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*",
+    // HTTP auth schemes followed by a credential.
+    r"(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +[A-Za-z0-9._~+/\-]+=*",
+    // PEM private key armour.
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
+    // Chinese credential words and English prose forms.
+    r"密码|口令|密钥|秘钥|令牌|验证码|(?:[Pp]assword|PASSWORD|[Pp]asscode|[Pp]in code) (?:is|was) ",
+    // Passport context words.
+    r"护照|護照|[Pp]assport|PASSPORT",
+];
+
+/// The literal every match of [`ANCHOR_SHAPES`] starts with (checked by a
+/// test): one Aho-Corasick (Teddy) search finds them all, and only where
+/// one occurs does the shape regex run, anchored there.
+const ANCHOR_LITERALS: &[&str] = &[
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "ANPA",
+    "ANVA",
+    "AIPA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxo-",
+    "xoxs-",
+    "xoxr-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "sk-",
+    "eyJ",
+    "Bearer ",
+    "bearer ",
+    "BEARER ",
+    "Basic ",
+    "basic ",
+    "BASIC ",
+    "-----BEGIN ",
+    "密码",
+    "口令",
+    "密钥",
+    "秘钥",
+    "令牌",
+    "验证码",
+    "Password ",
+    "password ",
+    "PASSWORD ",
+    "Passcode ",
+    "passcode ",
+    "Pin code ",
+    "pin code ",
+    "护照",
+    "護照",
+    "Passport",
+    "passport",
+    "PASSPORT",
+];
+
+/// The anchors' starting literals.
+static ANCHOR_STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    // A constant pattern set: a failure is a programming error that every
+    // test building a redactor catches.
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(ANCHOR_LITERALS)
+        .expect("anchor literals compile")
+});
+
+/// The anchor shapes, matched only at the start of the haystack.
 static ANCHORS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    let pattern = [
-        // AWS access key ids.
-        r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)[A-Z2-7]{16}",
-        // GitHub, GitLab, Slack, Stripe, OpenAI-style token shapes.
-        r"gh[pousr]_[A-Za-z0-9]{36,}",
-        r"github_pat_[A-Za-z0-9_]{22,}",
-        r"glpat-[A-Za-z0-9_\-]{20,}",
-        r"xox[abposr]-[A-Za-z0-9\-]{10,}",
-        r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}",
-        r"sk-(?:proj-)?[A-Za-z0-9_\-]{20,}",
-        // JSON Web Tokens: base64url `{"` header, payload, signature.
-        r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*",
-        // HTTP auth schemes followed by a credential.
-        r"(?:Bearer|bearer|BEARER|Basic|basic|BASIC) +[A-Za-z0-9._~+/\-]+=*",
-        // PEM private key armour.
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
-        // Chinese credential words and English prose forms.
-        r"密码|口令|密钥|秘钥|令牌|验证码|(?:[Pp]assword|PASSWORD|[Pp]asscode|[Pp]in code) (?:is|was) ",
-        // Passport context words.
-        r"护照|護照|[Pp]assport|PASSPORT",
-    ]
-    .join("|");
+    let pattern = format!(r"\A(?:{})", ANCHOR_SHAPES.join("|"));
     // The pattern is a constant: a failure is a programming error that
     // every test building a redactor catches.
     regex::bytes::Regex::new(&pattern).expect("anchor pattern compiles")
 });
 
+/// Calls `f(start, end)` for each anchor match in `b`, leftmost first and
+/// without overlaps, as an unanchored search of the shapes would find them.
+fn for_each_anchor(b: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut pos = 0;
+    while pos < b.len() {
+        let input = aho_corasick::Input::new(b).span(pos..b.len());
+        let Some(lit) = ANCHOR_STARTS.find(input) else { return };
+        let start = lit.start();
+        match b.get(start..).and_then(|rest| ANCHORS.find(rest)) {
+            Some(m) => {
+                f(start, start + m.end());
+                pos = start + m.end().max(1);
+            }
+            None => pos = start + 1,
+        }
+    }
+}
+
 fn anchor_is_passport_context(anchor: &[u8]) -> bool {
     anchor.eq_ignore_ascii_case(b"passport")
         || anchor == "护照".as_bytes()
         || anchor == "護照".as_bytes()
-}
-
-/// Which trigger bytes a text contains; detectors whose trigger is absent
-/// are skipped.
-#[derive(Clone, Copy)]
-struct Triggers {
-    bits: u16,
-    digit: bool,
-    at: bool,
-    colon: bool,
-    plus: bool,
-    eq: bool,
-    percent: bool,
-    bracket: bool,
-    fold: bool,
-    dash: bool,
-}
-
-impl Triggers {
-    const DIGIT: u16 = 1;
-    const AT: u16 = 2;
-    const COLON: u16 = 4;
-    const PLUS: u16 = 8;
-    const EQ: u16 = 16;
-    const PERCENT: u16 = 32;
-    const BRACKET: u16 = 64;
-    const FOLD: u16 = 128;
-    const DASH: u16 = 256;
-    const EVERY: u16 = 511;
-
-    /// Byte → trigger bit, so the scan is one load and one OR per byte.
-    const TABLE: [u16; 256] = {
-        let mut table = [0; 256];
-        let mut c = b'0';
-        while c <= b'9' {
-            table[c as usize] = Self::DIGIT;
-            c += 1;
-        }
-        table[b'@' as usize] = Self::AT;
-        table[b':' as usize] = Self::COLON;
-        table[b'+' as usize] = Self::PLUS;
-        table[b'=' as usize] = Self::EQ;
-        table[b'%' as usize] = Self::PERCENT;
-        table[b'[' as usize] = Self::BRACKET;
-        table[b'-' as usize] = Self::DASH;
-        // Lead bytes of the characters `fold` rewrites.
-        table[0xC2] = Self::FOLD;
-        table[0xE2] = Self::FOLD;
-        table[0xE3] = Self::FOLD;
-        table[0xEF] = Self::FOLD;
-        table
-    };
-
-    fn of(b: &[u8]) -> Self {
-        let mut seen = 0;
-        for chunk in b.chunks(64) {
-            seen = chunk.iter().fold(seen, |acc, &c| acc | Self::TABLE[usize::from(c)]);
-            if seen == Self::EVERY {
-                break;
-            }
-        }
-        Self::from_bits(seen)
-    }
-
-    /// These triggers plus those of the ASCII bytes set in `produced`
-    /// (bit `c` for byte `c`), as folding a text adds them.
-    fn with_ascii(self, produced: u128) -> Self {
-        let mut seen = self.bits;
-        for c in 0..128u8 {
-            if produced & (1u128 << c) != 0 {
-                seen |= Self::TABLE[usize::from(c)];
-            }
-        }
-        Self::from_bits(seen)
-    }
-
-    fn from_bits(seen: u16) -> Self {
-        Triggers {
-            bits: seen,
-            digit: seen & Self::DIGIT != 0,
-            at: seen & Self::AT != 0,
-            colon: seen & Self::COLON != 0,
-            plus: seen & Self::PLUS != 0,
-            eq: seen & Self::EQ != 0,
-            percent: seen & Self::PERCENT != 0,
-            bracket: seen & Self::BRACKET != 0,
-            fold: seen & Self::FOLD != 0,
-            dash: seen & Self::DASH != 0,
-        }
-    }
-
-    /// Whether anything can be found (before folding, a fold candidate
-    /// counts: it may be a full-width digit; a dash may open a PEM block).
-    fn any(self) -> bool {
-        self.digit || self.at || self.colon || self.eq || self.fold || self.dash
-    }
 }
 
 // --------------------------------------------------------------- resolution
@@ -515,6 +506,7 @@ impl Hit {
 
 /// Per-thread working memory, reused across calls.
 struct Scratch {
+    map: ByteMap,
     hits: Vec<Hit>,
     taken: Vec<bool>,
     folded: fold::Folded,
@@ -532,6 +524,7 @@ const RETAINED_CAPACITY: usize = 4096;
 impl Scratch {
     const fn new() -> Self {
         Self {
+            map: ByteMap::new(),
             hits: Vec::new(),
             taken: Vec::new(),
             folded: fold::Folded::new(),
@@ -554,6 +547,7 @@ impl Scratch {
         shrink(&mut self.groups);
         shrink(&mut self.labels);
         self.folded.trim(RETAINED_CAPACITY);
+        self.map.trim(RETAINED_CAPACITY);
         for s in [&mut self.current, &mut self.next] {
             if s.capacity() > RETAINED_CAPACITY * 16 {
                 *s = String::new();

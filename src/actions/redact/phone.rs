@@ -22,11 +22,20 @@ use super::{Detector, Sink};
 /// Mobiles, landlines and NANP numbers inside one run of digit groups.
 pub(super) fn scan_run(b: &[u8], run: &[Group], sink: &mut Sink) {
     for e in 0..run.len() {
-        for s in e.saturating_sub(3)..=e {
-            mobile(b, run, s, e, sink);
-        }
-        for s in e.saturating_sub(3)..e {
-            landline(b, run, s, e, sink);
+        // Windows ending at `e`, widened one group at a time; `after` is
+        // the digit count of the groups after `s` (a landline's local part).
+        let mut total = 0;
+        for s in (e.saturating_sub(3)..=e).rev() {
+            let after = total;
+            total += run.get(s).map_or(0, Group::len);
+            // A mobile has 11 digits, 13 or 15 with a glued `86`/`0086`.
+            if matches!(total, 11 | 13 | 15) {
+                mobile(b, run, s, e, sink);
+            }
+            // A landline's local number has 7 or 8 digits.
+            if s < e && (7..=8).contains(&after) {
+                landline(b, run, s, e, sink);
+            }
         }
         if e >= 2 {
             nanp(b, run, e - 2, sink);

@@ -346,3 +346,93 @@ proptest! {
         }
     }
 }
+
+// ------------------------------------------------------------- anchors
+
+/// The literal prefilter plus anchored shapes find exactly what one
+/// unanchored search of the shapes finds (the oracle: the shapes as one
+/// regex, as the anchors were searched before the prefilter).
+fn anchors_agree(text: &str) -> Result<(), TestCaseError> {
+    let oracle = regex::bytes::Regex::new(&ANCHOR_SHAPES.join("|")).unwrap();
+    let expected: Vec<(usize, usize)> =
+        oracle.find_iter(text.as_bytes()).map(|m| (m.start(), m.end())).collect();
+    let mut found = Vec::new();
+    for_each_anchor(text.as_bytes(), |s, e| found.push((s, e)));
+    prop_assert_eq!(found, expected, "{:?}", text);
+    Ok(())
+}
+
+fn arb_anchor_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            "AKIA",
+            "IOSFODNN7EXAMPLE",
+            "ghp_",
+            "github_pat_",
+            "glpat-",
+            "xoxb-",
+            "sk_live_",
+            "rk_test_",
+            "sk-",
+            "proj-",
+            "eyJ",
+            "hbGciOiJIUzI1NiJ9",
+            ".",
+            "Bearer ",
+            "basic ",
+            "BASIC",
+            " ",
+            "-----BEGIN ",
+            "RSA ",
+            "PRIVATE KEY",
+            "-----",
+            "密码",
+            "验证码",
+            "是",
+            "password ",
+            "is ",
+            "Pin code ",
+            "护照",
+            "passport",
+            "PASSPORT",
+            "abcdefghij",
+            "0123456789",
+            "_",
+            "-",
+            "=",
+            "a",
+            "A",
+            "Z2",
+        ]),
+        0..16,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+#[test]
+fn anchor_prefilter_matches_the_plain_search_on_known_shapes() {
+    for text in [
+        "key id AKIAIOSFODNN7EXAMPLE in log",
+        "ghp_0123456789abcdefghijABCDEFGHIJ012345 leaked",
+        "github_pat_0123456789abcdefghijklmn",
+        "glpat-abcdefghij0123456789 slack xoxb-1234567890-abcdefghij",
+        "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc. sk-proj-abcdefghijklmnopqrstu",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r",
+        "authorization: Basic dXNlcjpwYXNz",
+        "k=-----BEGIN RSA PRIVATE KEY-----\\nMIIEow\\n-----END RSA PRIVATE KEY----- done",
+        "------BEGIN PRIVATE KEY-----",
+        "新密码是qwe123 验证码 837261 my password is hunter22 Pin code was 1234",
+        "护照号码：E12345678 passport no. EA1234567 PASSPORT",
+        "AKIAAKIAIOSFODNN7EXAMPLEX sk-sk-abcdefghijklmnopqrstuvwxyz",
+        "",
+    ] {
+        anchors_agree(text).unwrap();
+    }
+}
+
+proptest! {
+    #[test]
+    fn anchor_prefilter_matches_the_plain_search(text in arb_anchor_text()) {
+        anchors_agree(&text)?;
+    }
+}
