@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use jiff::fmt::temporal::Pieces;
-use logveil::actions::time::{coarsen_rfc3339, TimeUnit};
+use logveil::actions::coarsen_time::{coarsen_rfc3339, TimeUnit};
 use logveil::time::{rfc3339_to_epoch_ms, FRACTION_AT};
 
 fn env_usize(name: &str, default: usize) -> usize {

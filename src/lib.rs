@@ -4,7 +4,9 @@
 //! Dependencies point one way: command line → service → engine
 //! (anonymizer, pipelines, statistics) → actions → primitives.
 //! - [`cli`] and [`cmd`]: the command line, one file per command.
-//! - [`config`] / [`config_env`]: `config/logveil.toml` and `LOGVEIL_*` overrides.
+//! - [`config`]: the whole `config/logveil.toml` schema (one file per
+//!   section) and the `LOGVEIL_*` environment overlay; a leaf that the
+//!   service, keys and statistics read.
 //! - [`service`]: the Kafka service (consumer group, workers, producer,
 //!   offsets, HTTP metrics/health, embedded broker).
 //! - [`processor`]: the seam between the Kafka service and the engine.
@@ -35,7 +37,6 @@ pub mod classify;
 pub mod cli;
 pub mod cmd;
 pub mod config;
-pub mod config_env;
 pub mod dead_letter;
 pub mod engine_metrics;
 pub mod error;

@@ -19,6 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use logveil::actions::generalize_location::GeneralizeLocationConfig;
+use logveil::actions::pseudonymize::PseudonymizeConfig;
+use logveil::actions::redact::action::RedactConfig;
+use logveil::actions::url::{UrlConfig, UrlKeep};
 use logveil::anonymizer::Anonymizer;
 use logveil::dead_letter::{DeadLetter, DeadLetterSource};
 use logveil::keys::KeyStore;
@@ -292,7 +296,7 @@ impl<'p> Sweep<'p> {
 
     /// A free text with one hit per configured detector.
     fn free_text(&mut self, spec: &ActionSpec) -> String {
-        let ActionSpec::Redact { detectors } = spec else { unreachable!() };
+        let ActionSpec::Redact(RedactConfig { detectors }) = spec else { unreachable!() };
         let names: Vec<&str> = detectors.iter().map(|d| d.name()).collect();
         let mut text = String::from("Hello, please help:");
         if names.contains(&"email") {
@@ -321,14 +325,14 @@ impl<'p> Sweep<'p> {
     /// ordinary value for `keep`, which keeps scalars by design).
     fn personal(&mut self, path: &str, spec: &ActionSpec) -> J {
         match spec {
-            ActionSpec::Keep => J::Str("chat".into()),
-            ActionSpec::KeepSubtree => J::Raw("{\"a\":1}".into()),
-            ActionSpec::Drop => J::Str(self.word()),
-            ActionSpec::TruncateIp { .. } | ActionSpec::PseudonymizeIp { .. } => {
-                J::Str(self.ipv4())
+            ActionSpec::Keep(_) => J::Str("chat".into()),
+            ActionSpec::KeepSubtree(_) => J::Raw("{\"a\":1}".into()),
+            ActionSpec::Drop(_) => J::Str(self.word()),
+            ActionSpec::TruncateIp(_) | ActionSpec::PseudonymizeIp(_) => J::Str(self.ipv4()),
+            ActionSpec::Pseudonymize(PseudonymizeConfig { keep_domain: true, .. }) => {
+                J::Str(self.email())
             }
-            ActionSpec::Pseudonymize { keep_domain: true, .. } => J::Str(self.email()),
-            ActionSpec::Pseudonymize { .. } => {
+            ActionSpec::Pseudonymize(_) => {
                 J::Str(if path.contains("phone") || path.contains("mobile") {
                     self.phone()
                 } else if path.contains("id_number") {
@@ -339,9 +343,9 @@ impl<'p> Sweep<'p> {
                     self.word()
                 })
             }
-            ActionSpec::Mask { .. } => J::Str(self.card()),
-            ActionSpec::CoarsenTime { .. } => J::Str(TS.into()),
-            ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. } => {
+            ActionSpec::Mask(_) => J::Str(self.card()),
+            ActionSpec::CoarsenTime(_) => J::Str(TS.into()),
+            ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }) => {
                 let (t, e) = (self.word(), self.email());
                 J::Str(format!(
                     "/shop/item/4411?token={t}&email={}&page=2#{}",
@@ -349,14 +353,14 @@ impl<'p> Sweep<'p> {
                     self.word()
                 ))
             }
-            ActionSpec::Url { .. } => {
+            ActionSpec::Url(_) => {
                 let (p, q, f, c) = (self.word(), self.word(), self.word(), self.word());
                 J::Str(format!("https://{c}:pw@www.example.com/search/{p}?q={q}#{f}"))
             }
-            ActionSpec::ReduceUserAgent => J::Str(self.user_agent()),
-            ActionSpec::Redact { .. } => J::Str(self.free_text(spec)),
-            ActionSpec::Bucket { .. } => J::Raw(self.number()),
-            ActionSpec::GeneralizeLocation { keep } => {
+            ActionSpec::ReduceUserAgent(_) => J::Str(self.user_agent()),
+            ActionSpec::Redact(_) => J::Str(self.free_text(spec)),
+            ActionSpec::Bucket(_) => J::Raw(self.number()),
+            ActionSpec::GeneralizeLocation(GeneralizeLocationConfig { keep }) => {
                 let mut members: Vec<(String, J)> =
                     keep.iter().map(|l| (l.clone(), J::Str(format!("level-{l}")))).collect();
                 members.insert(1.min(members.len()), ("street".into(), J::Str(self.word())));
@@ -364,7 +368,7 @@ impl<'p> Sweep<'p> {
                 members.push(("geo".into(), J::Raw(format!("[{}]", self.number()))));
                 J::Obj(members)
             }
-            ActionSpec::Language => J::Str(format!("{},de;q=0.9", self.word())),
+            ActionSpec::Language(_) => J::Str(format!("{},de;q=0.9", self.word())),
         }
     }
 
@@ -451,7 +455,7 @@ impl<'p> Sweep<'p> {
             for i in 1..segs.len() {
                 levels.insert(segs[..i].join("."));
             }
-            if matches!(spec, ActionSpec::GeneralizeLocation { .. }) {
+            if matches!(spec, ActionSpec::GeneralizeLocation(_)) {
                 levels.insert(path.clone());
             }
         }
@@ -499,7 +503,7 @@ impl<'p> Sweep<'p> {
         self.per_rule("empty_containers_and_canary_sibling", |_, _, _| J::Raw("[]".into()));
         // A scalar `keep` keeps numbers by design: only other rules get one.
         self.per_rule("numbers_for_values", |s, spec, v| match (spec, v) {
-            (ActionSpec::Keep, v) => v,
+            (ActionSpec::Keep(_), v) => v,
             (_, J::Str(_) | J::Raw(_)) => J::Raw(s.phone()),
             (_, other) => other,
         });
@@ -566,10 +570,10 @@ impl<'p> Sweep<'p> {
 
         self.shape = "full_width_digits";
         let m = self.record(|s, path, spec| match spec {
-            ActionSpec::Pseudonymize { .. } | ActionSpec::Drop => {
+            ActionSpec::Pseudonymize(_) | ActionSpec::Drop(_) => {
                 Some(Some(J::Str(full_width(&s.phone()))))
             }
-            ActionSpec::Redact { .. } => {
+            ActionSpec::Redact(_) => {
                 s.shape = "redact_full_width_digits";
                 let (a, b) = (s.phone(), s.cn_id());
                 s.shape = "full_width_digits";
@@ -584,10 +588,10 @@ impl<'p> Sweep<'p> {
 
         self.shape = "percent_encoded";
         let m = self.record(|s, _, spec| match spec {
-            ActionSpec::Pseudonymize { .. } | ActionSpec::Drop => {
+            ActionSpec::Pseudonymize(_) | ActionSpec::Drop(_) => {
                 Some(Some(J::Str(percent_all(&s.email()))))
             }
-            ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. } => {
+            ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }) => {
                 let (a, b) = (s.word(), s.email());
                 Some(Some(J::Str(format!(
                     "/search?token={}&email={}",
@@ -595,7 +599,7 @@ impl<'p> Sweep<'p> {
                     percent_all(&b)
                 ))))
             }
-            ActionSpec::Redact { .. } => {
+            ActionSpec::Redact(_) => {
                 s.shape = "redact_percent_encoded";
                 let e = s.email();
                 s.shape = "percent_encoded";
@@ -607,11 +611,11 @@ impl<'p> Sweep<'p> {
 
         self.shape = "quotes_and_backslashes";
         let m = self.record(|s, _, spec| match spec {
-            ActionSpec::Pseudonymize { .. } | ActionSpec::Drop => {
+            ActionSpec::Pseudonymize(_) | ActionSpec::Drop(_) => {
                 Some(Some(J::Str(format!("\"{}\\\\{}\"\n\t", s.word(), s.phone()))))
             }
             // Free text keeps what no detector finds: plant detectable values.
-            ActionSpec::Redact { .. } => {
+            ActionSpec::Redact(_) => {
                 Some(Some(J::Str(format!("\"{}\"\\{}\n\t", s.email(), s.phone()))))
             }
             _ => None,
@@ -624,17 +628,17 @@ impl<'p> Sweep<'p> {
 
         self.shape = "lone_surrogate_in_kept_field";
         let m = self.record(|s, _, spec| match spec {
-            ActionSpec::Keep => Some(Some(J::Raw(format!("\"\\ud800{}\"", s.word())))),
+            ActionSpec::Keep(_) => Some(Some(J::Raw(format!("\"\\ud800{}\"", s.word())))),
             _ => None,
         });
-        if self.has(|a| matches!(a, ActionSpec::Keep)) {
+        if self.has(|a| matches!(a, ActionSpec::Keep(_))) {
             self.push_json(m, Style::default());
         }
         self.shape = "out_of_range_number_in_kept_field";
         let m = self.record(|_, _, spec| {
-            matches!(spec, ActionSpec::Keep).then(|| Some(J::Raw("1e400".into())))
+            matches!(spec, ActionSpec::Keep(_)).then(|| Some(J::Raw("1e400".into())))
         });
-        if self.has(|a| matches!(a, ActionSpec::Keep)) {
+        if self.has(|a| matches!(a, ActionSpec::Keep(_))) {
             self.push_json(m, Style::default());
         }
         self.shape = "lone_surrogate_in_unlisted_field";
@@ -712,7 +716,7 @@ impl<'p> Sweep<'p> {
 
         self.shape = "upper_case_values";
         let m = self.record(|s, path, spec| match spec {
-            ActionSpec::Keep | ActionSpec::CoarsenTime { .. } => None,
+            ActionSpec::Keep(_) | ActionSpec::CoarsenTime(_) => None,
             _ => Some(Some(match s.personal(path, spec) {
                 J::Str(v) => J::Str(v.to_uppercase()),
                 other => other,
@@ -726,7 +730,9 @@ impl<'p> Sweep<'p> {
 
         self.shape = "generalize_location_level_as_container";
         for (path, spec) in self.rules() {
-            let ActionSpec::GeneralizeLocation { keep } = &spec else { continue };
+            let ActionSpec::GeneralizeLocation(GeneralizeLocationConfig { keep }) = &spec else {
+                continue;
+            };
             for level in keep {
                 let (w, p) = (self.word(), self.phone());
                 let m = self.record(|_, rp, _| {
@@ -745,7 +751,9 @@ impl<'p> Sweep<'p> {
         }
         self.shape = "generalize_location_level_repeated";
         for (path, spec) in self.rules() {
-            let ActionSpec::GeneralizeLocation { keep } = &spec else { continue };
+            let ActionSpec::GeneralizeLocation(GeneralizeLocationConfig { keep }) = &spec else {
+                continue;
+            };
             for level in keep {
                 let w = self.word();
                 let m = self.record(|_, rp, _| {
@@ -762,11 +770,9 @@ impl<'p> Sweep<'p> {
 
         // Shapes fixed on the privacy-actions branch.
         self.shape = "url_path_segment_identifiers";
-        if self.has(|a| {
-            matches!(a, ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. })
-        }) {
+        if self.has(|a| matches!(a, ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }))) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. } => {
+                ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }) => {
                     let (e, p) = (s.email(), s.phone());
                     Some(Some(J::Str(format!("/api/v1/users/{e}/orders/{p}"))))
                 }
@@ -775,11 +781,9 @@ impl<'p> Sweep<'p> {
             self.push_json(m, Style::default());
         }
         self.shape = "url_matrix_and_encoded_query";
-        if self.has(|a| {
-            matches!(a, ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. })
-        }) {
+        if self.has(|a| matches!(a, ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }))) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. } => {
+                ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }) => {
                     let (a, b) = (s.word(), s.word());
                     Some(Some(J::Str(format!("/shop;jsessionid={a}/cart/a%3Ftoken={b}&page=2"))))
                 }
@@ -788,9 +792,9 @@ impl<'p> Sweep<'p> {
             self.push_json(m, Style::default());
         }
         self.shape = "url_allowed_param_personal_value";
-        if self.has(|a| matches!(a, ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, keep_params } if !keep_params.is_empty())) {
+        if self.has(|a| matches!(a, ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, keep_params }) if !keep_params.is_empty())) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, keep_params } if !keep_params.is_empty() => {
+                ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, keep_params }) if !keep_params.is_empty() => {
                     let e = s.email();
                     Some(Some(J::Str(format!("/list?{}={e}", keep_params[0]))))
                 }
@@ -799,11 +803,9 @@ impl<'p> Sweep<'p> {
             self.push_json(m, Style::default());
         }
         self.shape = "referrer_ip_literal_host";
-        if self.has(|a| {
-            matches!(a, ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Origin, .. })
-        }) {
+        if self.has(|a| matches!(a, ActionSpec::Url(UrlConfig { keep: UrlKeep::Origin, .. }))) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Origin, .. } => {
+                ActionSpec::Url(UrlConfig { keep: UrlKeep::Origin, .. }) => {
                     Some(Some(J::Str(format!("http://{}:8080/internal", s.ipv4()))))
                 }
                 _ => None,
@@ -811,17 +813,17 @@ impl<'p> Sweep<'p> {
             self.push_json(m, Style::default());
         }
         self.shape = "ipv4_embedded_in_ipv6";
-        if self.has(|a| matches!(a, ActionSpec::TruncateIp { .. })) {
+        if self.has(|a| matches!(a, ActionSpec::TruncateIp(_))) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::TruncateIp { .. } => Some(Some(J::Str(s.six_to_four()))),
+                ActionSpec::TruncateIp(_) => Some(Some(J::Str(s.six_to_four()))),
                 _ => None,
             });
             self.push_json(m, Style::default());
         }
         self.shape = "mask_with_trailing_cvv";
-        if self.has(|a| matches!(a, ActionSpec::Mask { .. })) {
+        if self.has(|a| matches!(a, ActionSpec::Mask(_))) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::Mask { .. } => {
+                ActionSpec::Mask(_) => {
                     // Masking the whole value would show the expiry's last
                     // digit and the CVV instead of the card's last 4.
                     let u = s.u();
@@ -834,9 +836,11 @@ impl<'p> Sweep<'p> {
             self.push_json(m, Style::default());
         }
         self.shape = "keep_domain_personal_domain";
-        if self.has(|a| matches!(a, ActionSpec::Pseudonymize { keep_domain: true, .. })) {
+        if self.has(|a| {
+            matches!(a, ActionSpec::Pseudonymize(PseudonymizeConfig { keep_domain: true, .. }))
+        }) {
             let m = self.record(|s, _, spec| match spec {
-                ActionSpec::Pseudonymize { keep_domain: true, .. } => {
+                ActionSpec::Pseudonymize(PseudonymizeConfig { keep_domain: true, .. }) => {
                     let (w, p) = (s.word(), s.phone());
                     Some(Some(J::Str(format!("x@alice-{w}-{p}.example.com"))))
                 }
@@ -845,18 +849,16 @@ impl<'p> Sweep<'p> {
             self.push_json(m, Style::default());
         }
         self.shape = "stats_path_template_identifiers";
-        if self.has(|a| {
-            matches!(a, ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. })
-        }) {
+        if self.has(|a| matches!(a, ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }))) {
             let (e, p) = (self.email(), self.phone());
             for _ in 0..6 {
                 let e = e.clone();
                 let p = p.clone();
                 let m = self.record(move |_, _, spec| match spec {
-                    ActionSpec::Url { keep: logveil::actions::url::UrlKeep::Path, .. } => {
+                    ActionSpec::Url(UrlConfig { keep: UrlKeep::Path, .. }) => {
                         Some(Some(J::Str(format!("/api/v1/users/{e}/orders/{p}"))))
                     }
-                    ActionSpec::Keep => None,
+                    ActionSpec::Keep(_) => None,
                     _ => None,
                 });
                 self.push_json(m, Style::default());

@@ -10,17 +10,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::kafka::{Producer, Reader, Rec};
 use logveil::anonymizer::Anonymizer;
 use logveil::keys::KeyStore;
 use logveil::pipeline::compile::KeyRule;
 use logveil::pipeline::set::{pipeline_files, rings_of};
 use logveil::pipeline::spec::Format;
 use logveil::pipeline::PipelineSet;
-use logveil::service::{EmbeddedBroker, Provenance, Service, ServiceSettings, Shutdown};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use logveil::service::{EmbeddedBroker, Service, ServiceSettings, Shutdown};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::BaseRecord;
 use serde_json::Value;
 
 const PARTITIONS: i32 = 2;
@@ -42,6 +41,23 @@ struct Out {
     /// Every header name and value, as text.
     headers: String,
     source: Option<(String, i32, i64)>,
+}
+
+impl From<Rec> for Out {
+    fn from(m: Rec) -> Self {
+        Out {
+            source: m.provenance.and_then(|p| p.source),
+            payload: String::from_utf8(m.payload).expect("outputs are UTF-8"),
+            key: m.key,
+            headers: m
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            topic: m.topic,
+        }
+    }
 }
 
 /// The Kafka key of input record `i` of `topic`: a canary that must not
@@ -68,11 +84,7 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
     logveil::cmd::run::create_topics(&broker, &set, DLQ, &Default::default(), PARTITIONS).unwrap();
 
     // Publish samples: record i of a topic lands at partition i % P, offset i / P.
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("enable.idempotence", "true")
-        .create()
-        .unwrap();
+    let producer = Producer::new(&bootstrap);
     let mut inputs: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     for p in set.pipelines() {
         let records = match p.format {
@@ -91,36 +103,26 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
                 .key(&key[..])
                 .headers(headers)
                 .partition(i as i32 % PARTITIONS);
-            producer.send(rec).map_err(|(e, _)| e).unwrap();
-            producer.poll(Duration::ZERO);
+            producer.send(rec);
         }
         inputs.insert(p.input_topics[0].clone(), records);
     }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    producer.flush();
     let total: usize = inputs.values().map(Vec::len).sum();
 
     // Read everything the service writes with an ordinary consumer.
-    let reader: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", "e2e-reader")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "20")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
+    let mut topics: Vec<(&str, i32)> = vec![(DLQ, 1)];
     let mut stats_topics = BTreeSet::new();
     for p in set.pipelines() {
-        for part in 0..PARTITIONS {
-            tpl.add_partition_offset(&p.output_topic, part, Offset::Beginning).unwrap();
-        }
+        topics.push((&p.output_topic, PARTITIONS));
         for s in &p.stats {
             if stats_topics.insert(s.topic().to_string()) {
-                tpl.add_partition_offset(s.topic(), 0, Offset::Beginning).unwrap();
+                topics.push((s.topic(), 1));
             }
         }
     }
-    tpl.add_partition_offset(DLQ, 0, Offset::Beginning).unwrap();
-    reader.assign(&tpl).unwrap();
+    let mut reader = Reader::of(&bootstrap, &topics);
+    drop(topics);
 
     let processor = Arc::new(Anonymizer::new(set));
     let runtime =
@@ -131,33 +133,11 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
         .unwrap();
 
     let mut outs: Vec<Out> = Vec::new();
-    let read = |outs: &mut Vec<Out>, until: &dyn Fn(&[Out]) -> bool, secs: u64| {
+    let mut read = |outs: &mut Vec<Out>, until: &dyn Fn(&[Out]) -> bool, secs: u64| {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !until(outs) && Instant::now() < deadline {
-            let Some(Ok(m)) = reader.poll(Duration::from_millis(100)) else { continue };
-            let source = Provenance::of_message(&m).and_then(|p| p.source);
-            outs.push(Out {
-                topic: m.topic().to_string(),
-                payload: String::from_utf8(m.payload().unwrap_or_default().to_vec())
-                    .expect("outputs are UTF-8"),
-                key: m.key().map(<[u8]>::to_vec),
-                headers: m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                format!(
-                                    "{}={}",
-                                    h.key,
-                                    String::from_utf8_lossy(h.value.unwrap_or_default())
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    })
-                    .unwrap_or_default(),
-                source,
-            });
+            reader.poll_for(Duration::from_millis(100));
+            outs.extend(reader.records.drain(..).map(Out::from));
         }
     };
     read(&mut outs, &|o: &[Out]| o.iter().filter(|o| o.source.is_some()).count() >= total, 90);
@@ -376,6 +356,5 @@ fn every_shipped_pipeline_end_to_end_through_kafka() {
         let n = row["measures"][&count_measure.name].as_i64().unwrap();
         assert!(n >= spec.min_count, "{row}");
     }
-    drop(reader);
     drop(producer);
 }

@@ -13,56 +13,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::http_get;
+use common::kafka::{self, committed, produce_keyed, Names, Reader, Rec};
 use logveil::processor::{
     Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
 };
-use logveil::service::{
-    self, EmbeddedBroker, Provenance, Service, ServiceError, ServiceSettings, Shutdown,
-};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use logveil::service::{self, EmbeddedBroker, Service, ServiceError, ServiceSettings, Shutdown};
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // ---------------------------------------------------------------- helpers
 
-fn unique(name: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{name}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Names of one test's topics and group.
-#[derive(Clone)]
-struct Names {
-    input: String,
-    output: String,
-    dead: String,
-    group: String,
-    pipeline: String,
-}
-
-impl Names {
-    fn new(test: &str) -> Self {
-        let id = unique(test);
-        Names {
-            input: format!("raw.{id}"),
-            output: format!("out.raw.{id}"),
-            dead: format!("dlq.{id}"),
-            group: format!("group.{id}"),
-            pipeline: format!("p_{}", id.replace('-', "_")),
-        }
-    }
-}
-
 fn settings(bootstrap: &str, names: &Names) -> ServiceSettings {
     // Logs for debugging a failure: RUST_LOG=logveil=debug cargo test --test kafka
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .try_init();
+    kafka::init_logs();
     common::test_settings(bootstrap, &names.group, &names.dead, 2)
 }
 
@@ -147,143 +110,7 @@ impl RecordProcessor for TestProcessor {
 }
 
 fn broker_with_topics(brokers: i32, names: &Names, partitions: i32) -> EmbeddedBroker {
-    let b = EmbeddedBroker::start(brokers).unwrap();
-    b.create_topic(&names.input, partitions).unwrap();
-    b.create_topic(&names.output, 3).unwrap();
-    b.create_topic(&names.dead, 1).unwrap();
-    b
-}
-
-/// Produces `payloads[i]` with key `k<i>` to partition `i % partitions`.
-fn produce_inputs(bootstrap: &str, topic: &str, partitions: i32, payloads: &[String]) {
-    let p: ThreadedProducer<_> =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
-    for (i, payload) in payloads.iter().enumerate() {
-        let key = format!("k{i}");
-        let mut rec = BaseRecord::to(topic)
-            .partition(i as i32 % partitions)
-            .key(key.as_bytes())
-            .payload(payload.as_bytes());
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    rec = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(30)).unwrap();
-}
-
-/// One record read back from a topic.
-#[derive(Debug, Clone)]
-struct Rec {
-    partition: i32,
-    offset: i64,
-    key: Option<Vec<u8>>,
-    payload: Vec<u8>,
-    provenance: Option<Provenance>,
-}
-
-impl Rec {
-    /// The provenance header, which every output must carry.
-    fn provenance(&self) -> &Provenance {
-        self.provenance.as_ref().expect("output without a valid provenance header")
-    }
-
-    /// (source partition, source offset) from the provenance header.
-    fn source(&self) -> (i32, i64) {
-        let (_, p, o) = self.provenance().source.as_ref().expect("no source in provenance");
-        (*p, *o)
-    }
-}
-
-/// Reads a whole topic from the beginning, accumulating across calls.
-struct Reader {
-    consumer: BaseConsumer,
-    records: Vec<Rec>,
-}
-
-impl Reader {
-    fn new(bootstrap: &str, topic: &str, partitions: i32) -> Self {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", unique("reader"))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "20")
-            .set("fetch.queue.backoff.ms", "10")
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..partitions {
-            tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
-        }
-        consumer.assign(&tpl).unwrap();
-        Reader { consumer, records: Vec::new() }
-    }
-
-    fn poll_for(&mut self, d: Duration) {
-        let end = Instant::now() + d;
-        while Instant::now() < end {
-            match self.consumer.poll(Duration::from_millis(50)) {
-                Some(Ok(m)) => {
-                    self.records.push(Rec {
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        payload: m.payload().unwrap_or_default().to_vec(),
-                        provenance: Provenance::of_message(&m),
-                    });
-                }
-                // Transient while a test takes brokers down; the reader retries.
-                Some(Err(_)) => {}
-                None => {}
-            }
-        }
-    }
-
-    /// Polls until `done(records)` or panics after `timeout`.
-    fn until(&mut self, timeout: Duration, what: &str, done: impl Fn(&[Rec]) -> bool) {
-        let end = Instant::now() + timeout;
-        while !done(&self.records) {
-            assert!(
-                Instant::now() < end,
-                "timed out waiting for {what}; have {}",
-                self.records.len()
-            );
-            self.poll_for(Duration::from_millis(200));
-        }
-    }
-
-    fn sources(&self) -> BTreeSet<(i32, i64)> {
-        self.records.iter().map(Rec::source).collect()
-    }
-}
-
-/// Committed offsets of `group` for partitions 0..n (-1 when none).
-fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition(topic, p);
-    }
-    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    let out = (0..partitions)
-        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => o,
-            _ => -1,
-        })
-        .collect();
-    // Kafka notes: drop lists returned by the consumer before the consumer.
-    drop(got);
-    out
+    kafka::cluster(brokers, &[(&names.input, partitions), (&names.output, 3), (&names.dead, 1)])
 }
 
 /// The (partition, offset) of every input record, with its payload.
@@ -291,17 +118,6 @@ fn input_map(bootstrap: &str, topic: &str, partitions: i32, n: usize) -> BTreeMa
     let mut r = Reader::new(bootstrap, topic, partitions);
     r.until(Duration::from_secs(30), "inputs", |recs| recs.len() >= n);
     r.records.iter().map(|x| ((x.partition, x.offset), x.clone())).collect()
-}
-
-async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
 }
 
 /// The value of one sample line `name{labels} value` in Prometheus text.
@@ -335,7 +151,7 @@ async fn round_trip_outputs_dead_letters_and_filters() {
     let broker = broker_with_topics(1, &names, 4);
     let bs = broker.bootstrap_servers().to_owned();
     let inputs = payloads(400, 10, 15);
-    produce_inputs(&bs, &names.input, 4, &inputs);
+    produce_keyed(&bs, &names.input, 4, &inputs);
     let input = input_map(&bs, &names.input, 4, inputs.len());
     let bad = inputs.iter().filter(|p| p.starts_with("bad")).count();
     let skipped = inputs.iter().filter(|p| *p == "skip").count();
@@ -409,7 +225,7 @@ async fn graceful_shutdown_commits_delivered_work_and_nothing_more() {
     let broker = broker_with_topics(1, &names, 4);
     let bs = broker.bootstrap_servers().to_owned();
     let inputs = payloads(3000, 0, 0);
-    produce_inputs(&bs, &names.input, 4, &inputs);
+    produce_keyed(&bs, &names.input, 4, &inputs);
 
     let shutdown = Shutdown::new();
     let proc = TestProcessor::new(&names, Duration::from_millis(2));
@@ -448,16 +264,8 @@ const CHILD_ENV: &str = "LOGVEIL_TEST_CRASH_CHILD";
 #[test]
 #[ignore = "child process of the crash test"]
 fn crash_child() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
-    let parts: Vec<&str> = spec.split('|').collect();
-    let names = Names {
-        input: parts[1].into(),
-        output: parts[2].into(),
-        dead: parts[3].into(),
-        group: parts[4].into(),
-        pipeline: parts[5].into(),
-    };
-    let s = settings(parts[0], &names);
+    let Some((bootstrap, names)) = kafka::child_args(CHILD_ENV) else { return };
+    let s = settings(&bootstrap, &names);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let proc = TestProcessor::new(&names, Duration::from_millis(5));
@@ -476,18 +284,9 @@ async fn no_record_lost_when_the_process_is_killed() {
     let broker = broker_with_topics(1, &names, 4);
     let bs = broker.bootstrap_servers().to_owned();
     let n = 1500;
-    produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
+    produce_keyed(&bs, &names.input, 4, &payloads(n, 0, 0));
 
-    let spec = [&bs, &names.input, &names.output, &names.dead, &names.group, &names.pipeline]
-        .map(String::as_str)
-        .join("|");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture"])
-        .env(CHILD_ENV, spec)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = kafka::child_command("crash_child", CHILD_ENV, &bs, &names).spawn().unwrap();
     let mut out = Reader::new(&bs, &names.output, 3);
     tokio::task::block_in_place(|| {
         out.until(Duration::from_secs(60), "child outputs", |r| r.len() >= 300);
@@ -546,7 +345,7 @@ async fn broker_outages_lose_nothing() {
     let broker = broker_with_topics(3, &names, 6);
     let bs = broker.bootstrap_servers().to_owned();
     let n = 3000;
-    produce_inputs(&bs, &names.input, 6, &payloads(n, 0, 0));
+    produce_keyed(&bs, &names.input, 6, &payloads(n, 0, 0));
 
     let shutdown = Shutdown::new();
     let task = {
@@ -586,7 +385,7 @@ async fn two_instances_share_the_partitions() {
     let broker = broker_with_topics(1, &names, 4);
     let bs = broker.bootstrap_servers().to_owned();
     let n = 2000;
-    produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
+    produce_keyed(&bs, &names.input, 4, &payloads(n, 0, 0));
 
     let shutdown = Shutdown::new();
     let start = |sd: Shutdown| {
@@ -619,7 +418,7 @@ async fn undeliverable_output_stops_the_service_without_committing_it() {
     let broker = broker_with_topics(1, &names, 2);
     let bs = broker.bootstrap_servers().to_owned();
     let n = 200;
-    produce_inputs(&bs, &names.input, 2, &payloads(n, 0, 0));
+    produce_keyed(&bs, &names.input, 2, &payloads(n, 0, 0));
     broker
         .fail_produce_requests(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 10_000)
         .unwrap();
@@ -681,7 +480,7 @@ async fn metrics_and_readiness_over_http() {
     }
     assert!(service.is_ready());
 
-    produce_inputs(&bs, &names.input, 2, &inputs);
+    produce_keyed(&bs, &names.input, 2, &inputs);
     let mut out = Reader::new(&bs, &names.output, 3);
     tokio::task::block_in_place(|| {
         out.until(Duration::from_secs(60), "outputs", |r| r.len() >= good);
@@ -838,7 +637,7 @@ async fn readiness_follows_the_broker_under_load() {
     let broker = broker_with_topics(1, &names, 4);
     let bs = broker.bootstrap_servers().to_owned();
     let n = 12_000;
-    produce_inputs(&bs, &names.input, 4, &payloads(n, 0, 0));
+    produce_keyed(&bs, &names.input, 4, &payloads(n, 0, 0));
     let shutdown = Shutdown::new();
     let s = settings(&bs, &names);
     let service =

@@ -11,14 +11,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::http_get;
+use common::kafka::{self, committed, committed_entries, produce, Names, Producer, Reader, Rec};
 use logveil::anonymizer::{Anonymizer, StatsMode};
 use logveil::keys::KeyStore;
 use logveil::pipeline::{Pipeline, PipelineSet, Scratch};
 use logveil::service::{EmbeddedBroker, Service, ServiceSettings, Shutdown};
 use logveil::stats::StatsEngine;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::producer::BaseRecord;
 use serde_json::Value;
 
 const PIPELINE: &str = r#"
@@ -115,40 +115,25 @@ fn two_instances_merge_to_the_single_instance_result() {
 
     // ~3000 reference records spanning ~10 s of event time, keyed round-robin over 4 partitions.
     let records = logveil::workload::generate(5, 3000);
-    let producer: BaseProducer =
-        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let producer = Producer::new(&bootstrap);
     for (i, r) in records.iter().enumerate() {
         producer
-            .send(BaseRecord::<(), [u8]>::to("raw.merge").payload(&r[..]).partition(i as i32 % 4))
-            .map_err(|(e, _)| e)
-            .unwrap();
-        producer.poll(Duration::ZERO);
+            .send(BaseRecord::<(), [u8]>::to("raw.merge").payload(&r[..]).partition(i as i32 % 4));
     }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    producer.flush();
 
     // Read final rows until the stream's closable windows are all out.
-    let reader: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", "merge-reader")
-        .set("fetch.wait.max.ms", "20")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset("stats.merge", 0, Offset::Beginning).unwrap();
-    reader.assign(&tpl).unwrap();
-    let mut rows: Vec<Value> = Vec::new();
+    let mut reader = Reader::new(&bootstrap, "stats.merge", 1);
     // The lateness (12 s) covers the event-time skew between partitions read
     // by one instance; windows then close by the idle flush once the input is
     // quiet, on both instances, and their partials meet at the owner.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(Ok(m)) = reader.poll(Duration::from_millis(200)) {
-            rows.push(serde_json::from_slice(m.payload().unwrap()).unwrap());
-        }
-        if rows.iter().filter(|r| r.get("summary").is_some()).count() >= 5 {
-            break;
-        }
-    }
+    let json = |recs: &[Rec]| -> Vec<Value> {
+        recs.iter().map(|m| serde_json::from_slice(&m.payload).unwrap()).collect()
+    };
+    reader.poll_until(Duration::from_secs(60), |recs| {
+        json(recs).iter().filter(|r| r.get("summary").is_some()).count() >= 5
+    });
+    let rows = json(&reader.records);
     for s in &shutdowns {
         s.trigger();
     }
@@ -192,46 +177,7 @@ fn two_instances_merge_to_the_single_instance_result() {
 // ------------------------------------------------- event time and crashes
 
 /// Topic and group names of one test, unique per run.
-#[derive(Clone)]
-struct Topics {
-    raw: String,
-    anon: String,
-    stats: String,
-    dlq: String,
-    group: String,
-}
-
-impl Topics {
-    fn new(test: &str) -> Self {
-        let id = format!(
-            "{test}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-        );
-        Topics {
-            raw: format!("raw.{id}"),
-            anon: format!("anon.{id}"),
-            stats: format!("stats.{id}"),
-            dlq: format!("dlq.{id}"),
-            group: format!("group.{id}"),
-        }
-    }
-
-    fn encode(&self) -> String {
-        [&self.raw, &self.anon, &self.stats, &self.dlq, &self.group].map(String::as_str).join("|")
-    }
-
-    fn decode(s: &str) -> Self {
-        let p: Vec<&str> = s.split('|').collect();
-        Topics {
-            raw: p[0].into(),
-            anon: p[1].into(),
-            stats: p[2].into(),
-            dlq: p[3].into(),
-            group: p[4].into(),
-        }
-    }
-}
+type Topics = Names;
 
 /// A 2 s window statistic with no lateness at all: any record behind its
 /// own partition's progress would be late.
@@ -267,8 +213,8 @@ name = "users"
 kind = "distinct"
 field = "user_id"
 "#,
-        raw = t.raw,
-        anon = t.anon,
+        raw = t.input,
+        anon = t.output,
         stats = t.stats,
         min_distinct = u32::from(min_count > 1) * 2,
     );
@@ -310,101 +256,19 @@ fn record(ms: i64, i: usize) -> String {
     format!(r#"{{"ts":"{}","user_id":"u_{}","status":{status}}}"#, rfc3339_ms(ms), i % 13)
 }
 
-fn produce(bootstrap: &str, topic: &str, records: &[(i32, String)]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
-    for (p, r) in records {
-        let mut rec = BaseRecord::<(), [u8]>::to(topic).payload(r.as_bytes()).partition(*p);
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    rec = back;
-                    producer.poll(Duration::from_millis(5));
-                }
-            }
-        }
-        producer.poll(Duration::ZERO);
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
+/// The statistics topic as a keyed table: the last row per key.
+fn table(rows: &[Rec]) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    rows.iter().map(|r| (r.key.clone().unwrap_or_default(), r.payload.clone())).collect()
 }
 
-/// Reads a one-partition topic from the beginning, accumulating.
-struct TopicReader {
-    consumer: BaseConsumer,
-    /// (key, payload, provenance) in topic order.
-    rows: Vec<(Vec<u8>, Vec<u8>, Option<logveil::service::Provenance>)>,
-}
-
-impl TopicReader {
-    fn new(bootstrap: &str, topic: &str) -> Self {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", format!("reader-{topic}"))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "20")
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
-        consumer.assign(&tpl).unwrap();
-        TopicReader { consumer, rows: Vec::new() }
-    }
-
-    fn poll_until(&mut self, timeout: Duration, done: impl Fn(&Self) -> bool) -> bool {
-        let end = Instant::now() + timeout;
-        while !done(self) {
-            if Instant::now() >= end {
-                return false;
-            }
-            if let Some(Ok(m)) = self.consumer.poll(Duration::from_millis(50)) {
-                self.rows.push((
-                    m.key().unwrap_or_default().to_vec(),
-                    m.payload().unwrap_or_default().to_vec(),
-                    logveil::service::Provenance::of_message(&m),
-                ));
-            }
-        }
-        true
-    }
-
-    /// The topic as a keyed table: the last row per key.
-    fn table(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        self.rows.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect()
-    }
-
-    fn summaries(&self) -> usize {
-        self.table().keys().filter(|k| k.ends_with(b"|summary")).count()
-    }
+/// Closed windows: summary rows in the keyed table.
+fn closed_windows(rows: &[Rec]) -> usize {
+    table(rows).keys().filter(|k| k.ends_with(b"|summary")).count()
 }
 
 /// Sum of the group's committed offsets over the 4 input partitions.
 fn committed_total(bootstrap: &str, t: &Topics) -> i64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", &t.group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..4 {
-        tpl.add_partition(&t.raw, p);
-    }
-    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    let total = got
-        .elements()
-        .iter()
-        .map(|e| match e.offset() {
-            Offset::Offset(o) => o,
-            _ => 0,
-        })
-        .sum();
-    // Kafka notes: drop lists returned by the consumer before the consumer.
-    drop(got);
-    total
+    committed(bootstrap, &t.group, &t.input, 4).iter().map(|&o| o.max(0)).sum()
 }
 
 fn start_service(
@@ -415,16 +279,13 @@ fn start_service(
 ) -> (Service, Shutdown) {
     let processor = Arc::new(Anonymizer::new(PipelineSet::new(vec![pipeline]).unwrap()));
     let shutdown = Shutdown::new();
-    let s = common::test_settings(bootstrap, &t.group, &t.dlq, 2);
+    let s = common::test_settings(bootstrap, &t.group, &t.dead, 2);
     let service = runtime.block_on(Service::start(&s, processor, shutdown.clone())).unwrap();
     (service, shutdown)
 }
 
-fn create(broker: &EmbeddedBroker, t: &Topics, partitions: i32) {
-    broker.create_topic(&t.raw, partitions).unwrap();
-    for topic in [&t.anon, &t.stats, &t.dlq] {
-        broker.create_topic(topic, 1).unwrap();
-    }
+fn create(t: &Topics, partitions: i32) -> EmbeddedBroker {
+    kafka::cluster(1, &[(&t.input, partitions), (&t.output, 1), (&t.stats, 1), (&t.dead, 1)])
 }
 
 /// A backlog on 8 partitions of different densities (each covers the same
@@ -434,10 +295,9 @@ fn create(broker: &EmbeddedBroker, t: &Topics, partitions: i32) {
 /// records with a valid time.
 #[test]
 fn a_backlog_read_from_many_partitions_loses_nothing_to_lateness() {
-    let broker = EmbeddedBroker::start(1).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
     let t = Topics::new("backlog");
-    create(&broker, &t, 8);
+    let broker = create(&t, 8);
+    let bootstrap = broker.bootstrap_servers().to_string();
     let base = base_ms();
     let mut records = Vec::new();
     let mut valid = 0_u64;
@@ -451,27 +311,27 @@ fn a_backlog_read_from_many_partitions_loses_nothing_to_lateness() {
             }
         }
     }
-    produce(&bootstrap, &t.raw, &records);
+    produce(&bootstrap, &t.input, &records);
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let (service, shutdown) = start_service(&runtime, &t, &bootstrap, timed_pipeline(&t, 1, "3s"));
     let http = service.http_addr();
-    let mut reader = TopicReader::new(&bootstrap, &t.stats);
-    let sum = |r: &TopicReader| -> u64 {
-        r.table()
+    let mut reader = Reader::new(&bootstrap, &t.stats, 1);
+    let sum = |r: &[Rec]| -> u64 {
+        table(r)
             .values()
             .map(|v| serde_json::from_slice::<Value>(v).unwrap())
             .filter(|v| v["partial"] == false && v.get("summary").is_none())
             .map(|v| v["measures"]["requests"].as_u64().unwrap())
             .sum()
     };
-    let complete = reader.poll_until(Duration::from_secs(90), |r| r.summaries() >= 30);
-    let metrics = runtime.block_on(http_get(http, "/metrics"));
+    let complete = reader.poll_until(Duration::from_secs(90), |r| closed_windows(r) >= 30);
+    let metrics = runtime.block_on(http_get(http, "/metrics")).1;
     shutdown.trigger();
     runtime.block_on(service.wait()).unwrap();
-    assert!(complete, "30 windows closed; have {}", reader.summaries());
-    let table = reader.table();
+    assert!(complete, "30 windows closed; have {}", closed_windows(&reader.records));
+    let table = table(&reader.records);
     let late: u64 = table
         .values()
         .map(|v| serde_json::from_slice::<Value>(v).unwrap())
@@ -488,28 +348,15 @@ fn a_backlog_read_from_many_partitions_loses_nothing_to_lateness() {
         "backlog test: {} records ({valid} with a valid time) on 8 partitions, {} windows, \
          sum(requests) = {}, late = {late} (metric {:?}), invalid time {:?}",
         records.len(),
-        reader.summaries(),
-        sum(&reader),
+        closed_windows(&reader.records),
+        sum(&reader.records),
         metric("logveil_stats_late_records_total"),
         metric("logveil_stats_invalid_time_total"),
     );
-    assert_eq!(sum(&reader), valid, "every record with a valid time is counted once");
+    assert_eq!(sum(&reader.records), valid, "every record with a valid time is counted once");
     assert_eq!(late, 0, "no window summary reports late records");
     assert_eq!(metric("logveil_stats_late_records_total"), Some(0.0));
     assert_eq!(metric("logveil_stats_invalid_time_total"), Some(8.0));
-}
-
-fn http_get(addr: std::net::SocketAddr, path: &str) -> impl std::future::Future<Output = String> {
-    let path = path.to_owned();
-    async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
-    }
 }
 
 const CRASH_CHILD_ENV: &str = "LOGVEIL_TEST_STATS_CRASH_CHILD";
@@ -519,12 +366,10 @@ const CRASH_CHILD_ENV: &str = "LOGVEIL_TEST_STATS_CRASH_CHILD";
 #[test]
 #[ignore = "child process of the statistics crash test"]
 fn stats_crash_child() {
-    let Ok(spec) = std::env::var(CRASH_CHILD_ENV) else { return };
-    let (bootstrap, topics) = spec.split_once('#').unwrap();
-    let t = Topics::decode(topics);
+    let Some((bootstrap, t)) = kafka::child_args(CRASH_CHILD_ENV) else { return };
     let processor =
         Arc::new(Anonymizer::new(PipelineSet::new(vec![timed_pipeline(&t, 3, "60s")]).unwrap()));
-    let mut s = common::test_settings(bootstrap, &t.group, &t.dlq, 2);
+    let mut s = common::test_settings(&bootstrap, &t.group, &t.dead, 2);
     // Commits lag the emitted rows, so kills land between the two.
     s.kafka.commit_interval_ms = 3000;
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -558,20 +403,13 @@ fn windows(base: i64, from: i64, to: i64) -> Batch {
 /// row, and every replayed copy of a row is byte-identical to the first.
 #[test]
 fn statistics_survive_kill_9_as_a_keyed_table() {
-    let broker = EmbeddedBroker::start(1).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
     let t = Topics::new("stats-crash");
-    create(&broker, &t, 4);
+    let broker = create(&t, 4);
+    let bootstrap = broker.bootstrap_servers().to_string();
     let base = base_ms();
-    let mut reader = TopicReader::new(&bootstrap, &t.stats);
+    let mut reader = Reader::new(&bootstrap, &t.stats, 1);
     let spawn = || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["stats_crash_child", "--exact", "--ignored", "--nocapture"])
-            .env(CRASH_CHILD_ENV, format!("{bootstrap}#{}", t.encode()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        kafka::child_command("stats_crash_child", CRASH_CHILD_ENV, &bootstrap, &t).spawn().unwrap()
     };
     let mut all = Vec::new();
     // (records produced before the child starts, summaries to see before
@@ -586,10 +424,10 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
     let mut kills = 0;
     let mut committed_before = committed_total(&bootstrap, &t);
     for (records, summaries, await_commit) in phases {
-        produce(&bootstrap, &t.raw, &records);
+        produce(&bootstrap, &t.input, &records);
         all.extend(records);
         let mut child = spawn();
-        let seen = reader.poll_until(Duration::from_secs(90), |r| r.summaries() >= summaries);
+        let seen = reader.poll_until(Duration::from_secs(90), |r| closed_windows(r) >= summaries);
         if await_commit {
             // Kill after a commit, with the last windows still open.
             let end = Instant::now() + Duration::from_secs(10);
@@ -600,15 +438,19 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
         child.kill().unwrap(); // SIGKILL: no shutdown code runs
         child.wait().unwrap();
         kills += 1;
-        assert!(seen, "phase {kills}: {summaries} windows emitted; have {}", reader.summaries());
+        assert!(
+            seen,
+            "phase {kills}: {summaries} windows emitted; have {}",
+            closed_windows(&reader.records)
+        );
         let committed = committed_total(&bootstrap, &t);
         eprintln!(
             "phase {kills}: killed with {} windows on the topic, {committed} offsets committed",
-            reader.summaries()
+            closed_windows(&reader.records)
         );
         committed_before = committed;
     }
-    reader.poll_until(Duration::from_secs(2), |_| false);
+    reader.poll_for(Duration::from_secs(2));
 
     // The uninterrupted run: one engine over the same records in order.
     let p = timed_pipeline(&t, 3, "60s");
@@ -626,15 +468,16 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
         rows.iter().map(|r| (r.key.clone(), r.json.clone())).collect();
     assert_eq!(engine.counters().late_records, 0);
 
-    let table = reader.table();
+    let table = table(&reader.records);
     let mut copies: BTreeMap<&[u8], Vec<&[u8]>> = BTreeMap::new();
-    for (k, v, prov) in &reader.rows {
+    for r in &reader.records {
+        let (k, v) = (r.key.as_deref().unwrap_or_default(), &r.payload[..]);
         copies.entry(k).or_default().push(v);
-        let prov = prov.as_ref().expect("statistics rows carry a provenance header");
+        let prov = r.provenance.as_ref().expect("statistics rows carry a provenance header");
         assert_eq!(prov.stat.as_deref(), Some("requests"));
         assert!(prov.window.is_some() && !prov.covers.is_empty(), "{prov:?}");
         assert!(prov.covers.iter().all(|(topic, p, first, last)| {
-            *topic == t.raw && (0..4).contains(p) && first <= last
+            *topic == t.input && (0..4).contains(p) && first <= last
         }));
     }
     let replayed = copies.values().filter(|c| c.len() > 1).count();
@@ -649,7 +492,7 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
         "stats crash test: {} records, {kills} kill -9, {} rows on the topic, {} keys \
          ({replayed} emitted more than once), {} expected rows",
         all.len(),
-        reader.rows.len(),
+        reader.records.len(),
         table.len(),
         expected.len()
     );
@@ -670,10 +513,9 @@ fn statistics_survive_kill_9_as_a_keyed_table() {
 /// statistic grouped by a pseudonymized field.
 #[test]
 fn canaries_never_reach_stats_keys_headers_metadata_or_metrics() {
-    let broker = EmbeddedBroker::start(1).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
     let t = Topics::new("stats-canary");
-    create(&broker, &t, 2);
+    let broker = create(&t, 2);
+    let bootstrap = broker.bootstrap_servers().to_string();
     let text = format!(
         r#"
 name = "canary"
@@ -699,8 +541,8 @@ status_class = {{ from = "status", kind = "status_class" }}
 name = "requests"
 kind = "count"
 "#,
-        raw = t.raw,
-        anon = t.anon,
+        raw = t.input,
+        anon = t.output,
         stats = t.stats
     );
     let pipeline =
@@ -718,51 +560,41 @@ kind = "count"
         records.push(((i % 2) as i32, r));
     }
     // Record keys are canaries too.
-    let producer: BaseProducer =
-        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let producer = Producer::new(&bootstrap);
     for (i, (p, r)) in records.iter().enumerate() {
         let key = canary(i % 4);
         producer
-            .send(BaseRecord::to(&t.raw).payload(r.as_bytes()).key(key.as_bytes()).partition(*p))
-            .map_err(|(e, _)| e)
-            .unwrap();
-        producer.poll(Duration::ZERO);
+            .send(BaseRecord::to(&t.input).payload(r.as_bytes()).key(key.as_bytes()).partition(*p));
     }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    producer.flush();
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let (service, shutdown) = start_service(&runtime, &t, &bootstrap, pipeline);
-    let mut reader = TopicReader::new(&bootstrap, &t.stats);
-    assert!(reader.poll_until(Duration::from_secs(60), |r| r.summaries() >= 2), "windows emitted");
-    let metrics = runtime.block_on(http_get(service.http_addr(), "/metrics"));
+    let mut reader = Reader::new(&bootstrap, &t.stats, 1);
+    assert!(
+        reader.poll_until(Duration::from_secs(60), |r| closed_windows(r) >= 2),
+        "windows emitted"
+    );
+    let metrics = runtime.block_on(http_get(service.http_addr(), "/metrics")).1;
     shutdown.trigger();
     runtime.block_on(service.wait()).unwrap();
-    reader.poll_until(Duration::from_secs(2), |_| false);
+    reader.poll_for(Duration::from_secs(2));
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", &t.group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..2 {
-        tpl.add_partition(&t.raw, p);
-    }
-    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    let metadata: Vec<String> = got.elements().iter().map(|e| e.metadata().to_owned()).collect();
-    drop(got);
+    let metadata: Vec<String> = committed_entries(&bootstrap, &t.group, &t.input, 2)
+        .into_iter()
+        .map(|c| c.metadata)
+        .collect();
     assert!(
         metadata.iter().any(|m| m.starts_with("logveil.stats/1;canary/by_user=")),
         "{metadata:?}"
     );
 
     let mut channels = vec![metrics, metadata.join("\n")];
-    for (k, v, prov) in &reader.rows {
-        channels.push(String::from_utf8_lossy(k).into_owned());
-        channels.push(String::from_utf8_lossy(v).into_owned());
-        channels.push(format!("{prov:?}"));
+    for r in &reader.records {
+        channels.push(String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned());
+        channels.push(String::from_utf8_lossy(&r.payload).into_owned());
+        channels.push(format!("{:?}", r.provenance));
     }
     let everything = channels.join("\n");
     assert!(everything.contains("test:"), "group keys hold pseudonyms");

@@ -8,6 +8,13 @@
 
 use std::fmt;
 
+use serde::Deserialize;
+
+use super::{
+    write_str, ActionConfig, ConfigError, Emit, JsonType, Number, Outcome, Transform, TypeSet,
+};
+use crate::keys::KeyStore;
+
 /// Why a list of bucket boundaries or labels was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketError {
@@ -137,10 +144,93 @@ fn default_labels(bounds: &[f64]) -> Vec<String> {
     labels
 }
 
+/// `{ action = "bucket", bounds = [18, 25, 65], labels = [...] }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketConfig {
+    /// Strictly ascending, finite boundaries.
+    pub bounds: Vec<f64>,
+    /// Optional labels, one more than the boundaries, lowest range first
+    /// (default: `<18`, `18-25`, ..., `65+`).
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+}
+
+impl ActionConfig for BucketConfig {
+    const NAME: &'static str = "bucket";
+    const ACCEPTS: TypeSet = TypeSet::of(&[JsonType::String, JsonType::Number, JsonType::Null]);
+    type Compiled = Buckets;
+
+    fn compile(&self, _keys: &KeyStore) -> Result<Buckets, ConfigError> {
+        Buckets::new(&self.bounds, self.labels.as_deref())
+            .map_err(|e| ConfigError::new("bounds", e.to_string()))
+    }
+
+    fn explain(&self) -> String {
+        let b: Vec<String> = self.bounds.iter().map(|b| b.to_string()).collect();
+        format!("number replaced by its range (boundaries {})", b.join(", "))
+    }
+}
+
+impl Buckets {
+    fn write_label(&self, v: f64, emit: &mut Emit<'_>) -> Outcome {
+        match self.label(v) {
+            Some(label) => {
+                write_str(emit.out, label);
+                Outcome::Written
+            }
+            None => Outcome::Dropped,
+        }
+    }
+}
+
+impl Transform for Buckets {
+    /// A number written as text (surrounding spaces ignored); anything
+    /// else drops the field.
+    #[inline]
+    fn apply_str(&self, value: &str, emit: &mut Emit<'_>) -> Outcome {
+        match value.trim().parse::<f64>() {
+            Ok(v) => self.write_label(v, emit),
+            Err(_) => Outcome::Dropped,
+        }
+    }
+
+    /// An integer beyond `i64` drops the field.
+    #[inline]
+    fn apply_number(&self, value: Number<'_>, emit: &mut Emit<'_>) -> Outcome {
+        match value {
+            Number::Int(v, _) => self.write_label(v as f64, emit),
+            Number::BigInt(_) => Outcome::Dropped,
+            Number::Float(v) => self.write_label(v, emit),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    use crate::actions::action::testing;
+
+    #[test]
+    fn action_config_apply_and_explain() {
+        let c: BucketConfig = toml::from_str("bounds = [18, 65]").unwrap();
+        assert_eq!(c.explain(), "number replaced by its range (boundaries 18, 65)");
+        let e = toml::from_str::<BucketConfig>("bounds = [65, 18]")
+            .unwrap()
+            .compile(&KeyStore::default())
+            .unwrap_err();
+        assert_eq!(e.field, "bounds");
+        assert!(toml::from_str::<BucketConfig>("bound = [1]").is_err());
+        let b = c.compile(&KeyStore::default()).unwrap();
+        assert_eq!(testing::apply_str(&b, " 30 ").as_deref(), Some("\"18-65\""));
+        assert_eq!(testing::apply_str(&b, "thirty"), None);
+        assert_eq!(testing::apply_str(&b, "NaN"), None);
+        assert_eq!(testing::apply_number(&b, Number::Int(70, "70")).as_deref(), Some("\"65+\""));
+        assert_eq!(testing::apply_number(&b, Number::Float(17.9)).as_deref(), Some("\"<18\""));
+        assert_eq!(testing::apply_number(&b, Number::BigInt("18446744073709551615")), None);
+    }
 
     fn ages() -> Buckets {
         Buckets::new(&[0.0, 18.0, 25.0, 35.0, 50.0, 65.0], None).unwrap()

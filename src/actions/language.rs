@@ -6,6 +6,13 @@
 //! parsing the header per RFC 9110 §12.5.4 (language ranges from RFC 4647 §2.1,
 //! weights from RFC 9110 §12.4.2) in one allocation-free pass.
 
+use serde::Deserialize;
+
+use super::{
+    write_plain_quoted, ActionConfig, ConfigError, Emit, JsonType, Outcome, Transform, TypeSet,
+};
+use crate::keys::KeyStore;
+
 /// Highest weight, in thousandths (`q=1`).
 const Q_MAX: u16 = 1000;
 
@@ -117,10 +124,66 @@ fn parse_qvalue(value: &str) -> Option<u16> {
     }
 }
 
+/// `language` takes no parameters.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageConfig {}
+
+/// Compiled `language`.
+#[derive(Debug)]
+pub struct Language;
+
+impl ActionConfig for LanguageConfig {
+    const NAME: &'static str = "language";
+    const ACCEPTS: TypeSet = TypeSet::of(&[JsonType::String, JsonType::Null]);
+    const PARAMETERS: bool = false;
+    type Compiled = Language;
+
+    fn compile(&self, _keys: &KeyStore) -> Result<Language, ConfigError> {
+        Ok(Language)
+    }
+
+    fn explain(&self) -> String {
+        "reduced to the primary language".into()
+    }
+}
+
+impl Transform for Language {
+    /// `""` and `"-"` ("no header" markers) carry nothing and are kept; a
+    /// header without a usable entry drops the field.
+    #[inline]
+    fn apply_str(&self, value: &str, emit: &mut Emit<'_>) -> Outcome {
+        if value.is_empty() || value == "-" {
+            write_plain_quoted(emit.out, value.as_bytes());
+            return Outcome::Written;
+        }
+        emit.tmp.clear();
+        if !primary_language(value, emit.tmp) {
+            return Outcome::Dropped;
+        }
+        // Two or three ASCII letters.
+        write_plain_quoted(emit.out, emit.tmp.as_bytes());
+        Outcome::Written
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    use crate::actions::action::testing;
+
+    #[test]
+    fn action_apply_markers_and_no_parameters() {
+        let a = LanguageConfig {}.compile(&KeyStore::default()).unwrap();
+        assert_eq!(testing::apply_str(&a, "de-DE,de;q=0.9,en;q=0.6").as_deref(), Some("\"de\""));
+        assert_eq!(testing::apply_str(&a, "-").as_deref(), Some("\"-\""));
+        assert_eq!(testing::apply_str(&a, "").as_deref(), Some("\"\""));
+        assert_eq!(testing::apply_str(&a, "*"), None);
+        assert!(toml::from_str::<LanguageConfig>("region = true").is_err());
+        assert_eq!(LanguageConfig {}.explain(), "reduced to the primary language");
+    }
 
     fn lang(header: &str) -> Option<String> {
         let mut out = String::new();

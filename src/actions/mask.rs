@@ -9,6 +9,13 @@
 //! so the output length reveals only the count of digits and letters, never the
 //! original layout, and a value too short to mask partially is masked entirely.
 
+use serde::Deserialize;
+
+use super::{
+    write_str, ActionConfig, ConfigError, Emit, JsonType, Number, Outcome, Transform, TypeSet,
+};
+use crate::keys::KeyStore;
+
 /// Fewest digits of a card or account number (short account numbers).
 pub const MIN_DIGITS: usize = 8;
 /// Most digits of a card number (ISO/IEC 7812 PANs are up to 19 digits).
@@ -92,10 +99,100 @@ pub fn mask(text: &str, keep_last: usize, mask_char: char, out: &mut String) -> 
     true
 }
 
+/// `{ action = "mask", keep_last = 4, mask_char = "*" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskConfig {
+    /// Characters kept at the end (default 4).
+    #[serde(default = "default_keep_last")]
+    pub keep_last: usize,
+    /// Replacement character (default `*`).
+    #[serde(default = "default_mask_char")]
+    pub mask_char: char,
+}
+
+fn default_keep_last() -> usize {
+    4
+}
+
+fn default_mask_char() -> char {
+    '*'
+}
+
+/// Compiled `mask`.
+#[derive(Debug, Clone, Copy)]
+pub struct Mask {
+    keep_last: usize,
+    mask_char: char,
+}
+
+impl ActionConfig for MaskConfig {
+    const NAME: &'static str = "mask";
+    const ACCEPTS: TypeSet = TypeSet::of(&[JsonType::String, JsonType::Number, JsonType::Null]);
+    type Compiled = Mask;
+
+    fn compile(&self, _keys: &KeyStore) -> Result<Mask, ConfigError> {
+        Ok(Mask { keep_last: self.keep_last, mask_char: self.mask_char })
+    }
+
+    fn explain(&self) -> String {
+        format!(
+            "masked: only the last {} characters kept; values not shaped like a card or account \
+             number (8-19 digits, or an IBAN) removed",
+            self.keep_last
+        )
+    }
+}
+
+impl Transform for Mask {
+    /// Refused whole (dropped and counted) unless shaped like a card or account.
+    #[inline]
+    fn apply_str(&self, value: &str, emit: &mut Emit<'_>) -> Outcome {
+        emit.tmp.clear();
+        if !mask(value, self.keep_last, self.mask_char, emit.tmp) {
+            return Outcome::Dropped;
+        }
+        write_str(emit.out, emit.tmp);
+        Outcome::Written
+    }
+
+    /// A number is masked as its decimal text (serde_json's).
+    #[inline]
+    fn apply_number(&self, value: Number<'_>, emit: &mut Emit<'_>) -> Outcome {
+        match value {
+            Number::Int(_, text) | Number::BigInt(text) => self.apply_str(text, emit),
+            Number::Float(v) => self.apply_str(ryu::Buffer::new().format(v), emit),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    use crate::actions::action::testing;
+
+    #[test]
+    fn action_config_apply_and_explain() {
+        let c: MaskConfig = toml::from_str("").unwrap();
+        assert_eq!((c.keep_last, c.mask_char), (4, '*'));
+        assert!(c.explain().starts_with("masked: only the last 4 characters kept"));
+        assert!(toml::from_str::<MaskConfig>("keep_first = 2").is_err());
+        let quote: MaskConfig = toml::from_str("keep_last = 2\nmask_char = '\"'").unwrap();
+        let m = quote.compile(&KeyStore::default()).unwrap();
+        // The mask character is escaped like any JSON text.
+        assert_eq!(testing::apply_str(&m, "12345678").as_deref(), Some(r#""\"\"\"\"\"\"78""#));
+        let m = c.compile(&KeyStore::default()).unwrap();
+        assert_eq!(
+            testing::apply_str(&m, "4111 1111 1111 1234").as_deref(),
+            Some("\"************1234\"")
+        );
+        assert_eq!(testing::apply_str(&m, "call me"), None);
+        let n = testing::apply_number(&m, Number::Int(411111111111, "411111111111"));
+        assert_eq!(n.as_deref(), Some("\"********1111\""));
+        assert_eq!(testing::apply_number(&m, Number::Float(1.5)), None);
+    }
 
     fn masked(text: &str, keep_last: usize, mask_char: char) -> Option<String> {
         let mut out = String::new();

@@ -1,4 +1,4 @@
-//! The `pseudonymize` action: keyed HMAC-SHA256 pseudonyms.
+//! `pseudonymize`: keyed HMAC-SHA256 pseudonyms.
 //!
 //! `pseudonym = <key-id> ":" base64url(HMAC-SHA256(key, "logveil/v1/" scope 0x00 value)[..16])`
 //!
@@ -23,50 +23,134 @@
 //! once at load; a pseudonym then costs two SHA-256 block compressions (with
 //! SHA-NI where the CPU has it) and no hasher-state copies.
 
-use sha2::digest::generic_array::GenericArray;
-use sha2::{Digest, Sha256};
+mod mac;
+mod mail_domains;
 
-use crate::keys::KeyRing;
+use serde::Deserialize;
 
-/// Domains `keep_domain = true` keeps: large public mail providers, each
-/// shared by millions of people. Part of the documented behaviour (README).
-pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "msn.com",
-    "yahoo.com",
-    "ymail.com",
-    "icloud.com",
-    "me.com",
-    "mac.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "zoho.com",
-    "fastmail.com",
-    "gmx.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "t-online.de",
-    "mail.ru",
-    "yandex.ru",
-    "yandex.com",
-    "qq.com",
-    "foxmail.com",
-    "163.com",
-    "126.com",
-    "yeah.net",
-    "sina.com",
-    "sohu.com",
-    "aliyun.com",
-    "139.com",
-    "naver.com",
-    "daum.net",
-];
+#[cfg(test)]
+use self::mac::base64url_16;
+use self::mac::ScopedMac;
+pub use self::mac::PSEUDONYM_BYTES;
+pub use self::mail_domains::PUBLIC_MAIL_DOMAINS;
+use super::{
+    key_ring, ActionConfig, ConfigError, Emit, JsonType, Number, Outcome, Transform, TypeSet,
+};
+use crate::keys::{KeyRing, KeyStore};
+use crate::time::now_ms;
+
+/// `{ action = "pseudonymize", key = "ids", scope = "user" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymizeConfig {
+    /// Key ring name.
+    pub key: String,
+    /// Domain separator: the same value in different scopes gives unlinkable pseudonyms.
+    pub scope: String,
+    /// Lower-case and trim the value before hashing (emails, usernames).
+    #[serde(default)]
+    pub normalize: bool,
+    /// For email addresses: pseudonymize the local part and keep `@domain`
+    /// when the domain is a large public mail provider (the shipped list)
+    /// or in `keep_domains`; other addresses are pseudonymized whole.
+    #[serde(default)]
+    pub keep_domain: bool,
+    /// Domains kept after a pseudonymized local part (exact match); a
+    /// non-empty list turns domain keeping on for these domains alone
+    /// when `keep_domain` is false.
+    #[serde(default)]
+    pub keep_domains: Vec<String>,
+}
+
+/// Compiled `pseudonymize` (boxed: the MAC states are large).
+#[derive(Debug)]
+pub struct Pseudonymize(pub Box<Pseudonymizer>);
+
+impl ActionConfig for PseudonymizeConfig {
+    const NAME: &'static str = "pseudonymize";
+    const ACCEPTS: TypeSet = TypeSet::of(&[JsonType::String, JsonType::Number, JsonType::Null]);
+    type Compiled = Pseudonymize;
+
+    fn compile(&self, keys: &KeyStore) -> Result<Pseudonymize, ConfigError> {
+        if self.scope.is_empty() {
+            return Err(ConfigError::new("scope", "must not be empty"));
+        }
+        let ring = key_ring(keys, &self.key)?;
+        let p = Pseudonymizer::new(ring, &self.scope, self.normalize, self.keep_domain)
+            .with_kept_domains(&self.keep_domains)
+            .map_err(|e| ConfigError::new("keep_domains", e.to_string()))?;
+        Ok(Pseudonymize(Box::new(p)))
+    }
+
+    fn explain(&self) -> String {
+        let mut s = format!(
+            "pseudonymized (HMAC-SHA256, 128 bits), key ring `{}`, scope `{}`",
+            self.key, self.scope
+        );
+        if self.normalize {
+            s.push_str(", trimmed and lower-cased first");
+        }
+        let listed = self.keep_domains.join(", ");
+        let otherwise = "otherwise the whole address pseudonymized";
+        match (self.keep_domain, self.keep_domains.is_empty()) {
+            (true, true) => s.push_str(&format!(
+                ", email domain kept for large public mail providers, {otherwise}"
+            )),
+            (true, false) => s.push_str(&format!(
+                ", email domain kept for large public mail providers and {listed}, {otherwise}"
+            )),
+            (false, false) => s.push_str(&format!(", email domain kept for {listed}, {otherwise}")),
+            (false, true) => {}
+        }
+        s
+    }
+
+    fn key_ring(&self) -> Option<&str> {
+        Some(&self.key)
+    }
+}
+
+impl Pseudonymize {
+    /// Writes the pseudonym of `value`, and `<field>_prev` with the previous
+    /// key while a rotation overlap lasts (the clock is read only for a ring
+    /// in an overlap, once per record).
+    #[inline]
+    fn apply_bytes(&self, value: &[u8], emit: &mut Emit<'_>) -> Outcome {
+        let p = &self.0;
+        if p.write_json(value, false, emit.tmp, emit.out) == PseudonymOutcome::Invalid {
+            return Outcome::Dropped;
+        }
+        if p.has_overlap() && p.dual_write_active(*emit.now_ms.get_or_insert_with(now_ms)) {
+            let mark = emit.out.len();
+            emit.out.push(b',');
+            emit.out.extend_from_slice(emit.prev_key);
+            if p.write_json(value, true, emit.tmp, emit.out) == PseudonymOutcome::Invalid {
+                emit.out.truncate(mark);
+            }
+        }
+        Outcome::Written
+    }
+}
+
+impl Transform for Pseudonymize {
+    #[inline]
+    fn apply_str(&self, value: &str, emit: &mut Emit<'_>) -> Outcome {
+        self.apply_bytes(value.as_bytes(), emit)
+    }
+
+    /// A number is pseudonymized as its decimal text (serde_json's).
+    #[inline]
+    fn apply_number(&self, value: Number<'_>, emit: &mut Emit<'_>) -> Outcome {
+        match value {
+            Number::Int(_, text) | Number::BigInt(text) => self.apply_bytes(text.as_bytes(), emit),
+            Number::Float(v) => self.apply_bytes(ryu::Buffer::new().format(v).as_bytes(), emit),
+        }
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        Some(self.0.key_id())
+    }
+}
 
 /// A `keep_domains` entry that is not a plain DNS name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,162 +160,6 @@ pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
 pub struct InvalidDomain {
     /// Position of the entry in the list (0-based).
     pub index: usize,
-}
-
-/// Bytes of the MAC kept in a pseudonym (128 bits).
-pub const PSEUDONYM_BYTES: usize = 16;
-
-/// SHA-256's initial state.
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-/// One SHA-256 block compression (sha2 picks SHA-NI at run time when the
-/// CPU has it, through `cpufeatures`).
-#[inline]
-fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
-    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
-}
-
-/// A keyed, scoped HMAC-SHA256, precomputed down to the compression
-/// function: the key's inner and outer pad blocks and every full block of
-/// the scope prefix are absorbed at load, so a pseudonym of a short value
-/// costs exactly two block compressions and no copying of hasher state.
-#[derive(Clone)]
-struct ScopedMac {
-    key_id: String,
-    /// State after the inner pad block and the prefix's full blocks.
-    inner: [u32; 8],
-    /// State after the outer pad block.
-    outer: [u32; 8],
-    /// Prefix bytes after its last full block.
-    tail: [u8; 64],
-    tail_len: usize,
-    /// Bytes already compressed into `inner`.
-    absorbed: u64,
-}
-
-impl std::fmt::Debug for ScopedMac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ScopedMac({}, [redacted])", self.key_id)
-    }
-}
-
-impl ScopedMac {
-    fn new(key_id: &str, key: &[u8], scope: &str) -> Self {
-        // RFC 2104: a key longer than the block is hashed first.
-        let mut padded = [0u8; 64];
-        if key.len() > 64 {
-            padded[..32].copy_from_slice(&Sha256::digest(key));
-        } else {
-            padded[..key.len()].copy_from_slice(key);
-        }
-        let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
-        compress(&mut inner, &padded.map(|b| b ^ 0x36));
-        compress(&mut outer, &padded.map(|b| b ^ 0x5c));
-        let mut mac = ScopedMac {
-            key_id: key_id.to_string(),
-            inner,
-            outer,
-            tail: [0; 64],
-            tail_len: 0,
-            absorbed: 64,
-        };
-        let mut prefix = Vec::with_capacity(12 + scope.len());
-        prefix.extend_from_slice(b"logveil/v1/");
-        prefix.extend_from_slice(scope.as_bytes());
-        prefix.push(0);
-        let mut chunks = prefix.chunks_exact(64);
-        for block in &mut chunks {
-            let mut b = [0u8; 64];
-            b.copy_from_slice(block);
-            compress(&mut mac.inner, &b);
-            mac.absorbed += 64;
-        }
-        let rest = chunks.remainder();
-        mac.tail[..rest.len()].copy_from_slice(rest);
-        mac.tail_len = rest.len();
-        mac
-    }
-
-    /// The first [`PSEUDONYM_BYTES`] of HMAC(key, prefix ‖ parts).
-    #[inline]
-    fn mac(&self, parts: &[&[u8]]) -> [u8; PSEUDONYM_BYTES] {
-        let mut state = self.inner;
-        let mut block = self.tail;
-        let mut fill = self.tail_len;
-        let mut total = self.absorbed + self.tail_len as u64;
-        for part in parts {
-            total += part.len() as u64;
-            let mut part: &[u8] = part;
-            while !part.is_empty() {
-                let n = part.len().min(64 - fill);
-                block[fill..fill + n].copy_from_slice(&part[..n]);
-                fill += n;
-                part = &part[n..];
-                if fill == 64 {
-                    compress(&mut state, &block);
-                    fill = 0;
-                }
-            }
-        }
-        // Padding: 0x80, zeros, the bit length; one more block if it spills.
-        block[fill] = 0x80;
-        block[fill + 1..].fill(0);
-        if fill >= 56 {
-            compress(&mut state, &block);
-            block = [0; 64];
-        }
-        block[56..].copy_from_slice(&(total * 8).to_be_bytes());
-        compress(&mut state, &block);
-
-        // Outer hash over the 32-byte inner digest: always one block.
-        let mut outer_block = [0u8; 64];
-        for (chunk, word) in outer_block[..32].chunks_exact_mut(4).zip(state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        outer_block[32] = 0x80;
-        outer_block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
-        let mut outer = self.outer;
-        compress(&mut outer, &outer_block);
-        let mut digest = [0u8; PSEUDONYM_BYTES];
-        for (chunk, word) in digest.chunks_exact_mut(4).zip(outer) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        digest
-    }
-
-    /// Appends `<key-id>:<base64url>` (no quotes) to `out`.
-    #[inline]
-    fn write(&self, parts: &[&[u8]], out: &mut Vec<u8>) {
-        let digest = self.mac(parts);
-        out.extend_from_slice(self.key_id.as_bytes());
-        out.push(b':');
-        base64url_16(&digest, out);
-    }
-}
-
-/// Base64url without padding of 16 bytes: 22 characters.
-#[inline]
-fn base64url_16(bytes: &[u8; PSEUDONYM_BYTES], out: &mut Vec<u8>) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut text = [0u8; 22];
-    for (i, group) in bytes.chunks(3).enumerate() {
-        let b = [group[0], *group.get(1).unwrap_or(&0), *group.get(2).unwrap_or(&0)];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        let chars = [n >> 18, n >> 12, n >> 6, n].map(|v| ALPHABET[(v & 63) as usize]);
-        // The last group has one byte: two characters.
-        let len = if group.len() == 3 { 4 } else { 2 };
-        text[i * 4..i * 4 + len].copy_from_slice(&chars[..len]);
-    }
-    out.extend_from_slice(&text);
 }
 
 /// A compiled `pseudonymize` rule: current key, optional dual-written previous key.
@@ -384,178 +312,4 @@ fn valid_domain(d: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::{KeyStore, LoadedKey, SecretKey};
-    use base64::Engine as _;
-    use hmac::{Hmac, Mac};
-    use proptest::prelude::*;
-
-    fn ring() -> KeyRing {
-        KeyStore::for_tests(&["ids".into()]).ring("ids").unwrap().clone()
-    }
-
-    #[test]
-    fn deterministic_scoped_and_sized() {
-        let r = ring();
-        let user = Pseudonymizer::new(&r, "user", false, false);
-        let session = Pseudonymizer::new(&r, "session", false, false);
-        let a = user.pseudonym(b"u_1").unwrap();
-        assert_eq!(a, user.pseudonym(b"u_1").unwrap());
-        assert_ne!(a, user.pseudonym(b"u_2").unwrap());
-        assert_ne!(a, session.pseudonym(b"u_1").unwrap());
-        let (id, digest) = a.split_once(':').unwrap();
-        assert_eq!(id, "test");
-        assert_eq!(digest.len(), 22); // 128 bits in base64url without padding
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(digest).unwrap();
-        assert_eq!(bytes.len(), 16);
-    }
-
-    #[test]
-    fn matches_reference_hmac() {
-        // Independent computation of the documented construction.
-        let r = ring();
-        let p = Pseudonymizer::new(&r, "user", false, false);
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(r.current.key.expose()).unwrap();
-        mac.update(b"logveil/v1/user\0u_42");
-        let d = mac.finalize().into_bytes();
-        let expected =
-            format!("test:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d[..16]));
-        assert_eq!(p.pseudonym(b"u_42").unwrap(), expected);
-    }
-
-    proptest! {
-        #[test]
-        fn precomputed_mac_equals_the_hmac_crate(
-            key in prop::collection::vec(any::<u8>(), 32..150),
-            scope in "[a-z]{1,140}",
-            value in prop::collection::vec(any::<u8>(), 0..200),
-            split in any::<prop::sample::Index>(),
-        ) {
-            let mac = ScopedMac::new("k", &key, &scope);
-            let mut reference = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
-            reference.update(b"logveil/v1/");
-            reference.update(scope.as_bytes());
-            reference.update(&[0]);
-            reference.update(&value);
-            let expected = reference.finalize().into_bytes();
-            let at = split.index(value.len() + 1);
-            prop_assert_eq!(&mac.mac(&[&value[..at], &value[at..]])[..], &expected[..16]);
-            let mut out = Vec::new();
-            base64url_16(&mac.mac(&[&value]), &mut out);
-            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&expected[..16]);
-            prop_assert_eq!(out, b64.into_bytes());
-        }
-    }
-
-    #[test]
-    fn different_keys_differ() {
-        let r1 = ring();
-        let mut r2 = r1.clone();
-        r2.current = LoadedKey { id: "test".into(), key: SecretKey::generate() };
-        let a = Pseudonymizer::new(&r1, "user", false, false).pseudonym(b"x").unwrap();
-        let b = Pseudonymizer::new(&r2, "user", false, false).pseudonym(b"x").unwrap();
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn normalize_and_keep_domain() {
-        let r = ring();
-        let p = Pseudonymizer::new(&r, "email", true, false)
-            .with_kept_domains(&["Example.COM.".into()])
-            .unwrap();
-        let a = p.pseudonym(b" Alice@Example.COM ").unwrap();
-        let b = p.pseudonym(b"alice@example.com").unwrap();
-        assert_eq!(a, b);
-        assert!(a.ends_with("@example.com") && !a.contains("alice"), "{a}");
-        assert!(p.pseudonym(b"no-at-sign").is_none());
-        assert!(p.pseudonym(b"@example.com").is_none());
-        assert!(p.pseudonym(b"alice@").is_none());
-    }
-
-    #[test]
-    fn only_listed_domains_are_kept() {
-        let r = ring();
-        let plain = Pseudonymizer::new(&r, "email", true, false);
-        let p = Pseudonymizer::new(&r, "email", true, true)
-            .with_kept_domains(&["corp.example".into()])
-            .unwrap();
-        // Shipped public providers and the rule's own list keep the domain.
-        for (email, domain) in [
-            ("Bob@Gmail.com", "@gmail.com"),
-            ("bob@qq.com", "@qq.com"),
-            ("bob@corp.example", "@corp.example"),
-        ] {
-            let out = p.pseudonym(email.as_bytes()).unwrap();
-            assert!(out.ends_with(domain) && !out.to_lowercase().contains("bob"), "{out}");
-        }
-        // Anything else, subdomains of listed domains included, is
-        // pseudonymized whole: exactly the plain pseudonym, no `@`.
-        for email in [
-            "x@alice-wang-13800138000.example.com",
-            "x@mail.corp.example",
-            "x@gmail.com.evil.example",
-            "x@bad\"domain",
-            "x@corp.example.",
-        ] {
-            let out = p.pseudonym(email.as_bytes()).unwrap();
-            assert!(!out.contains('@') && !out.contains("13800138000"), "{out}");
-            assert_eq!(Some(out), plain.pseudonym(email.as_bytes()), "{email}");
-        }
-        // Without keep_domain, only the rule's list.
-        let own = Pseudonymizer::new(&r, "email", true, false)
-            .with_kept_domains(&["corp.example".into()])
-            .unwrap();
-        assert!(!own.pseudonym(b"bob@gmail.com").unwrap().contains('@'));
-    }
-
-    #[test]
-    fn kept_domain_list_entries_are_validated() {
-        let r = ring();
-        for (list, bad) in [
-            (vec!["ok.example", "bad domain"], 1),
-            (vec![""], 0),
-            (vec!["a..b"], 0),
-            (vec!["ok.example", "x", "-x.example"], 2),
-            (vec!["caf\u{e9}.example"], 0),
-        ] {
-            let list: Vec<String> = list.into_iter().map(String::from).collect();
-            let err =
-                Pseudonymizer::new(&r, "e", false, true).with_kept_domains(&list).unwrap_err();
-            assert_eq!(err, InvalidDomain { index: bad });
-            assert!(!err.to_string().contains("bad domain"));
-        }
-    }
-
-    proptest! {
-        /// A canary in an unlisted domain never reaches the output.
-        #[test]
-        fn unlisted_domains_never_appear(
-            local in "[a-z0-9._]{1,12}",
-            canary in "[a-z]{3,8}-[0-9]{6,11}",
-            tld in "com|cn|org|net",
-        ) {
-            let r = ring();
-            let p = Pseudonymizer::new(&r, "email", true, true);
-            let email = format!("{local}@{canary}.{tld}");
-            let out = p.pseudonym(email.as_bytes()).unwrap();
-            prop_assert!(!out.contains(&canary) && !out.contains('@'));
-        }
-    }
-
-    #[test]
-    fn dual_write_window() {
-        let mut r = ring();
-        r.previous = Some((
-            LoadedKey { id: "old".into(), key: SecretKey::well_known_test_key("old") },
-            Some(1_000),
-        ));
-        let p = Pseudonymizer::new(&r, "user", false, false);
-        assert!(p.dual_write_active(999));
-        assert!(!p.dual_write_active(1_000));
-        let mut out = Vec::new();
-        let mut tmp = String::new();
-        p.write_json(b"u", true, &mut tmp, &mut out);
-        assert!(out.starts_with(b"\"old:"));
-    }
-}
+mod tests;

@@ -203,11 +203,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let set = PipelineSet::load(&files, &keys)?;
     publish_key_ids(&keys);
 
-    let config = if Path::new(crate::config::DEFAULT_CONFIG).exists() {
-        Config::load(Path::new(crate::config::DEFAULT_CONFIG), std::env::vars())?
-    } else {
-        Config::defaults()
-    };
+    let config = Config::load_or_defaults(None, std::env::vars())?;
     let mut settings = config.service_settings();
     let broker = EmbeddedBroker::start(1)?;
     let bootstrap = broker.bootstrap_servers().to_string();

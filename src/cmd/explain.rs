@@ -14,7 +14,7 @@ use crate::error::ErrorCode;
 use crate::keys::{KeyStore, ProcessEnv};
 use crate::pipeline::compile::KeyRule;
 use crate::pipeline::set::{pipeline_files, rings_of};
-use crate::pipeline::spec::{ActionSpec, UnknownFields};
+use crate::pipeline::spec::UnknownFields;
 use crate::pipeline::PipelineSet;
 use crate::stats::spec::{MeasureKind, Suppression};
 
@@ -93,7 +93,7 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
             KeyRule::Drop => "removed (the default)".to_string(),
             KeyRule::Pseudonymize(_) => format!(
                 "{} (records with the same key still share a partition)",
-                p.key_spec.describe()
+                p.key_spec.explain()
             ),
         };
         let _ = writeln!(md, "- Kafka record key: {key}");
@@ -105,7 +105,7 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
         let _ = writeln!(md, "| field | treatment | JSON types accepted |");
         let _ = writeln!(md, "|---|---|---|");
         for r in &p.rules {
-            let _ = writeln!(md, "| `{}` | {} | {} |", r.path, r.spec.describe(), r.accepts);
+            let _ = writeln!(md, "| `{}` | {} | {} |", r.path, r.spec.explain(), r.accepts);
         }
         let _ = writeln!(
             md,
@@ -127,14 +127,8 @@ pub fn render(config: &Config, set: &PipelineSet, keys: &KeyStore, keys_loaded: 
                 if unprotected.len() == 1 { "it" } else { "them" },
             );
         }
-        let failing: Vec<&str> = p
-            .rules
-            .iter()
-            .filter(|r| {
-                !matches!(r.spec, ActionSpec::Keep | ActionSpec::KeepSubtree | ActionSpec::Drop)
-            })
-            .map(|r| r.path.as_str())
-            .collect();
+        let failing: Vec<&str> =
+            p.rules.iter().filter(|r| r.spec.transforms()).map(|r| r.path.as_str()).collect();
         if !failing.is_empty() {
             let _ = writeln!(
                 md,

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -259,13 +259,7 @@ fn load_keys(args: &ProcessArgs) -> anyhow::Result<KeyStore> {
         );
         return Ok(KeyStore::for_tests(&rings));
     }
-    let config = match &args.config {
-        Some(p) => Config::load(p, std::env::vars())?,
-        None if Path::new(crate::config::DEFAULT_CONFIG).exists() => {
-            Config::load(Path::new(crate::config::DEFAULT_CONFIG), std::env::vars())?
-        }
-        None => Config::defaults(),
-    };
+    let config = Config::load_or_defaults(args.config.as_deref(), std::env::vars())?;
     Ok(config.load_keys(std::slice::from_ref(&args.pipeline), &ProcessEnv)?)
 }
 

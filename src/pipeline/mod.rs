@@ -1,12 +1,14 @@
 //! Pipelines: one per data category, from TOML file to fast compiled object.
 //!
 //! - [`spec`]: the file format as written (serde).
-//! - [`compile`]: validation and compilation into an immutable [`Pipeline`].
+//! - [`compile`]: validation and compilation into an immutable [`Pipeline`]
+//!   (each rule compiled by its action module through the registry).
 //! - [`record`]: the per-record hot path ([`Pipeline::process`]).
 //! - [`clf`]: `common`/`combined` web server log lines into JSON.
 //! - [`json_out`]: JSON writing helpers.
 //! - [`set`]: all pipelines of a folder, routed by topic.
-//! - [`types`]: the JSON types each action accepts (fail closed by type).
+//! - [`types`]: fail closed by type (the sets themselves are declared by each
+//!   action in [`crate::actions`]).
 
 pub mod clf;
 pub mod compile;

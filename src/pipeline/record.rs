@@ -21,19 +21,18 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Visitor};
-
 use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
-use crate::actions::{ip, language, mask, time, url};
+use crate::actions::Outcome;
 use crate::error::{ErrorCode, RecordError};
-use crate::scan::{line_column, span_str, unescape, Cursor, NameProbe, Skip, StrSpan, SyntaxError};
-use crate::time::now_ms;
+use crate::scan::{span_str, unescape, Cursor, NameProbe, Skip, StrSpan};
 
+pub(crate) use self::failure::unlisted_message;
+use self::failure::{classify_failure, empty_record, invalid_utf8, Stop};
+use self::values::{apply_number, apply_str, generalize_location, keep_scalar, wrong_type};
 use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
-use super::json_out::write_str;
 use super::spec::{Format, UnknownFields};
-use super::types::{wrong_type_message, JsonType, TypeSet};
+use super::types::JsonType;
 
 /// Entries kept in each worker's user-agent cache.
 pub const UA_CACHE_CAPACITY: usize = 4096;
@@ -188,53 +187,6 @@ fn prefetch(input: &[u8]) {
     let _ = input;
 }
 
-fn invalid_utf8(e: &std::str::Utf8Error) -> RecordError {
-    RecordError::new(ErrorCode::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-}
-
-fn empty_record() -> RecordError {
-    RecordError::new(ErrorCode::EmptyRecord, "record is empty")
-}
-
-/// Why the walk over a record stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    /// Invalid JSON at this byte offset.
-    Syntax(usize),
-    /// A rule refused the record; the reason is in [`Ctx::err`].
-    Refused,
-}
-
-impl From<SyntaxError> for Stop {
-    fn from(e: SyntaxError) -> Self {
-        Stop::Syntax(e.pos)
-    }
-}
-
-/// The error of a record the walk stopped on, checked in the order the
-/// checks are documented: UTF-8, emptiness, then the walk's own reason.
-fn classify_failure(input: &[u8], stop: Stop, refused: Option<RecordError>) -> RecordError {
-    let text = match std::str::from_utf8(input) {
-        Ok(text) => text,
-        Err(e) => return invalid_utf8(&e),
-    };
-    if text.trim().is_empty() {
-        return empty_record();
-    }
-    match (stop, refused) {
-        (Stop::Refused, Some(e)) => e,
-        (Stop::Syntax(pos), _) => {
-            // The scanner reports positions where serde_json did.
-            let (line, column) = line_column(input, pos);
-            RecordError::new(
-                ErrorCode::InvalidJson,
-                format!("invalid JSON at line {line} column {column}"),
-            )
-        }
-        (Stop::Refused, None) => RecordError::new(ErrorCode::InvalidJson, "record refused"),
-    }
-}
-
 /// Everything the walk needs, borrowed for one record.
 struct Ctx<'s, 'p> {
     pipe: &'p Pipeline,
@@ -274,22 +226,6 @@ impl Ctx<'_, '_> {
             self.out.push(b',');
         }
     }
-}
-
-/// How messages name an object level: by its configured path, never by a
-/// field name taken from the record.
-pub(crate) fn object_at(node_path: &str) -> String {
-    match node_path.strip_suffix('.') {
-        Some(path) => format!("the object at `{path}`"),
-        None => "the record".to_string(),
-    }
-}
-
-/// The `unknown_field` message: the field is named by its position (1-based)
-/// in its object, since a field name from a record can itself be personal
-/// (IDs, phones and emails are used as keys).
-pub(crate) fn unlisted_message(node_path: &str, position: usize) -> String {
-    format!("field #{position} of {} is not listed", object_at(node_path))
 }
 
 /// The decoded text of a strictly scanned string: borrowed from the input
@@ -415,16 +351,16 @@ fn walk_object(
         cur.expect(b':')?;
         match &child.kind {
             ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
-                Action::Drop => {
+                Action::Drop(_) => {
                     cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                 }
-                Action::Keep => {
+                Action::Keep(_) => {
                     let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
                 }
-                Action::KeepSubtree => {
+                Action::KeepSubtree(_) => {
                     cur.peek_ws();
                     let mut strict = cur.clone();
                     let start = cur.pos();
@@ -491,13 +427,6 @@ fn walk_object(
     Ok(true)
 }
 
-/// Whether a transformed field was written or dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Written,
-    Dropped,
-}
-
 /// Applies rule `ri` to the value at the cursor (at `depth`). A value of a
 /// type outside the rule's [`TypeSet`](super::types::TypeSet) is
 /// `wrong_type`: a scalar once it has been read, a container at once.
@@ -525,8 +454,8 @@ fn walk_action(
         Some(b'{') => {
             cur.bump();
             match &rule.action {
-                Action::GeneralizeLocation(levels) if accepts.contains(JsonType::Object) => {
-                    generalize_location(ctx, cur, ri, levels, depth, text)
+                Action::GeneralizeLocation(g) if accepts.contains(JsonType::Object) => {
+                    generalize_location(ctx, cur, ri, g.levels(), depth, text)
                 }
                 _ => Err(wrong_type(ctx, ri, JsonType::Object)),
             }
@@ -561,361 +490,8 @@ fn walk_action(
     }
 }
 
-/// Reads a value that is copied through as raw bytes when it is a scalar
-/// (`keep`, a `generalize_location` level) and returns where it starts.
-/// It is read leniently first, as serde_json reads a `RawValue`; an object
-/// or array is then refused with `refuse` (never copied); and a scalar
-/// serde_json would refuse to decode (a lone-surrogate escape, a number
-/// beyond `f64`) is invalid JSON at the same position as in a decoded
-/// field, so kept and decoded values are held to the same rules and every
-/// output parses under strict parsers.
-#[inline]
-fn keep_scalar(
-    ctx: &mut Ctx<'_, '_>,
-    cur: &mut Cursor<'_>,
-    refuse: impl FnOnce(&mut Ctx<'_, '_>, JsonType) -> Stop,
-) -> Result<usize, Stop> {
-    let first = cur.peek_ws();
-    let start = cur.pos();
-    match first {
-        Some(b'"') => {
-            let before = cur.clone();
-            let span = cur.string(false)?;
-            if span.escaped {
-                // Only `\u` escapes differ between the two strengths.
-                let mut strict = before;
-                strict.string(true)?;
-            }
-        }
-        // A number's range is checked after its grammar, as serde_json does.
-        Some(b'-' | b'0'..=b'9') => {
-            cur.number(true)?;
-        }
-        Some(b @ (b'{' | b'[')) => {
-            cur.skip_raw(ctx.stack)?;
-            let found = if b == b'{' { JsonType::Object } else { JsonType::Array };
-            return Err(refuse(ctx, found));
-        }
-        _ => {
-            cur.skip_raw(ctx.stack)?;
-        }
-    }
-    Ok(start)
-}
-
-/// `generalize_location` on an object (its `{` consumed): listed levels are
-/// copied through (scalars only, each at most once), the rest skipped.
-fn generalize_location(
-    ctx: &mut Ctx<'_, '_>,
-    cur: &mut Cursor<'_>,
-    ri: usize,
-    levels: &[String],
-    depth: usize,
-    text: &mut String,
-) -> Result<Outcome, Stop> {
-    let pipe = ctx.pipe;
-    if depth > pipe.max_depth {
-        return Err(ctx.too_deep());
-    }
-    let bytes = cur.bytes();
-    ctx.out.push(b'{');
-    let body_start = ctx.out.len();
-    // Levels already seen (at most `MAX_LEVELS`, checked at load).
-    let mut seen = 0u64;
-    let mut more = cur.first_member()?;
-    while more {
-        // Refusals about the name come before the colon is read, as in serde_json.
-        let span = cur.key_only()?;
-        // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
-        let key = unsafe { string_text(bytes, span, text) }?;
-        match levels.iter().position(|l| l.as_str() == key) {
-            Some(li) => {
-                let level = &levels[li];
-                if seen & (1 << li) != 0 {
-                    let path = &pipe.rules[ri].path;
-                    let message = format!("field `{path}.{level}` appears twice");
-                    return Err(ctx.fail(ErrorCode::DuplicateField, message));
-                }
-                seen |= 1 << li;
-                cur.expect(b':')?;
-                let start =
-                    keep_scalar(ctx, cur, |ctx, found| level_wrong_type(ctx, ri, level, found))?;
-                ctx.sep(body_start);
-                write_str(ctx.out, level);
-                ctx.out.push(b':');
-                ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
-            }
-            None => {
-                cur.expect(b':')?;
-                cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
-            }
-        }
-        more = cur.next_member()?;
-    }
-    ctx.out.push(b'}');
-    Ok(Outcome::Written)
-}
-
-fn wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, found: JsonType) -> Stop {
-    let rule = &ctx.pipe.rules[ri];
-    let msg = wrong_type_message(&rule.path, rule.action_name, rule.accepts, found);
-    ctx.fail(ErrorCode::WrongType, msg)
-}
-
-/// A `generalize_location` level holding an object or array.
-fn level_wrong_type(ctx: &mut Ctx<'_, '_>, ri: usize, level: &str, found: JsonType) -> Stop {
-    let path = format!("{}.{level}", ctx.pipe.rules[ri].path);
-    let msg = wrong_type_message(&path, "a generalize_location level", TypeSet::SCALARS, found);
-    ctx.fail(ErrorCode::WrongType, msg)
-}
-
-/// Appends a value known to need no JSON escaping (IP text, digits), quoted.
-#[inline]
-fn write_plain_quoted(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    out.extend_from_slice(s);
-    out.push(b'"');
-}
-
-fn apply_str(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, s: &str) -> Result<Outcome, Stop> {
-    let pipe = ctx.pipe;
-    let action = &pipe.rules[ri].action;
-    let ok = match action {
-        Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
-            Some(addr) => {
-                ctx.tmp.clear();
-                ip::write_ip(ip::truncate_ip(addr, *v4, *v6), ctx.tmp);
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            }
-            None => false,
-        },
-        Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
-            Some(addr) => {
-                ctx.tmp.clear();
-                ip::write_ip(cipher.anonymize(addr), ctx.tmp);
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            }
-            None => false,
-        },
-        Action::Pseudonymize(_) => return Ok(pseudonymize(ctx, ri, child, s.as_bytes())),
-        Action::Mask { keep_last, mask_char } => {
-            ctx.tmp.clear();
-            // Refused whole (dropped and counted) unless shaped like a card or account.
-            let ok = mask::mask(s, *keep_last, *mask_char, ctx.tmp);
-            if ok {
-                write_str(ctx.out, ctx.tmp);
-            }
-            ok
-        }
-        Action::CoarsenTime(unit) => {
-            ctx.tmp.clear();
-            if time::coarsen_rfc3339(s, *unit, ctx.tmp) {
-                // A valid timestamp is digits, letters and `-:.,+ `.
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            } else if let Some(n) = parse_epoch_text(s) {
-                let v = time::coarsen_epoch_i64(n, *unit);
-                write_plain_quoted(ctx.out, itoa::Buffer::new().format(v).as_bytes());
-                true
-            } else {
-                false
-            }
-        }
-        Action::Url { keep, keep_params } => {
-            ctx.tmp.clear();
-            if url::reduce_url(s, *keep, keep_params, ctx.tmp) {
-                write_str(ctx.out, ctx.tmp);
-                true
-            } else {
-                false
-            }
-        }
-        Action::ReduceUserAgent => {
-            ctx.ua.write_reduced(s, ctx.out);
-            true
-        }
-        Action::Redact(r) => {
-            ctx.tmp.clear();
-            r.redact(s, ctx.tmp);
-            write_str(ctx.out, ctx.tmp);
-            true
-        }
-        Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
-            Some(label) => {
-                write_str(ctx.out, label);
-                true
-            }
-            None => false,
-        },
-        Action::Language => {
-            ctx.tmp.clear();
-            if s.is_empty() || s == "-" {
-                // "no header" markers carry nothing: kept, not counted as a failure.
-                write_plain_quoted(ctx.out, s.as_bytes());
-                true
-            } else if language::primary_language(s, ctx.tmp) {
-                // Two or three ASCII letters.
-                write_plain_quoted(ctx.out, ctx.tmp.as_bytes());
-                true
-            } else {
-                false
-            }
-        }
-        // Not reached: the walk checks the type set first.
-        Action::GeneralizeLocation(_) => return Err(wrong_type(ctx, ri, JsonType::String)),
-        Action::Keep | Action::KeepSubtree => {
-            write_str(ctx.out, s);
-            true
-        }
-        Action::Drop => false,
-    };
-    Ok(if ok { Outcome::Written } else { Outcome::Dropped })
-}
-
-fn pseudonymize(ctx: &mut Ctx<'_, '_>, ri: usize, child: &Child, value: &[u8]) -> Outcome {
-    let Action::Pseudonymize(p) = &ctx.pipe.rules[ri].action else {
-        return Outcome::Dropped;
-    };
-    if p.write_json(value, false, ctx.tmp, ctx.out) == PseudonymOutcome::Invalid {
-        return Outcome::Dropped;
-    }
-    // The clock is read only for a ring in a rotation overlap, once per record.
-    if p.has_overlap() && p.dual_write_active(*ctx.now_ms.get_or_insert_with(now_ms)) {
-        let mark = ctx.out.len();
-        ctx.out.push(b',');
-        ctx.out.extend_from_slice(&child.prev_key);
-        if p.write_json(value, true, ctx.tmp, ctx.out) == PseudonymOutcome::Invalid {
-            ctx.out.truncate(mark);
-        }
-    }
-    Outcome::Written
-}
-
-/// A rule applied to a number: serde_json decodes it exactly as before
-/// (`i64`/`u64`/`f64`, and the text the actions see is re-printed from that).
-fn apply_number(
-    ctx: &mut Ctx<'_, '_>,
-    ri: usize,
-    child: &Child,
-    raw: &[u8],
-    end: usize,
-) -> Result<Outcome, Stop> {
-    let mut de = serde_json::Deserializer::from_slice(raw);
-    let seed = NumberSeed { ri, child, ctx: &mut *ctx };
-    match seed.deserialize(&mut de) {
-        Ok(outcome) => Ok(outcome),
-        Err(_) if ctx.err.is_some() => Err(Stop::Refused),
-        Err(_) => Err(Stop::Syntax(end)),
-    }
-}
-
-/// Sees a number the way serde_json types it.
-struct NumberSeed<'a, 's, 'p> {
-    ri: usize,
-    child: &'a Child,
-    ctx: &'a mut Ctx<'s, 'p>,
-}
-
-impl<'de> DeserializeSeed<'de> for NumberSeed<'_, '_, '_> {
-    type Value = Outcome;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Outcome, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-/// Turns a refusal into a serde error (the reason stays in the context).
-fn refused<E: de::Error>(r: Result<Outcome, Stop>) -> Result<Outcome, E> {
-    r.map_err(|_| E::custom("record refused"))
-}
-
-impl NumberSeed<'_, '_, '_> {
-    fn apply_int(self, text: &str, value: i64) -> Result<Outcome, Stop> {
-        let NumberSeed { ri, child, ctx } = self;
-        match &ctx.pipe.rules[ri].action {
-            Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
-            Action::Mask { .. } => apply_str(ctx, ri, child, text),
-            Action::CoarsenTime(unit) => {
-                let v = time::coarsen_epoch_i64(value, *unit);
-                ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                Ok(Outcome::Written)
-            }
-            Action::Bucket(b) => match b.label(value as f64) {
-                Some(label) => {
-                    write_str(ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            _ => Err(wrong_type(ctx, ri, JsonType::Number)),
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for NumberSeed<'_, '_, '_> {
-    type Value = Outcome;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a number")
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
-        let mut buf = itoa::Buffer::new();
-        refused(self.apply_int(buf.format(v), v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v);
-        match i64::try_from(v) {
-            Ok(i) => refused(self.apply_int(text, i)),
-            Err(_) => {
-                let NumberSeed { ri, child, ctx } = self;
-                refused(match &ctx.pipe.rules[ri].action {
-                    Action::Pseudonymize(_) => Ok(pseudonymize(ctx, ri, child, text.as_bytes())),
-                    Action::Mask { .. } => apply_str(ctx, ri, child, text),
-                    Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                    _ => Err(wrong_type(ctx, ri, JsonType::Number)),
-                })
-            }
-        }
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
-        let NumberSeed { ri, child, ctx } = self;
-        refused(match &ctx.pipe.rules[ri].action {
-            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
-                Some(c) => {
-                    ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Bucket(b) => match b.label(v) {
-                Some(label) => {
-                    write_str(ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Pseudonymize(_) => {
-                let mut buf = ryu::Buffer::new();
-                Ok(pseudonymize(ctx, ri, child, buf.format(v).as_bytes()))
-            }
-            Action::Mask { .. } => {
-                let mut buf = ryu::Buffer::new();
-                apply_str(ctx, ri, child, buf.format(v))
-            }
-            _ => Err(wrong_type(ctx, ri, JsonType::Number)),
-        })
-    }
-}
-
-/// Digits-only text (optionally negative) read as an epoch number.
-fn parse_epoch_text(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
+mod failure;
+mod values;
 
 #[cfg(test)]
 mod tests;

@@ -1,28 +1,34 @@
 //! The test oracle for the record path: the serde_json-driven walk that
 //! [`super::record`] replaced, kept so tests can check that the
 //! scanner-driven walk accepts, refuses and writes exactly the same bytes on
-//! any input. Rule changes land in both: type sets (`super::types`), kept
+//! any input. It replaces only the scanner: values are transformed by the
+//! same per-action functions ([`crate::actions::Action::apply_str`],
+//! [`crate::actions::Action::apply_number`]), whose own tests hold them to
+//! independent oracles. Walk rule changes land in both: type sets (`super::types`), kept
 //! scalars read as a `RawValue` and then re-read the way serde_json decodes
 //! them, `keep_subtree`, repeated `generalize_location` levels, unlisted
 //! fields named by position.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::actions::pseudonymize::PseudonymOutcome;
 use crate::actions::user_agent::UserAgentCache;
-use crate::actions::{ip, language, mask, time, url};
+use crate::actions::Outcome;
 use crate::error::{ErrorCode, RecordError};
-use crate::time::now_ms;
 
 use super::compile::{Action, Child, ChildKind, Node, Pipeline};
-use super::json_out::{nesting_exceeds, write_str};
+use super::json_out::nesting_exceeds;
 use super::record::unlisted_message;
 use super::spec::{Format, UnknownFields};
-use super::types::{wrong_type_message, JsonType, TypeSet};
+use super::types::wrong_type_message;
+
+mod action;
+mod skip;
+
+use self::action::ActionSeed;
+use self::skip::{raw_type, strict_check, KeySeed, SkipSeed};
 
 /// What the earlier walk produced for one record: the output and the rules
 /// whose fields were dropped, or the error.
@@ -113,119 +119,6 @@ impl Ctx<'_, '_> {
         if self.out.len() > body_start {
             self.out.push(b',');
         }
-    }
-}
-
-/// Re-reads the value `raw` holds (borrowed from the document) the way
-/// serde_json decodes a value into a visitor: a lone surrogate or a number
-/// beyond `f64` is invalid JSON, reported at its place in the document.
-fn strict_check<E: de::Error>(
-    ctx: &mut Ctx<'_, '_>,
-    raw: &RawValue,
-    depth: usize,
-) -> Result<(), E> {
-    let doc = ctx.doc;
-    let off = raw.get().as_ptr() as usize - doc.as_ptr() as usize;
-    let mut de = serde_json::Deserializer::from_str(&doc[off..]);
-    match (SkipSeed { ctx: &mut *ctx, depth }).deserialize(&mut de) {
-        Ok(()) => Ok(()),
-        Err(_) if ctx.err.is_some() => Err(E::custom("record refused")),
-        Err(e) => {
-            let before = &doc[..off];
-            let line = before.matches('\n').count() + e.line();
-            let column = if e.line() == 1 {
-                off - before.rfind('\n').map_or(0, |p| p + 1) + e.column()
-            } else {
-                e.column()
-            };
-            let message = format!("invalid JSON at line {line} column {column}");
-            Err(ctx.fail(ErrorCode::InvalidJson, message))
-        }
-    }
-}
-
-/// The type of a raw value by its first byte.
-fn raw_type(raw: &RawValue) -> JsonType {
-    raw.get().bytes().next().and_then(JsonType::of_first_byte).unwrap_or(JsonType::Null)
-}
-
-/// Borrowed-if-possible object key.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
-
-/// Skips a value while enforcing the depth limit.
-struct SkipSeed<'a, 's, 'p> {
-    ctx: &'a mut Ctx<'s, 'p>,
-    depth: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for SkipSeed<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SkipSeed<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if self.depth > self.ctx.pipe.max_depth {
-            return Err(self.ctx.too_deep());
-        }
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?;
-        }
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.depth > self.ctx.pipe.max_depth {
-            return Err(self.ctx.too_deep());
-        }
-        while seq
-            .next_element_seed(SkipSeed { ctx: &mut *self.ctx, depth: self.depth + 1 })?
-            .is_some()
-        {}
-        Ok(())
     }
 }
 
@@ -325,10 +218,10 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                 ChildKind::Rule(ri) => {
                     let rule = &pipe.rules[*ri];
                     match &rule.action {
-                        Action::Drop => {
+                        Action::Drop(_) => {
                             map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
                         }
-                        Action::Keep => {
+                        Action::Keep(_) => {
                             let raw: &'de RawValue = map.next_value()?;
                             let found = raw_type(raw);
                             if !rule.accepts.contains(found) {
@@ -345,7 +238,7 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                             ctx.out.extend_from_slice(&child.out_key);
                             ctx.out.extend_from_slice(raw.get().as_bytes());
                         }
-                        Action::KeepSubtree => {
+                        Action::KeepSubtree(_) => {
                             let raw_value: &'de RawValue = map.next_value()?;
                             let raw = raw_value.get().as_bytes();
                             if matches!(raw.first(), Some(b'{' | b'['))
@@ -397,325 +290,5 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
         }
         ctx.out.push(b'}');
         Ok(true)
-    }
-}
-
-/// Whether a transformed field was written or dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Written,
-    Dropped,
-}
-
-/// Applies one rule's action to the value under its field name.
-struct ActionSeed<'a, 's, 'p> {
-    rule: usize,
-    child: &'p Child,
-    ctx: &'a mut Ctx<'s, 'p>,
-    depth: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for ActionSeed<'_, '_, '_> {
-    type Value = Outcome;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Outcome, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl ActionSeed<'_, '_, '_> {
-    fn wrong_type<E: de::Error>(self, found: JsonType) -> Result<Outcome, E> {
-        let rule = &self.ctx.pipe.rules[self.rule];
-        let msg = wrong_type_message(&rule.path, rule.action_name, rule.accepts, found);
-        Err(self.ctx.fail(ErrorCode::WrongType, msg))
-    }
-
-    fn accepts(&self, t: JsonType) -> bool {
-        self.ctx.pipe.rules[self.rule].accepts.contains(t)
-    }
-
-    fn write_quoted_tmp(&mut self) {
-        write_str(self.ctx.out, self.ctx.tmp);
-    }
-
-    fn apply_str<E: de::Error>(mut self, s: &str) -> Result<Outcome, E> {
-        let pipe = self.ctx.pipe;
-        let action = &pipe.rules[self.rule].action;
-        let ok = match action {
-            Action::TruncateIp { v4, v6 } => match ip::parse_ip(s) {
-                Some(addr) => {
-                    self.ctx.tmp.clear();
-                    ip::write_ip(ip::truncate_ip(addr, *v4, *v6), self.ctx.tmp);
-                    self.write_quoted_tmp();
-                    true
-                }
-                None => false,
-            },
-            Action::PseudonymizeIp { cipher, .. } => match ip::parse_ip(s) {
-                Some(addr) => {
-                    self.ctx.tmp.clear();
-                    ip::write_ip(cipher.anonymize(addr), self.ctx.tmp);
-                    self.write_quoted_tmp();
-                    true
-                }
-                None => false,
-            },
-            Action::Pseudonymize(_) => return self.pseudonymize(s.as_bytes()),
-            Action::Mask { keep_last, mask_char } => {
-                self.ctx.tmp.clear();
-                let ok = mask::mask(s, *keep_last, *mask_char, self.ctx.tmp);
-                if ok {
-                    self.write_quoted_tmp();
-                }
-                ok
-            }
-            Action::CoarsenTime(unit) => {
-                self.ctx.tmp.clear();
-                if time::coarsen_rfc3339(s, *unit, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else if let Some(n) = parse_epoch_text(s) {
-                    let v = time::coarsen_epoch_i64(n, *unit);
-                    self.ctx.out.push(b'"');
-                    self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                    self.ctx.out.push(b'"');
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::Url { keep, keep_params } => {
-                self.ctx.tmp.clear();
-                if url::reduce_url(s, *keep, keep_params, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::ReduceUserAgent => {
-                self.ctx.ua.write_reduced(s, self.ctx.out);
-                true
-            }
-            Action::Redact(r) => {
-                self.ctx.tmp.clear();
-                r.redact(s, self.ctx.tmp);
-                self.write_quoted_tmp();
-                true
-            }
-            Action::Bucket(b) => match s.trim().parse::<f64>().ok().and_then(|v| b.label(v)) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    true
-                }
-                None => false,
-            },
-            Action::Language => {
-                self.ctx.tmp.clear();
-                if s.is_empty() || s == "-" {
-                    write_str(self.ctx.out, s);
-                    true
-                } else if language::primary_language(s, self.ctx.tmp) {
-                    self.write_quoted_tmp();
-                    true
-                } else {
-                    false
-                }
-            }
-            Action::GeneralizeLocation(_) => return self.wrong_type(JsonType::String),
-            Action::Keep | Action::KeepSubtree => {
-                write_str(self.ctx.out, s);
-                true
-            }
-            Action::Drop => false,
-        };
-        Ok(if ok { Outcome::Written } else { Outcome::Dropped })
-    }
-
-    fn pseudonymize<E: de::Error>(self, value: &[u8]) -> Result<Outcome, E> {
-        let Action::Pseudonymize(p) = &self.ctx.pipe.rules[self.rule].action else {
-            return Ok(Outcome::Dropped);
-        };
-        if p.write_json(value, false, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
-            return Ok(Outcome::Dropped);
-        }
-        let now = *self.ctx.now_ms.get_or_insert_with(now_ms);
-        if p.dual_write_active(now) {
-            let mark = self.ctx.out.len();
-            self.ctx.out.push(b',');
-            self.ctx.out.extend_from_slice(&self.child.prev_key);
-            if p.write_json(value, true, self.ctx.tmp, self.ctx.out) == PseudonymOutcome::Invalid {
-                self.ctx.out.truncate(mark);
-            }
-        }
-        Ok(Outcome::Written)
-    }
-
-    fn apply_int<E: de::Error>(self, text: &str, value: i64) -> Result<Outcome, E> {
-        let action = &self.ctx.pipe.rules[self.rule].action;
-        match action {
-            Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
-            Action::Mask { .. } => self.apply_str(text),
-            Action::CoarsenTime(unit) => {
-                let v = time::coarsen_epoch_i64(value, *unit);
-                self.ctx.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-                Ok(Outcome::Written)
-            }
-            Action::Bucket(b) => match b.label(value as f64) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            _ => self.wrong_type(JsonType::Number),
-        }
-    }
-}
-
-/// Digits-only text (optionally negative) read as an epoch number.
-fn parse_epoch_text(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-impl<'de> Visitor<'de> for ActionSeed<'_, '_, '_> {
-    type Value = Outcome;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Outcome, E> {
-        if !self.accepts(JsonType::String) {
-            return self.wrong_type(JsonType::String);
-        }
-        self.apply_str(v)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Outcome, E> {
-        self.wrong_type(JsonType::Boolean)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Outcome, E> {
-        if !self.accepts(JsonType::Null) {
-            return self.wrong_type(JsonType::Null);
-        }
-        // null carries nothing personal: keep it as null.
-        self.ctx.out.extend_from_slice(b"null");
-        Ok(Outcome::Written)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Outcome, E> {
-        if !self.accepts(JsonType::Number) {
-            return self.wrong_type(JsonType::Number);
-        }
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v).to_owned();
-        self.apply_int(&text, v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Outcome, E> {
-        if !self.accepts(JsonType::Number) {
-            return self.wrong_type(JsonType::Number);
-        }
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(v).to_owned();
-        match i64::try_from(v) {
-            Ok(i) => self.apply_int(&text, i),
-            Err(_) => match &self.ctx.pipe.rules[self.rule].action {
-                Action::Pseudonymize(_) => self.pseudonymize(text.as_bytes()),
-                Action::Mask { .. } => self.apply_str(&text),
-                Action::Bucket(_) | Action::CoarsenTime(_) => Ok(Outcome::Dropped),
-                _ => self.wrong_type(JsonType::Number),
-            },
-        }
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Outcome, E> {
-        if !self.accepts(JsonType::Number) {
-            return self.wrong_type(JsonType::Number);
-        }
-        let action = &self.ctx.pipe.rules[self.rule].action;
-        match action {
-            Action::CoarsenTime(unit) => match time::coarsen_epoch_f64(v, *unit) {
-                Some(c) => {
-                    self.ctx.out.extend_from_slice(ryu::Buffer::new().format_finite(c).as_bytes());
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Bucket(b) => match b.label(v) {
-                Some(label) => {
-                    write_str(self.ctx.out, label);
-                    Ok(Outcome::Written)
-                }
-                None => Ok(Outcome::Dropped),
-            },
-            Action::Pseudonymize(_) | Action::Mask { .. } => {
-                let mut buf = ryu::Buffer::new();
-                let text = buf.format(v).to_owned();
-                if matches!(action, Action::Mask { .. }) {
-                    self.apply_str(&text)
-                } else {
-                    self.pseudonymize(text.as_bytes())
-                }
-            }
-            _ => self.wrong_type(JsonType::Number),
-        }
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Outcome, A::Error> {
-        self.wrong_type(JsonType::Array)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Outcome, A::Error> {
-        let ActionSeed { rule, ctx, depth, .. } = self;
-        let pipe = ctx.pipe;
-        let the_rule = &pipe.rules[rule];
-        let levels = match &the_rule.action {
-            Action::GeneralizeLocation(levels) if the_rule.accepts.contains(JsonType::Object) => {
-                levels
-            }
-            _ => {
-                let msg = wrong_type_message(
-                    &the_rule.path,
-                    the_rule.action_name,
-                    the_rule.accepts,
-                    JsonType::Object,
-                );
-                return Err(ctx.fail(ErrorCode::WrongType, msg));
-            }
-        };
-        if depth > pipe.max_depth {
-            return Err(ctx.too_deep());
-        }
-        ctx.out.push(b'{');
-        let body_start = ctx.out.len();
-        let mut seen = 0u64;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if let Some(li) = levels.iter().position(|l| l.as_str() == key) {
-                let level = &levels[li];
-                let path = format!("{}.{level}", the_rule.path);
-                if seen & (1 << li) != 0 {
-                    let message = format!("field `{path}` appears twice");
-                    return Err(ctx.fail(ErrorCode::DuplicateField, message));
-                }
-                seen |= 1 << li;
-                let raw: &'de RawValue = map.next_value()?;
-                let found = raw_type(raw);
-                if !TypeSet::SCALARS.contains(found) {
-                    let msg = wrong_type_message(
-                        &path,
-                        "a generalize_location level",
-                        TypeSet::SCALARS,
-                        found,
-                    );
-                    return Err(ctx.fail(ErrorCode::WrongType, msg));
-                }
-                strict_check(ctx, raw, depth + 1)?;
-                ctx.sep(body_start);
-                write_str(ctx.out, level);
-                ctx.out.push(b':');
-                ctx.out.extend_from_slice(raw.get().as_bytes());
-            } else {
-                map.next_value_seed(SkipSeed { ctx: &mut *ctx, depth: depth + 1 })?;
-            }
-        }
-        ctx.out.push(b'}');
-        Ok(Outcome::Written)
     }
 }

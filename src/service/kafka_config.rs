@@ -7,7 +7,7 @@
 
 use rdkafka::ClientConfig;
 
-use super::settings::ServiceSettings;
+use super::ServiceSettings;
 
 /// Configuration of the group consumer (also used by benchmarks so the
 /// baseline runs with exactly the service's client settings).

@@ -2,7 +2,8 @@
 //! anonymized records and dead letters, commit only what was delivered.
 //!
 //! # Layout
-//! - [`settings`]: the `[service]` and `[kafka]` config sections.
+//! - [`ServiceSettings`]: the `[service]` and `[kafka]` config sections,
+//!   defined in [`crate::config`] and re-exported here.
 //! - [`shutdown`]: the graceful-shutdown signal every task watches.
 //! - [`runner`]: [`run`] and [`Service`], which wire everything together.
 //! - [`kafka_config`]: settings → librdkafka client configurations.
@@ -73,7 +74,6 @@ pub mod offsets;
 mod producer;
 pub mod provenance;
 pub mod runner;
-pub mod settings;
 pub mod shutdown;
 mod state;
 mod worker;
@@ -83,10 +83,12 @@ use std::time::Duration;
 
 use rdkafka::error::KafkaError;
 
+pub use crate::config::errors::SettingsError;
+pub use crate::config::kafka::KafkaSettings;
+pub use crate::config::service::{RuntimeSettings, ServiceSettings};
 pub use embedded::EmbeddedBroker;
 pub use provenance::Provenance;
 pub use runner::{run, Service};
-pub use settings::{KafkaSettings, RuntimeSettings, ServiceSettings, SettingsError};
 pub use shutdown::Shutdown;
 pub use worker::PROCESSING_SAMPLE_EVERY;
 

@@ -17,10 +17,10 @@ use super::http::{self, Readiness};
 use super::kafka_config::{consumer_config, producer_config};
 use super::metrics;
 use super::producer::{DeliveryContext, OutputProducer};
-use super::settings::ServiceSettings;
 use super::shutdown::Shutdown;
 use super::state::Shared;
 use super::worker::{self, WorkerEnv};
+use super::ServiceSettings;
 use super::{RunSummary, ServiceError};
 
 /// Runs the service until `shutdown` fires (then drains, flushes and commits

@@ -33,6 +33,7 @@
 //! text, so the loop ends; a text that would still change after
 //! [`MAX_PASSES`] passes (constructed input) is replaced by one label.
 
+pub mod action;
 mod bounds;
 mod card;
 mod cn_id;

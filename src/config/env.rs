@@ -15,8 +15,11 @@
 //!
 //! Values are never logged or put into an error: errors name the variable.
 //!
-//! Not overrides: `LOGVEIL_KEY_*` (key material), `LOGVEIL_CONFIG`,
-//! `LOGVEIL_LOG` (log filter).
+//! Not overrides: `LOGVEIL_KEY_*` (key material: [`crate::keys`] reads it
+//! from the process environment itself; the copies handed to this overlay
+//! are zeroed here), `LOGVEIL_CONFIG`, `LOGVEIL_LOG` (log filter).
+
+use zeroize::Zeroize as _;
 
 /// Tables whose keys are librdkafka property names.
 const PASSTHROUGH: [&str; 3] = ["client", "consumer", "producer"];
@@ -46,8 +49,17 @@ pub fn apply_overrides(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Vec<String>, EnvOverrideError> {
     let mut applied = Vec::new();
-    let mut vars: Vec<(String, String)> =
-        vars.into_iter().filter(|(k, _)| k.starts_with("LOGVEIL_") && !reserved(k)).collect();
+    let mut vars: Vec<(String, String)> = vars
+        .into_iter()
+        .filter_map(|(k, mut v)| {
+            if k.starts_with("LOGVEIL_KEY_") {
+                // Key text: not ours to keep; zero this copy before dropping it.
+                v.zeroize();
+                return None;
+            }
+            (k.starts_with("LOGVEIL_") && !reserved(&k)).then_some((k, v))
+        })
+        .collect();
     vars.sort();
     for (var, value) in vars {
         let path: Vec<String> =

@@ -1,0 +1,42 @@
+//! The shipped list of large public mail providers whose domain
+//! `keep_domain = true` keeps after a pseudonymized local part.
+
+/// Domains `keep_domain = true` keeps: large public mail providers, each
+/// shared by millions of people. Part of the documented behaviour (README).
+pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "ymail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "zoho.com",
+    "fastmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "t-online.de",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "qq.com",
+    "foxmail.com",
+    "163.com",
+    "126.com",
+    "yeah.net",
+    "sina.com",
+    "sohu.com",
+    "aliyun.com",
+    "139.com",
+    "naver.com",
+    "daum.net",
+];

@@ -1,0 +1,127 @@
+//! The field tree of a compiled pipeline: dotted rule paths as nested
+//! levels with pre-escaped output keys, and the lookup the record walk
+//! does per field (next rule first, then a scan or a hash map).
+
+use std::collections::HashMap;
+
+use super::super::json_out::key_prefix;
+use crate::scan::NameProbe;
+
+/// A level of the field tree: the record itself or a nested object.
+#[derive(Debug, Default)]
+pub struct Node {
+    /// Dotted path of this level with a trailing dot (`""` for the record, `"device."`).
+    pub path: String,
+    /// Children in rule order.
+    pub children: Vec<Child>,
+    /// Name → child index, for levels with many children.
+    index: HashMap<Box<[u8]>, usize>,
+}
+
+/// One named child of a node.
+#[derive(Debug)]
+pub struct Child {
+    /// Field name at this level.
+    pub name: Box<str>,
+    /// Pre-escaped `"name":`.
+    pub out_key: Box<[u8]>,
+    /// Pre-escaped `"name_prev":` for dual-written pseudonyms.
+    pub prev_key: Box<[u8]>,
+    /// The name's first 16 bytes and length, for comparing in registers.
+    pub probe: NameProbe,
+    /// A rule, or a nested level.
+    pub kind: ChildKind,
+}
+
+/// What a child is.
+#[derive(Debug)]
+pub enum ChildKind {
+    /// Index into [`Pipeline::rules`].
+    Rule(usize),
+    /// Fields below this name have rules of their own.
+    Nested(Node),
+}
+
+/// Most children a single object level may have rules for (duplicate
+/// detection uses a fixed bitset).
+pub const MAX_CHILDREN: usize = 256;
+
+impl Node {
+    /// Finds a child by field name.
+    pub fn lookup(&self, name: &str) -> Option<usize> {
+        self.lookup_bytes(name.as_bytes(), usize::MAX)
+    }
+
+    /// Finds a child by field name, trying child `hint` first.
+    #[inline]
+    pub fn lookup_bytes(&self, name: &[u8], hint: usize) -> Option<usize> {
+        self.lookup_probe(&NameProbe::new(name), name, hint)
+    }
+
+    /// Finds a child by field name (`probe` made from `name`), trying child
+    /// `hint` first: records usually list fields in rule order, so the child
+    /// after the last one found is a hit after one register comparison.
+    #[inline]
+    pub fn lookup_probe(&self, probe: &NameProbe, name: &[u8], hint: usize) -> Option<usize> {
+        let matches =
+            |c: &Child| c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name);
+        if let Some(c) = self.children.get(hint) {
+            if matches(c) {
+                return Some(hint);
+            }
+        }
+        if self.children.len() <= 16 {
+            self.children.iter().position(matches)
+        } else {
+            self.index.get(name).copied()
+        }
+    }
+
+    pub(super) fn insert(&mut self, segments: &[&str], rule: usize) -> Result<(), String> {
+        let (first, rest) = match segments.split_first() {
+            Some(x) => x,
+            None => return Err("empty field path".into()),
+        };
+        if first.is_empty() {
+            return Err("empty segment in dotted path".into());
+        }
+        let pos = match self.lookup(first) {
+            Some(p) => p,
+            None => {
+                if self.children.len() >= MAX_CHILDREN {
+                    return Err(format!("more than {MAX_CHILDREN} fields at one level"));
+                }
+                let kind = if rest.is_empty() {
+                    ChildKind::Rule(rule)
+                } else {
+                    ChildKind::Nested(Node {
+                        path: format!("{}{first}.", self.path),
+                        ..Node::default()
+                    })
+                };
+                self.children.push(Child {
+                    name: (*first).into(),
+                    out_key: key_prefix(first).into(),
+                    prev_key: key_prefix(&format!("{first}_prev")).into(),
+                    probe: NameProbe::new(first.as_bytes()),
+                    kind,
+                });
+                let idx = self.children.len() - 1;
+                self.index.insert(first.as_bytes().into(), idx);
+                if rest.is_empty() {
+                    return Ok(());
+                }
+                idx
+            }
+        };
+        match (&mut self.children[pos].kind, rest.is_empty()) {
+            (ChildKind::Nested(node), false) => node.insert(rest, rule),
+            (ChildKind::Rule(_), _) => {
+                Err(format!("`{first}` already has a rule, so no rule may apply inside it"))
+            }
+            (ChildKind::Nested(_), true) => {
+                Err(format!("fields inside `{first}` have rules, so `{first}` itself cannot"))
+            }
+        }
+    }
+}
