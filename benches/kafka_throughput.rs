@@ -9,10 +9,10 @@
 //!   record and peak RSS come from `/proc/<pid>` (see `processes.rs`);
 //!   `LOGVEIL_BENCH_BROKERS` names an external broker instead of the child
 //!   mock cluster, `LOGVEIL_BENCH_ENV` adds config overrides for both
-//!   contenders.
+//!   contenders; the pass-through processor runs in a re-executed bench
+//!   binary (the service as a library, in its own process).
 //! - `inprocess`: broker, copy loop and service share this process (CPU
-//!   per record of the whole process); needed for the pass-through
-//!   processor.
+//!   per record of the whole process).
 //!
 //! `cargo bench --bench kafka_throughput`; size with
 //! `LOGVEIL_BENCH_RECORDS` (default 200000), `LOGVEIL_BENCH_PARTITIONS`
@@ -23,9 +23,9 @@
 //! excluded. For profiling one side alone, `LOGVEIL_BENCH_ONLY=copy` or
 //! `=service` skips the other (no ratio is printed then).
 //! `LOGVEIL_BENCH_PROCESSOR` picks what the service runs: `reference`
-//! (default), `nostats` (the reference pipeline without its `[[stats]]`) or,
-//! in process only, `passthrough` (payload and key copied unchanged: the
-//! service's own cost, with provenance header, offset tracking and metrics).
+//! (default), `nostats` (the reference pipeline without its `[[stats]]`) or
+//! `passthrough` (payload and key copied unchanged: the service's own cost,
+//! with provenance header, offset tracking and metrics).
 
 #[path = "kafka_throughput/processes.rs"]
 mod processes;
@@ -56,8 +56,9 @@ fn env_or(name: &str, default: usize) -> usize {
 /// The processor the service runs in this benchmark (by default the real
 /// engine with the reference pipeline, `pipelines/access_log.toml`, its
 /// statistics included) reading `input` and writing `output`, wrapped to
-/// time the run from the first record.
-fn processor(kind: &str, input: &str, output: &str) -> Arc<Measured> {
+/// time the run from the first record (`timed`; the process mode watches the
+/// output topic instead and leaves the workers' shared counter out).
+fn processor(kind: &str, input: &str, output: &str, timed: bool) -> Arc<Measured> {
     let mut text = std::fs::read_to_string("pipelines/access_log.toml")
         .expect("pipelines/access_log.toml")
         .replace(r#"topics = ["raw.access"]"#, &format!("topics = [{input:?}]"))
@@ -77,7 +78,7 @@ fn processor(kind: &str, input: &str, output: &str) -> Arc<Measured> {
         }
         other => panic!("LOGVEIL_BENCH_PROCESSOR={other}: use reference, nostats or passthrough"),
     };
-    Arc::new(Measured { inner, processed: AtomicU64::new(0), first: Mutex::new(None) })
+    Arc::new(Measured { inner, timed, processed: AtomicU64::new(0), first: Mutex::new(None) })
 }
 
 /// What the service runs.
@@ -89,6 +90,7 @@ enum Inner {
 /// The processor plus a record count and the time of the first record.
 struct Measured {
     inner: Inner,
+    timed: bool,
     processed: AtomicU64,
     first: Mutex<Option<Instant>>,
 }
@@ -123,7 +125,7 @@ impl RecordProcessor for Measured {
         record: &SourceRecord<'_>,
         sink: &mut dyn FnMut(OutputRecord<'_>),
     ) -> Disposition {
-        if self.processed.load(Ordering::Relaxed) == 0 {
+        if self.timed && self.processed.load(Ordering::Relaxed) == 0 {
             if let Ok(mut f) = self.first.lock() {
                 f.get_or_insert_with(Instant::now);
             }
@@ -144,7 +146,9 @@ impl RecordProcessor for Measured {
             }
             (Inner::Engine(_), None) => unreachable!("engine workers have scratch"),
         };
-        self.processed.fetch_add(1, Ordering::Relaxed);
+        if self.timed {
+            self.processed.fetch_add(1, Ordering::Relaxed);
+        }
         d
     }
     fn tick(&self, w: &mut Self::Worker, now: i64, sink: &mut dyn FnMut(OutputRecord<'_>)) {
@@ -259,7 +263,7 @@ fn service_run(
     n: usize,
 ) -> Duration {
     let kind = std::env::var("LOGVEIL_BENCH_PROCESSOR").unwrap_or_else(|_| "reference".into());
-    let p = processor(&kind, input, output);
+    let p = processor(&kind, input, output, true);
     let shutdown = Shutdown::new();
     let summary = rt.block_on(async {
         let run = {
@@ -311,7 +315,8 @@ fn main() {
     match std::env::var("LOGVEIL_BENCH_ROLE").as_deref() {
         Ok("broker") => return processes::broker_role(),
         Ok("copy") => return processes::copy_role(),
-        Ok(other) => panic!("LOGVEIL_BENCH_ROLE={other}: broker or copy"),
+        Ok("service") => return processes::service_role(),
+        Ok(other) => panic!("LOGVEIL_BENCH_ROLE={other}: broker, copy or service"),
         Err(_) => {}
     }
     let rt = tokio::runtime::Runtime::new().expect("runtime");

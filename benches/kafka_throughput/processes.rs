@@ -4,6 +4,13 @@
 //! (`utime + stime` from `/proc/<pid>/stat`) and peak RSS (`VmHWM` from
 //! `/proc/<pid>/status`) are its own.
 //!
+//! With `LOGVEIL_BENCH_PROCESSOR=passthrough` the second contender is the
+//! service with the pass-through processor instead of the real binary: the
+//! bench binary re-executed with `LOGVEIL_BENCH_ROLE=service`, which runs
+//! `logveil::service::run` with the same settings the copy loop loads, so
+//! its own CPU is the service's machinery alone (consumer thread, workers,
+//! offset tracking, provenance header, metrics, HTTP).
+//!
 //! The broker is either a child process of this bench hosting librdkafka's
 //! mock cluster (the bench binary re-executed with
 //! `LOGVEIL_BENCH_ROLE=broker`; it prints its bootstrap servers and creates
@@ -188,6 +195,29 @@ pub fn copy_role() {
     let _ = std::io::stdin().read_line(&mut rest);
 }
 
+/// `LOGVEIL_BENCH_ROLE=service`: the service with the pass-through
+/// processor, settings loaded like the copy loop's, reading
+/// `LOGVEIL_BENCH_COPY_IN` and writing `LOGVEIL_BENCH_COPY_OUT` until stdin
+/// closes; then a graceful shutdown.
+pub fn service_role() {
+    let vars: Vec<(String, String)> =
+        std::env::vars().filter(|(k, _)| !k.starts_with("LOGVEIL_BENCH_")).collect();
+    let s = settings_from(&vars);
+    let input = std::env::var("LOGVEIL_BENCH_COPY_IN").expect("input topic");
+    let output = std::env::var("LOGVEIL_BENCH_COPY_OUT").expect("output topic");
+    let processor = crate::processor("passthrough", &input, &output, false);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let shutdown = logveil::service::Shutdown::new();
+    let stop = shutdown.clone();
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::stdin().read_line(&mut rest);
+        stop.trigger();
+    });
+    let summary = rt.block_on(logveil::service::run(&s, processor, shutdown)).expect("service");
+    assert_eq!(summary.dead_lettered, 0);
+}
+
 /// Sums the high watermarks of `topic`'s partitions with one ListOffsets
 /// request (timestamp -1: latest).
 struct Watcher {
@@ -345,9 +375,8 @@ pub fn main(rt: &tokio::runtime::Runtime) {
     let only = std::env::var("LOGVEIL_BENCH_ONLY").unwrap_or_default();
     let kind = std::env::var("LOGVEIL_BENCH_PROCESSOR").unwrap_or_else(|_| "reference".into());
     assert!(
-        kind == "reference" || kind == "nostats",
-        "LOGVEIL_BENCH_PROCESSOR={kind}: the real binary runs reference or nostats \
-         (passthrough needs LOGVEIL_BENCH_BROKER=inprocess)"
+        ["reference", "nostats", "passthrough"].contains(&kind.as_str()),
+        "LOGVEIL_BENCH_PROCESSOR={kind}: reference, nostats or passthrough"
     );
     let mut broker = Broker::start(rt);
     let bs = broker.servers().to_owned();
@@ -379,9 +408,10 @@ pub fn main(rt: &tokio::runtime::Runtime) {
             let dir = pipeline_dir(&input, &out, &stats, kind == "reference");
             let mut vars = contender_env(&bs, &format!("{tag}-{who}-{run}"), dir.path(), &dlq);
             let broker_before = broker.pid().and_then(|p| usage(&p));
-            let mut child = if who == "copy" {
+            let role = if who == "copy" { "copy" } else { "service" };
+            let mut child = if who == "copy" || kind == "passthrough" {
                 vars.extend([
-                    ("LOGVEIL_BENCH_ROLE".into(), "copy".into()),
+                    ("LOGVEIL_BENCH_ROLE".into(), role.into()),
                     ("LOGVEIL_BENCH_COPY_IN".into(), input.clone()),
                     ("LOGVEIL_BENCH_COPY_OUT".into(), out.clone()),
                     ("LOGVEIL_BENCH_COPY_RECORDS".into(), n.to_string()),
@@ -389,7 +419,7 @@ pub fn main(rt: &tokio::runtime::Runtime) {
                 command(&std::env::current_exe().expect("own path"), &vars)
                     .stdin(Stdio::piped())
                     .spawn()
-                    .expect("copy loop process")
+                    .expect("bench child process")
             } else {
                 vars.extend([
                     ("LOGVEIL_CONFIG".into(), "config/logveil.toml".into()),
@@ -406,10 +436,10 @@ pub fn main(rt: &tokio::runtime::Runtime) {
             // Statistics rows already delivered when the last record landed:
             // windows closed during the run (not only at shutdown).
             let stats_rows = w.records(&stats, 1);
-            if who == "copy" {
+            if who == "copy" || kind == "passthrough" {
                 drop(child.stdin.take());
-                let status = child.wait().expect("copy loop exit");
-                assert!(status.success(), "copy loop failed: {status}");
+                let status = child.wait().expect("bench child exit");
+                assert!(status.success(), "{who} failed: {status}");
             } else {
                 let status = kill_term(&mut child);
                 assert!(status.success(), "logveil run failed: {status}");

@@ -337,7 +337,7 @@ impl Batches {
     /// Adds a fetched record to its worker's batch (copying key and
     /// payload); sends the batch when full. `Err(worker)` if that worker is
     /// gone.
-    fn push(&mut self, tracker: Arc<PartitionTracker>, msg: &impl Message) -> Result<(), usize> {
+    fn push(&mut self, tracker: &Arc<PartitionTracker>, msg: &impl Message) -> Result<(), usize> {
         let w = tracker.worker;
         let Some(batch) = self.pending.get_mut(w) else { return Err(w) };
         batch.push(tracker, msg.offset(), msg.key(), msg.payload(), msg.timestamp().to_millis());
@@ -374,6 +374,31 @@ impl Batches {
     }
 }
 
+/// The tracker of the partition the last record came from: records arrive
+/// in runs of one partition, so most records skip the shared map (a lock
+/// and two hash lookups). Valid while the map's generation is unchanged.
+#[derive(Default)]
+struct TrackerLookup {
+    last: Option<(Arc<PartitionTracker>, u64)>,
+}
+
+impl TrackerLookup {
+    fn get(&mut self, shared: &Shared, topic: &str, partition: i32) -> &Arc<PartitionTracker> {
+        let generation = shared.trackers.generation();
+        let hit = self
+            .last
+            .as_ref()
+            .is_some_and(|(t, g)| *g == generation && t.partition == partition && t.topic == topic);
+        if !hit {
+            self.last = None;
+        }
+        let (t, _) = self
+            .last
+            .get_or_insert_with(|| (shared.trackers.get_or_create(topic, partition), generation));
+        t
+    }
+}
+
 /// Everything the consumer thread owns.
 pub(crate) struct ConsumerLoop {
     pub consumer: BaseConsumer<GroupContext>,
@@ -391,20 +416,22 @@ impl ConsumerLoop {
         wait_for_broker(&producer, &shared);
         let mut last_store = Instant::now();
         let mut batches = Batches::new(queues);
+        let mut lookup = TrackerLookup::default();
+        let mut polls_since_clock = 0u32;
         while !shared.should_stop() {
             // Poll without waiting while records wait to be handed over, so a
             // partial batch leaves as soon as the fetch queue runs dry.
             let wait = if batches.is_empty() { Duration::from_millis(100) } else { Duration::ZERO };
-            let delivered = match consumer.poll(wait) {
+            let (delivered, idle) = match consumer.poll(wait) {
                 Some(Ok(msg)) => {
-                    let tracker = shared.trackers.get_or_create(msg.topic(), msg.partition());
-                    batches.push(tracker, &msg)
+                    let tracker = lookup.get(&shared, msg.topic(), msg.partition());
+                    (batches.push(tracker, &msg), false)
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "consumer error");
-                    Ok(())
+                    (Ok(()), true)
                 }
-                None => batches.flush_all(),
+                None => (batches.flush_all(), true),
             };
             if let Err(worker) = delivered {
                 if !shared.is_aborting() {
@@ -412,6 +439,13 @@ impl ConsumerLoop {
                 }
                 break;
             }
+            // Reading the clock per record cost as much as the rest of the
+            // loop: look at it when idle or every `BATCH` records.
+            polls_since_clock += 1;
+            if !idle && polls_since_clock < BATCH as u32 {
+                continue;
+            }
+            polls_since_clock = 0;
             if last_store.elapsed() >= STORE_EVERY {
                 store_moved(&consumer, &shared);
                 metrics::set_producer_queue_depth(producer.inner.in_flight_count());

@@ -29,7 +29,8 @@
 //! committed by librdkafka every `commit_interval_ms`) only after every
 //! output it caused — its anonymized records or its dead letter — has a
 //! successful delivery report, and so have all earlier offsets of its
-//! partition ([`offsets::OffsetTracker`]). Statistics hold offsets back
+//! partition ([`offsets::OffsetTracker`], fed per worker span of up to one
+//! batch of a partition's records, [`offsets`]). Statistics hold offsets back
 //! differently: the processor reports a floor per partition
 //! ([`commit_states`](crate::processor::RecordProcessor::commit_states): the
 //! first offset of the oldest statistics window it fed that has not left)
@@ -168,7 +169,9 @@ pub enum ServiceError {
         topic: String,
         /// Source partition.
         partition: i32,
-        /// Source offset.
+        /// Source offset: a dead letter's own record; for an anonymized
+        /// output, the first record of the worker span it belongs to (the
+        /// point commits stopped at).
         offset: i64,
         /// librdkafka's error (it never contains record data).
         reason: String,

@@ -16,7 +16,8 @@
 //! holds those records back instead (see the module docs of `service`).
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 /// A bookkeeping call that does not fit the partition's history.
@@ -35,9 +36,11 @@ pub enum TrackError {
     NotInFlight(i64),
 }
 
+/// Offsets `offset..end` (a single record or a worker's span).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     offset: i64,
+    end: i64,
     pending: u32,
     failed: bool,
 }
@@ -70,7 +73,27 @@ impl OffsetTracker {
             }
         }
         self.last_begun = Some(offset);
-        self.entries.push_back(Entry { offset, pending: 1, failed: false });
+        self.entries.push_back(Entry { offset, end: offset + 1, pending: 1, failed: false });
+        Ok(())
+    }
+
+    /// Extends the range begun at `offset` (the last one begun) to cover
+    /// every offset up to `last`: those records were processed as part of
+    /// it, and it completes only when they are all done.
+    ///
+    /// # Errors
+    /// [`TrackError::NotInFlight`] if `offset` is not the last range begun,
+    /// [`TrackError::NotIncreasing`] if `last` is below the range's end.
+    pub fn extend(&mut self, offset: i64, last: i64) -> Result<(), TrackError> {
+        let entry = match self.entries.back_mut() {
+            Some(e) if e.offset == offset => e,
+            _ => return Err(TrackError::NotInFlight(offset)),
+        };
+        if last < entry.end - 1 {
+            return Err(TrackError::NotIncreasing { offset: last, last: entry.end - 1 });
+        }
+        entry.end = last + 1;
+        self.last_begun = Some(last);
         Ok(())
     }
 
@@ -111,7 +134,7 @@ impl OffsetTracker {
             if front.pending > 0 || front.failed {
                 break;
             }
-            self.done_up_to = Some(front.offset + 1);
+            self.done_up_to = Some(front.end);
             self.entries.pop_front();
         }
         Ok(())
@@ -126,7 +149,7 @@ impl OffsetTracker {
         }
     }
 
-    /// Offsets begun but not yet completed.
+    /// Records or spans begun but not yet completed.
     pub fn in_flight(&self) -> usize {
         self.entries.len()
     }
@@ -147,6 +170,9 @@ pub(crate) struct PartitionTracker {
     /// Index of the worker thread that owns this partition.
     pub worker: usize,
     state: Mutex<State>,
+    /// Mirrors `State::revoked` so workers can check it per record without
+    /// taking the lock.
+    revoked: AtomicBool,
     drained: Condvar,
     /// Last commit point and metadata handed to the consumer's offset store.
     stored: Mutex<Option<(i64, String)>>,
@@ -165,6 +191,7 @@ impl PartitionTracker {
             partition,
             worker,
             state: Mutex::new(State::default()),
+            revoked: AtomicBool::new(false),
             drained: Condvar::new(),
             stored: Mutex::new(None),
         }
@@ -185,8 +212,14 @@ impl PartitionTracker {
         s.tracker.begin(offset).map_err(BeginRefused::Track)
     }
 
+    #[cfg(test)]
     pub fn add_output(&self, offset: i64) -> Result<(), TrackError> {
         self.lock().tracker.add_output(offset)
+    }
+
+    /// See [`OffsetTracker::extend`].
+    pub fn extend(&self, offset: i64, last: i64) -> Result<(), TrackError> {
+        self.lock().tracker.extend(offset, last)
     }
 
     pub fn ack(&self, offset: i64, delivered: bool) -> Result<(), TrackError> {
@@ -218,11 +251,14 @@ impl PartitionTracker {
 
     /// Stops new records from starting; queued ones are skipped.
     pub fn revoke(&self) {
-        self.lock().revoked = true;
+        let mut s = self.lock();
+        s.revoked = true;
+        self.revoked.store(true, Ordering::Release);
     }
 
+    /// Whether the partition was revoked (no lock taken).
     pub fn is_revoked(&self) -> bool {
-        self.lock().revoked
+        self.revoked.load(Ordering::Acquire)
     }
 
     /// Waits until nothing is in flight (or an output failed, which will
@@ -245,6 +281,54 @@ impl PartitionTracker {
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
+    }
+}
+
+/// A run of consecutive records of one partition that one worker processes
+/// together, tracked as one range. The worker holds one `Arc<Span>` while
+/// it processes the records and every gating output of them holds another
+/// (through its delivery [`Gate`](super::producer::Gate)); when the last
+/// one is dropped, every record of the span is processed and every output
+/// delivered, and the range completes. An output that finally failed (or
+/// was abandoned) calls [`Span::pin`] first, which keeps the range from
+/// ever completing.
+#[derive(Debug)]
+pub(crate) struct Span {
+    pub tracker: Arc<PartitionTracker>,
+    /// The span's first offset, which names its range in the tracker.
+    pub first: i64,
+}
+
+impl Span {
+    /// Begins a span at `first`; refused like [`PartitionTracker::begin`].
+    pub fn begin(tracker: &Arc<PartitionTracker>, first: i64) -> Result<Arc<Span>, BeginRefused> {
+        tracker.begin(first)?;
+        Ok(Arc::new(Span { tracker: tracker.clone(), first }))
+    }
+
+    /// Records that the span covers the records up to `last`, all
+    /// processed (called by the worker once, when it leaves the span).
+    pub fn close(&self, last: i64) {
+        if let Err(error) = self.tracker.extend(self.first, last) {
+            // Unreachable by construction (the owning worker begins and
+            // closes a partition's spans in order); the range then covers
+            // fewer records, which only moves the commit point less.
+            tracing::error!(%error, "span could not be extended; commit point held back");
+        }
+    }
+
+    /// An output of the span finally failed or was abandoned: the range
+    /// never completes, so the commit point never passes its first offset.
+    pub fn pin(&self) {
+        let _ = self.tracker.ack(self.first, false);
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        // The last holder: processing done, every output delivered (or the
+        // range was pinned by `pin`, which this cannot undo).
+        let _ = self.tracker.ack(self.first, true);
     }
 }
 
@@ -351,6 +435,46 @@ mod tests {
         assert!(p.wait_drained(Instant::now() + std::time::Duration::from_secs(5)));
         acker.join().unwrap();
         assert_eq!(p.commit_point(), Some(1));
+    }
+
+    #[test]
+    fn a_span_covers_its_records_and_completes_with_its_last_holder() {
+        let mut t = OffsetTracker::new();
+        t.begin(10).unwrap();
+        t.extend(10, 14).unwrap();
+        assert_eq!(t.begin(12), Err(TrackError::NotIncreasing { offset: 12, last: 14 }));
+        assert_eq!(t.extend(9, 20), Err(TrackError::NotInFlight(9)), "only the last range");
+        t.begin(15).unwrap();
+        t.extend(15, 15).unwrap();
+        assert_eq!(t.extend(10, 30), Err(TrackError::NotInFlight(10)), "no longer the last");
+        t.ack(15, true).unwrap();
+        assert_eq!(t.commit_point(), Some(10), "the first span is still open");
+        t.ack(10, true).unwrap();
+        assert_eq!(t.commit_point(), Some(16));
+
+        // Through the service types: the span completes when the worker and
+        // every output holding it have let go, not before.
+        let p = std::sync::Arc::new(PartitionTracker::new("t", 0, 0));
+        let span = Span::begin(&p, 100).unwrap();
+        let output = span.clone();
+        span.close(163);
+        drop(span);
+        assert_eq!(p.commit_point(), Some(100), "an output is undelivered");
+        drop(output);
+        assert_eq!(p.commit_point(), Some(164));
+
+        // A pinned span never completes, whatever is dropped later.
+        let span = Span::begin(&p, 164).unwrap();
+        span.close(170);
+        let output = span.clone();
+        output.pin();
+        drop((span, output));
+        assert_eq!(p.commit_point(), Some(164));
+        assert!(!p.wait_drained(Instant::now()), "a pinned span never drains");
+        assert_eq!(
+            Span::begin(&p, 170).map(|_| ()),
+            Err(BeginRefused::Track(TrackError::NotIncreasing { offset: 170, last: 170 }))
+        );
     }
 
     /// One step of a random schedule: a unit of some record completes.

@@ -2,10 +2,12 @@
 //!
 //! One [`ThreadedProducer`] is shared by all workers: librdkafka batches per
 //! output partition (linger, batch size, compression) and a background
-//! thread runs the delivery callbacks. Each gating output carries an [`Ack`]
-//! that names the source offset it belongs to; its delivery report releases
-//! one pending unit of that offset in the partition's tracker, or pins the
-//! offset (and stops the service) when the output finally failed.
+//! thread runs the delivery callbacks. Each output carries a [`Gate`]: the
+//! anonymized outputs of one worker span share one (a reference count, no
+//! allocation per record), a dead letter has its own, statistics share one
+//! per worker. Its delivery report lets go of the [`Span`] whose commit it
+//! held back, or pins the span (and stops the service) when the output
+//! finally failed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,16 +18,31 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedPro
 use rdkafka::ClientContext;
 
 use super::metrics::{self, OutputLabel};
-use super::offsets::PartitionTracker;
+use super::offsets::Span;
 use super::state::Shared;
 
-/// Which source record an output belongs to.
-pub(crate) struct Ack {
-    /// `None` for statistics outputs, which do not gate offsets.
-    pub source: Option<(Arc<PartitionTracker>, i64)>,
+/// What an output's delivery report releases. Shared by reference count:
+/// cloning one per output is one atomic increment.
+pub(crate) struct Gate {
     pub kind: OutputLabel,
-    /// A statistics output counted in `Shared::stats_in_flight`.
-    pub stats: bool,
+    /// The span of source records whose commit waits for this output, and
+    /// the offset reported if it fails (the record's own for a dead letter,
+    /// the span's first for the anonymized outputs sharing a gate); `None`
+    /// for statistics outputs, which do not gate offsets and are counted in
+    /// `Shared::stats_in_flight` instead.
+    pub source: Option<(Arc<Span>, i64)>,
+}
+
+impl Gate {
+    /// The gate of statistics outputs.
+    pub fn stats() -> Arc<Gate> {
+        Arc::new(Gate { kind: OutputLabel::Stats, source: None })
+    }
+
+    /// A gate for outputs of `span` of the given kind, reporting `offset`.
+    pub fn of(span: &Arc<Span>, kind: OutputLabel, offset: i64) -> Arc<Gate> {
+        Arc::new(Gate { kind, source: Some((span.clone(), offset)) })
+    }
 }
 
 /// Producer callbacks: delivery reports and librdkafka logs.
@@ -44,36 +61,34 @@ impl ClientContext for DeliveryContext {
 }
 
 impl ProducerContext for DeliveryContext {
-    type DeliveryOpaque = Box<Ack>;
+    type DeliveryOpaque = Arc<Gate>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, ack: Box<Ack>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, gate: Arc<Gate>) {
         match result {
+            // Dropping the gate lets go of its span (a stale one, of a
+            // revoked partition, only touches the dropped tracker).
             Ok(_) => {
-                if ack.stats {
+                if gate.source.is_none() {
                     self.shared.stats_delivered();
                 }
-                if let Some((tracker, offset)) = &ack.source {
-                    // A stale ack (partition revoked and tracker replaced) is
-                    // harmless: it only touches the dropped tracker.
-                    let _ = tracker.ack(*offset, true);
-                }
             }
-            Err((error, _)) => fail(&self.shared, *ack, error),
+            Err((error, _)) => fail(&self.shared, &gate, error),
         }
     }
 }
 
 /// Records an output that will never be delivered.
-fn fail(shared: &Shared, ack: Ack, error: &KafkaError) {
+fn fail(shared: &Shared, gate: &Gate, error: &KafkaError) {
     shared.count_delivery_error();
-    match &ack.source {
-        Some((tracker, offset)) => {
+    match &gate.source {
+        Some((span, offset)) => {
+            let tracker = &span.tracker;
             metrics::delivery_failed(
-                ack.kind,
+                gate.kind,
                 Some((&tracker.topic, tracker.partition, *offset)),
                 error,
             );
-            let _ = tracker.ack(*offset, false);
+            span.pin();
             if !tracker.is_revoked() && !shared.is_aborting() {
                 shared.set_fatal(super::ServiceError::Delivery {
                     topic: tracker.topic.clone(),
@@ -84,10 +99,10 @@ fn fail(shared: &Shared, ack: Ack, error: &KafkaError) {
             }
         }
         None => {
-            metrics::delivery_failed(ack.kind, None, error);
+            metrics::delivery_failed(gate.kind, None, error);
             // The window's records stay uncommitted (the in-flight count is
             // never released); stop loudly rather than stall every commit.
-            if ack.stats && !shared.is_aborting() {
+            if !shared.is_aborting() {
                 shared.set_fatal(super::ServiceError::StatsDelivery { reason: error.to_string() });
             }
         }
@@ -118,8 +133,8 @@ impl OutputProducer {
     /// output's offset stays pinned (never committed). Errors that retrying
     /// cannot fix (e.g. a record over `message.max.bytes`) count as a failed
     /// delivery.
-    pub fn send(&self, out: Outgoing<'_>, ack: Ack) {
-        let mut record = BaseRecord::with_opaque_to(out.topic, Box::new(ack)).payload(out.payload);
+    pub fn send(&self, out: Outgoing<'_>, gate: Arc<Gate>) {
+        let mut record = BaseRecord::with_opaque_to(out.topic, gate).payload(out.payload);
         if let Some(key) = out.key {
             record = record.key(key);
         }
@@ -131,13 +146,18 @@ impl OutputProducer {
                 Ok(()) => return,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if self.shared.is_aborting() {
+                        // Never delivered: dropping the gate must not let
+                        // its span complete.
+                        if let Some((span, _)) = &back.delivery_opaque.source {
+                            span.pin();
+                        }
                         return;
                     }
                     record = back;
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err((error, back)) => {
-                    fail(&self.shared, *back.delivery_opaque, &error);
+                    fail(&self.shared, &back.delivery_opaque, &error);
                     return;
                 }
             }

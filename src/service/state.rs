@@ -124,11 +124,24 @@ pub(crate) struct Trackers {
     map: Mutex<HashMap<String, HashMap<i32, Arc<PartitionTracker>>>>,
     workers: usize,
     next_worker: AtomicUsize,
+    /// Changes whenever a tracker is added or removed, so a copy of one
+    /// (the consumer's last lookup) knows when it may be stale.
+    generation: AtomicU64,
 }
 
 impl Trackers {
     fn new(workers: usize) -> Self {
-        Trackers { map: Mutex::new(HashMap::new()), workers, next_worker: AtomicUsize::new(0) }
+        Trackers {
+            map: Mutex::new(HashMap::new()),
+            workers,
+            next_worker: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// See the field's note.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, HashMap<i32, Arc<PartitionTracker>>>> {
@@ -145,6 +158,7 @@ impl Trackers {
         let worker = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.max(1);
         let t = Arc::new(PartitionTracker::new(topic, partition, worker));
         map.entry(topic.to_owned()).or_default().insert(partition, t.clone());
+        self.generation.fetch_add(1, Ordering::AcqRel);
         t
     }
 
@@ -156,6 +170,7 @@ impl Trackers {
         if inner.is_empty() {
             map.remove(topic);
         }
+        self.generation.fetch_add(1, Ordering::AcqRel);
         t
     }
 

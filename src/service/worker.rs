@@ -17,8 +17,8 @@ use crate::processor::{Disposition, OutputKind, OutputRecord, RecordProcessor, S
 use crate::time::now_ms;
 
 use super::metrics::{self, OutputLabel, PipelineMetrics};
-use super::offsets::{BeginRefused, PartitionTracker};
-use super::producer::{Ack, Outgoing, OutputProducer};
+use super::offsets::{BeginRefused, PartitionTracker, Span, TrackError};
+use super::producer::{Gate, Outgoing, OutputProducer};
 use super::provenance;
 use super::state::Shared;
 use super::RunSummary;
@@ -27,9 +27,9 @@ use super::RunSummary;
 const TICK: Duration = Duration::from_secs(1);
 
 /// One fetched record on its way to a worker; its key and payload live in
-/// the [`Batch`]'s buffer.
+/// the [`Batch`]'s buffer, its partition's tracker in the batch's list.
 pub(crate) struct Job {
-    tracker: Arc<PartitionTracker>,
+    tracker: usize,
     offset: i64,
     key: Option<Range<usize>>,
     payload: Option<Range<usize>>,
@@ -39,21 +39,27 @@ pub(crate) struct Job {
 /// Records handed to one worker at once. Keys and payloads are copied out
 /// of librdkafka's buffers into one shared byte buffer: one allocation per
 /// batch instead of two per record, freed on another thread once per batch.
+/// Consecutive records of one partition share one tracker reference.
 pub(crate) struct Batch {
     bytes: Vec<u8>,
     jobs: Vec<Job>,
+    trackers: Vec<Arc<PartitionTracker>>,
 }
 
 impl Batch {
     /// An empty batch sized for `records` records of `bytes` bytes in all.
     pub fn with_capacity(records: usize, bytes: usize) -> Self {
-        Batch { bytes: Vec::with_capacity(bytes), jobs: Vec::with_capacity(records) }
+        Batch {
+            bytes: Vec::with_capacity(bytes),
+            jobs: Vec::with_capacity(records),
+            trackers: Vec::new(),
+        }
     }
 
     /// Appends one record, copying its key and payload.
     pub fn push(
         &mut self,
-        tracker: Arc<PartitionTracker>,
+        tracker: &Arc<PartitionTracker>,
         offset: i64,
         key: Option<&[u8]>,
         payload: Option<&[u8]>,
@@ -66,6 +72,10 @@ impl Batch {
         };
         let key = key.map(&mut copy);
         let payload = payload.map(&mut copy);
+        if !self.trackers.last().is_some_and(|t| Arc::ptr_eq(t, tracker)) {
+            self.trackers.push(tracker.clone());
+        }
+        let tracker = self.trackers.len() - 1;
         self.jobs.push(Job { tracker, offset, key, payload, timestamp_ms });
     }
 
@@ -93,22 +103,57 @@ pub(crate) struct WorkerEnv<P> {
     pub include_raw: bool,
 }
 
+/// One pipeline's metric handles and the counts not yet added to them.
+struct Counted {
+    pipeline: String,
+    metrics: PipelineMetrics,
+    records_in: u64,
+    records_out: u64,
+    stats_out: u64,
+    filtered: u64,
+}
+
 /// Per-worker metric handles by pipeline name (a handful of pipelines, so a
-/// linear scan beats hashing).
+/// linear scan beats hashing). Counts accumulate here and reach the shared
+/// counters once per batch ([`MetricCache::flush`]): an atomic add on a
+/// cache line every worker writes, per record, cost more than the rest of
+/// the bookkeeping.
 #[derive(Default)]
-struct MetricCache(Vec<(String, PipelineMetrics)>);
+struct MetricCache(Vec<Counted>);
 
 impl MetricCache {
     fn index(&mut self, pipeline: &str) -> usize {
-        if let Some(i) = self.0.iter().position(|(p, _)| p == pipeline) {
+        if let Some(i) = self.0.iter().position(|c| c.pipeline == pipeline) {
             return i;
         }
-        self.0.push((pipeline.to_owned(), PipelineMetrics::new(pipeline)));
+        self.0.push(Counted {
+            pipeline: pipeline.to_owned(),
+            metrics: PipelineMetrics::new(pipeline),
+            records_in: 0,
+            records_out: 0,
+            stats_out: 0,
+            filtered: 0,
+        });
         self.0.len() - 1
     }
-    fn get(&mut self, pipeline: &str) -> &PipelineMetrics {
-        let i = self.index(pipeline);
-        &self.0[i].1
+
+    /// Adds the accumulated counts to the shared counters. Records in come
+    /// last, so a reader that sees a record counted in also sees its
+    /// outputs counted.
+    fn flush(&mut self) {
+        for c in &mut self.0 {
+            let m = &c.metrics;
+            for (counter, n) in [
+                (&m.records_out, &mut c.records_out),
+                (&m.stats_out, &mut c.stats_out),
+                (&m.filtered, &mut c.filtered),
+                (&m.records_in, &mut c.records_in),
+            ] {
+                if *n > 0 {
+                    counter.increment(std::mem::take(n));
+                }
+            }
+        }
     }
 }
 
@@ -116,6 +161,29 @@ impl MetricCache {
 /// histogram. Timing and recording each record cost about 2% of the
 /// service's CPU; a fixed sample keeps the distribution's shape.
 pub const PROCESSING_SAMPLE_EVERY: u32 = 8;
+
+/// The span a worker is filling: consecutive records of one partition from
+/// one batch, and the delivery gate its anonymized outputs share.
+struct OpenSpan {
+    span: Arc<Span>,
+    gate: Arc<Gate>,
+    /// The last offset processed in it.
+    last: i64,
+}
+
+impl OpenSpan {
+    fn begin(tracker: &Arc<PartitionTracker>, offset: i64) -> Result<OpenSpan, BeginRefused> {
+        let span = Span::begin(tracker, offset)?;
+        let gate = Gate::of(&span, OutputLabel::Anonymized, offset);
+        Ok(OpenSpan { span, gate, last: offset })
+    }
+
+    /// Leaves the span: it covers every record processed in it and
+    /// completes once their outputs are delivered.
+    fn close(self) {
+        self.span.close(self.last);
+    }
+}
 
 /// A worker's own mutable state besides the processor's scratch.
 struct Local {
@@ -125,6 +193,17 @@ struct Local {
     hdr: Vec<u8>,
     /// Counts down to the next timed record.
     until_sample: u32,
+    /// The gate statistics outputs share.
+    stats_gate: Arc<Gate>,
+    open: Option<OpenSpan>,
+}
+
+impl Local {
+    fn close_span(&mut self) {
+        if let Some(open) = self.open.take() {
+            open.close();
+        }
+    }
 }
 
 /// Runs until the queue closes (graceful: then `finish()`) or the service
@@ -136,18 +215,19 @@ pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Batch>)
         summary: RunSummary::default(),
         hdr: Vec::with_capacity(128),
         until_sample: 0,
+        stats_gate: Gate::stats(),
+        open: None,
     };
     let mut next_tick = Instant::now() + TICK;
     loop {
         let wait = next_tick.saturating_duration_since(Instant::now());
         match queue.recv_timeout(wait) {
             Ok(batch) => {
-                for job in &batch.jobs {
-                    if env.shared.is_aborting() {
-                        return local.summary;
-                    }
-                    let (key, payload) = (batch.bytes(&job.key), batch.bytes(&job.payload));
-                    process(&env, &mut scratch, &mut local, job, key, payload);
+                let done = run_batch(&env, &mut scratch, &mut local, &batch);
+                local.close_span();
+                local.cache.flush();
+                if !done {
+                    return local.summary;
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -159,60 +239,83 @@ pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Batch>)
         if Instant::now() >= next_tick {
             let mut sink = |out: OutputRecord<'_>| emit_unsourced(&env, &mut local, out);
             env.processor.tick(&mut scratch, now_ms(), &mut sink);
+            local.cache.flush();
             next_tick = Instant::now() + TICK;
         }
     }
     if !env.shared.is_aborting() {
         let mut sink = |out: OutputRecord<'_>| emit_unsourced(&env, &mut local, out);
         env.processor.finish(&mut scratch, &mut sink);
+        local.cache.flush();
     }
     local.summary
 }
 
-/// An output not tied to one source record (statistics from tick/finish).
-fn emit_unsourced<P>(env: &WorkerEnv<P>, local: &mut Local, out: OutputRecord<'_>) {
-    let Local { cache, summary, hdr, .. } = local;
-    let m = cache.get(out.pipeline);
-    send_output(env, m, summary, hdr, out, None);
+/// Processes one batch in order; `false` if the service is aborting.
+fn run_batch<P: RecordProcessor>(
+    env: &WorkerEnv<P>,
+    scratch: &mut P::Worker,
+    local: &mut Local,
+    batch: &Batch,
+) -> bool {
+    for job in &batch.jobs {
+        if env.shared.is_aborting() {
+            return false;
+        }
+        let Some(tracker) = batch.trackers.get(job.tracker) else { continue };
+        if local.open.as_ref().is_some_and(|o| !Arc::ptr_eq(&o.span.tracker, tracker)) {
+            local.close_span();
+        }
+        if tracker.is_revoked() {
+            local.close_span();
+            metrics::skipped_revoked(1);
+            continue;
+        }
+        match &local.open {
+            Some(open) if job.offset <= open.last => {
+                let error = TrackError::NotIncreasing { offset: job.offset, last: open.last };
+                metrics::skipped_repeated_offset(&tracker.topic, tracker.partition, &error);
+                continue;
+            }
+            Some(_) => {}
+            None => match OpenSpan::begin(tracker, job.offset) {
+                Ok(open) => local.open = Some(open),
+                Err(BeginRefused::Revoked) => {
+                    metrics::skipped_revoked(1);
+                    continue;
+                }
+                Err(BeginRefused::Track(error)) => {
+                    metrics::skipped_repeated_offset(&tracker.topic, tracker.partition, &error);
+                    continue;
+                }
+            },
+        }
+        let (key, payload) = (batch.bytes(&job.key), batch.bytes(&job.payload));
+        process(env, scratch, local, tracker, job, key, payload);
+        if let Some(open) = &mut local.open {
+            open.last = job.offset;
+        }
+    }
+    true
 }
 
-/// Counts and sends one output with its provenance header. An anonymized
-/// output of a source record (`source`) gates that record's offset until
-/// delivered; anything else counts as statistics and gates nothing.
-fn send_output<P>(
-    env: &WorkerEnv<P>,
-    m: &PipelineMetrics,
-    summary: &mut RunSummary,
-    hdr: &mut Vec<u8>,
-    out: OutputRecord<'_>,
-    source: Option<(&Arc<PartitionTracker>, i64)>,
-) {
-    let (ack, origin) = match source {
-        Some((tracker, offset)) if matches!(out.kind, OutputKind::Anonymized) => {
-            m.records_out.increment(1);
-            summary.records_out += 1;
-            // Registered before sending, so the report cannot outrun it.
-            let gating = tracker.add_output(offset).is_ok();
-            let ack = Ack {
-                source: gating.then(|| (tracker.clone(), offset)),
-                kind: OutputLabel::Anonymized,
-                stats: false,
-            };
-            (ack, Some((tracker.topic.as_str(), tracker.partition, offset)))
-        }
-        _ => {
-            m.stats_out.increment(1);
-            summary.stats_out += 1;
-            // Counted before sending, so the report cannot outrun it.
-            env.shared.stats_sent();
-            (Ack { source: None, kind: OutputLabel::Stats, stats: true }, None)
-        }
-    };
+/// An output not tied to one source record (statistics from tick/finish).
+fn emit_unsourced<P>(env: &WorkerEnv<P>, local: &mut Local, out: OutputRecord<'_>) {
+    let i = local.cache.index(out.pipeline);
+    local.cache.0[i].stats_out += 1;
+    local.summary.stats_out += 1;
+    send_stats(env, &local.stats_gate, &mut local.hdr, out);
+}
+
+/// Sends a statistics output (counted in flight before it is sent, so its
+/// report cannot outrun the count).
+fn send_stats<P>(env: &WorkerEnv<P>, gate: &Arc<Gate>, hdr: &mut Vec<u8>, out: OutputRecord<'_>) {
+    env.shared.stats_sent();
     let headers =
-        provenance::headers(hdr, origin, out.stats_provenance, Some(out.pipeline), out.key_id);
+        provenance::headers(hdr, None, out.stats_provenance, Some(out.pipeline), out.key_id);
     env.producer.send(
         Outgoing { topic: out.topic, key: out.key, payload: out.payload, headers: Some(headers) },
-        ack,
+        gate.clone(),
     );
 }
 
@@ -220,22 +323,11 @@ fn process<P: RecordProcessor>(
     env: &WorkerEnv<P>,
     scratch: &mut P::Worker,
     local: &mut Local,
+    tracker: &Arc<PartitionTracker>,
     job: &Job,
     key: Option<&[u8]>,
     payload: Option<&[u8]>,
 ) {
-    let tracker = &job.tracker;
-    match tracker.begin(job.offset) {
-        Ok(()) => {}
-        Err(BeginRefused::Revoked) => {
-            metrics::skipped_revoked(1);
-            return;
-        }
-        Err(BeginRefused::Track(error)) => {
-            metrics::skipped_repeated_offset(&tracker.topic, tracker.partition, &error);
-            return;
-        }
-    }
     let started = match local.until_sample.checked_sub(1) {
         Some(left) => {
             local.until_sample = left;
@@ -255,11 +347,30 @@ fn process<P: RecordProcessor>(
         timestamp_ms: job.timestamp_ms,
     };
     let mut first_pipeline: Option<usize> = None;
-    let Local { cache, summary, hdr, .. } = &mut *local;
+    let Local { cache, summary, hdr, stats_gate, open, .. } = &mut *local;
+    let Some(open) = open.as_ref() else { return };
     let mut sink = |out: OutputRecord<'_>| {
         let idx = cache.index(out.pipeline);
         first_pipeline.get_or_insert(idx);
-        send_output(env, &cache.0[idx].1, summary, hdr, out, Some((tracker, job.offset)));
+        if !matches!(out.kind, OutputKind::Anonymized) {
+            cache.0[idx].stats_out += 1;
+            summary.stats_out += 1;
+            send_stats(env, stats_gate, hdr, out);
+            return;
+        }
+        cache.0[idx].records_out += 1;
+        summary.records_out += 1;
+        let origin = Some((tracker.topic.as_str(), tracker.partition, job.offset));
+        let headers = provenance::headers(hdr, origin, None, Some(out.pipeline), out.key_id);
+        env.producer.send(
+            Outgoing {
+                topic: out.topic,
+                key: out.key,
+                payload: out.payload,
+                headers: Some(headers),
+            },
+            open.gate.clone(),
+        );
     };
     let disposition = env.processor.process(scratch, &record, &mut sink);
     local.summary.records_in += 1;
@@ -269,12 +380,12 @@ fn process<P: RecordProcessor>(
         Disposition::Filtered { pipeline } => {
             local.summary.filtered += 1;
             let i = local.cache.index(pipeline);
-            local.cache.0[i].1.filtered.increment(1);
+            local.cache.0[i].filtered += 1;
             Some(i)
         }
         Disposition::Failed(failure) => {
             local.summary.dead_lettered += 1;
-            dead_letter(env, &mut local.hdr, job, payload, failure);
+            dead_letter(env, local, tracker, job, payload, failure);
             failure.pipeline.as_deref().map(|p| local.cache.index(p))
         }
     };
@@ -282,23 +393,22 @@ fn process<P: RecordProcessor>(
         Some(i) => i,
         None => local.cache.index("none"),
     };
-    let m = &local.cache.0[idx].1;
-    m.records_in.increment(1);
+    let c = &mut local.cache.0[idx];
+    c.records_in += 1;
     if let Some(started) = started {
-        m.processing.record(metrics::seconds(started.elapsed()));
+        c.metrics.processing.record(metrics::seconds(started.elapsed()));
     }
-    // Release the "being processed" unit; outputs still pending keep it open.
-    let _ = tracker.ack(job.offset, true);
 }
 
 fn dead_letter<P>(
     env: &WorkerEnv<P>,
-    hdr: &mut Vec<u8>,
+    local: &mut Local,
+    tracker: &PartitionTracker,
     job: &Job,
     payload: Option<&[u8]>,
     failure: &crate::processor::RecordFailure,
 ) {
-    let tracker = &job.tracker;
+    let Some(open) = &local.open else { return };
     let payload = payload.unwrap_or_default();
     let mut letter = DeadLetter::new(
         failure.error_code,
@@ -322,7 +432,6 @@ fn dead_letter<P>(
         tracker.partition,
         job.offset,
     );
-    let gating = tracker.add_output(job.offset).is_ok();
     env.producer.send(
         Outgoing {
             topic: &env.dead_letter_topic,
@@ -330,17 +439,13 @@ fn dead_letter<P>(
             key: None,
             payload: &json,
             headers: Some(provenance::headers(
-                hdr,
+                &mut local.hdr,
                 Some((&tracker.topic, tracker.partition, job.offset)),
                 None,
                 failure.pipeline.as_deref(),
                 None,
             )),
         },
-        Ack {
-            source: gating.then(|| (tracker.clone(), job.offset)),
-            kind: OutputLabel::DeadLetter,
-            stats: false,
-        },
+        Gate::of(&open.span, OutputLabel::DeadLetter, job.offset),
     );
 }
