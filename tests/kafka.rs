@@ -290,6 +290,15 @@ async fn no_record_lost_when_the_process_is_killed() {
     let mut out = Reader::new(&bs, &names.output, 3);
     tokio::task::block_in_place(|| {
         out.until(Duration::from_secs(60), "child outputs", |r| r.len() >= 300);
+        // Offsets are stored per finished span of a batch (up to 64 records)
+        // and committed on librdkafka's interval: wait for the first commit,
+        // so the kill lands after some progress was committed (the child
+        // takes ~4 s for all records, so it is still mid-stream).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while committed(&bs, &names.group, &names.input, 4).iter().all(|c| *c <= 0) {
+            assert!(std::time::Instant::now() < deadline, "the child never committed");
+            out.poll_for(Duration::from_millis(50));
+        }
     });
     child.kill().unwrap(); // SIGKILL: no shutdown code runs
     child.wait().unwrap();
