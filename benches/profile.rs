@@ -7,7 +7,10 @@
 //! - `floor`: serde_json::Value parse + serialize;
 //! - `pipeline` (default): the reference pipeline;
 //! - `stats`: the pipeline's output fed to its `StatsEngine` (outputs are
-//!   precomputed, so only `observe` runs in the loop);
+//!   precomputed, so only `observe` runs in the loop; the output is scanned);
+//! - `anonymizer`: the pipeline with its statistics as the service runs
+//!   them (one `Anonymizer` worker: fields located by the walk, its own
+//!   statistics shard); minus `pipeline`, the statistics' cost;
 //! - `scan`: only the JSON scan, every field skipped (an all-`drop` pipeline
 //!   would drop everything; this uses `serde::de::IgnoredAny`).
 //!
@@ -18,8 +21,10 @@
 
 use std::path::Path;
 
+use logveil::anonymizer::Anonymizer;
 use logveil::keys::KeyStore;
-use logveil::pipeline::{Pipeline, Scratch};
+use logveil::pipeline::{Pipeline, PipelineSet, Scratch};
+use logveil::processor::{OutputRecord, RecordProcessor, SourceRecord};
 use logveil::stats::StatsEngine;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -49,6 +54,25 @@ fn stage_pipeline(pipeline: &Pipeline, records: &[Vec<u8>], scratch: &mut Scratc
     for r in records {
         pipeline.process(r, scratch).expect("processed");
         std::hint::black_box(&scratch.out);
+    }
+}
+
+#[inline(never)]
+fn stage_anonymizer(anon: &Anonymizer, records: &[Vec<u8>]) {
+    let mut worker = anon.new_worker();
+    let mut sink = |o: OutputRecord<'_>| {
+        std::hint::black_box(o.payload);
+    };
+    for (offset, r) in records.iter().enumerate() {
+        let record = SourceRecord {
+            topic: "raw.access",
+            partition: 0,
+            offset: offset as i64,
+            key: None,
+            payload: Some(r),
+            timestamp_ms: None,
+        };
+        std::hint::black_box(anon.process(&mut worker, &record, &mut sink));
     }
 }
 
@@ -103,6 +127,15 @@ fn main() {
                 let mut engine = StatsEngine::new(pipeline.stats.clone());
                 timed(&mut || stage_stats(&mut engine, &outputs));
                 std::hint::black_box(engine.counters());
+            }
+        }
+        "anonymizer" => {
+            for _ in 0..passes {
+                // A fresh anonymizer per pass: its statistics remember offsets.
+                let p = Pipeline::load(Path::new("pipelines/access_log.toml"), &keys)
+                    .expect("pipeline");
+                let anon = Anonymizer::new(PipelineSet::new(vec![p]).expect("set"));
+                timed(&mut || stage_anonymizer(&anon, &records));
             }
         }
         other => panic!("unknown LOGVEIL_PROFILE {other:?}"),

@@ -4,10 +4,15 @@
 //!
 //! - floor: parse each record into `serde_json::Value` and serialize it back;
 //! - logveil: the reference pipeline (`pipelines/access_log.toml`);
-//! - logveil + stats: the same with its `[[stats]]` computed;
+//! - logveil + stats: the same with its `[[stats]]` computed as the
+//!   service computes them: through `Anonymizer` (fields located by the
+//!   record walk, each worker its own statistics shard, windows merged when
+//!   they close);
 //! - scaling: the pipeline on 2 threads vs 1 (each thread its own scratch,
-//!   both over the same records), and the same with statistics fed to one
-//!   engine behind a mutex, as the service's `Anonymizer` shares it
+//!   both over the same records), and the same with statistics (each thread
+//!   one worker of one `Anonymizer`, reading its own partition);
+//! - the earlier statistics path, as a same-run baseline: the output scanned
+//!   a second time and one engine behind a mutex shared by the threads
 //!   (extraction outside the lock, aggregation inside).
 //!
 //! The variants run round-robin (one run of each per round), so a burst of
@@ -20,8 +25,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use logveil::anonymizer::Anonymizer;
 use logveil::keys::KeyStore;
-use logveil::pipeline::{Pipeline, Scratch};
+use logveil::pipeline::{Pipeline, PipelineSet, Scratch};
+use logveil::processor::{OutputRecord, RecordProcessor, SourceRecord};
 use logveil::stats::{Observation, StatsEngine};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -49,7 +56,38 @@ fn main() {
     let records = logveil::workload::generate(42, n);
     let mb = records.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
     let keys = KeyStore::for_tests(&["ids".into()]);
-    let pipeline = Pipeline::load(Path::new("pipelines/access_log.toml"), &keys).expect("pipeline");
+    let path = Path::new("pipelines/access_log.toml");
+    let pipeline = Pipeline::load(path, &keys).expect("pipeline");
+    let topic = pipeline.input_topics[0].clone();
+    // A fresh anonymizer per run: its statistics remember which offsets they saw.
+    let anonymizer = || {
+        let p = Pipeline::load(path, &keys).expect("pipeline");
+        Anonymizer::new(PipelineSet::new(vec![p]).expect("set"))
+    };
+    // One worker of `anon` reading all records from `partition`.
+    let feed = |anon: &Anonymizer, partition: i32| {
+        let mut worker = anon.new_worker();
+        let mut sink = |o: OutputRecord<'_>| {
+            std::hint::black_box(o.payload);
+        };
+        for (offset, r) in records.iter().enumerate() {
+            let record = SourceRecord {
+                topic: &topic,
+                partition,
+                offset: offset as i64,
+                key: None,
+                payload: Some(r),
+                timestamp_ms: None,
+            };
+            std::hint::black_box(anon.process(&mut worker, &record, &mut sink));
+        }
+        worker
+    };
+    let finish = |anon: &Anonymizer, mut worker| {
+        let mut rows = 0;
+        anon.finish(&mut worker, &mut |_o: OutputRecord<'_>| rows += 1);
+        std::hint::black_box(rows);
+    };
 
     let mut floor = || {
         let mut out = Vec::with_capacity(1024);
@@ -67,8 +105,22 @@ fn main() {
             std::hint::black_box(&scratch.out);
         }
     };
-    let mut stats_scratch = Scratch::default();
     let mut with_stats = || {
+        let anon = anonymizer();
+        let worker = feed(&anon, 0);
+        finish(&anon, worker);
+    };
+    let mut two_stats = || {
+        let anon = anonymizer();
+        let (anon, feed) = (&anon, &feed);
+        let workers: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2).map(|p| s.spawn(move || feed(anon, p))).collect();
+            handles.into_iter().map(|h| h.join().expect("worker")).collect()
+        });
+        workers.into_iter().for_each(|w| finish(anon, w));
+    };
+    let mut stats_scratch = Scratch::default();
+    let mut old_stats = || {
         let mut engine = StatsEngine::new(pipeline.stats.clone());
         let mut rows = Vec::new();
         for r in &records {
@@ -91,7 +143,7 @@ fn main() {
             }
         })
     };
-    let mut two_stats = || {
+    let mut old_two_stats = || {
         let engine = StatsEngine::new(pipeline.stats.clone());
         let extractor = engine.extractor();
         let engine = Mutex::new(engine);
@@ -124,6 +176,8 @@ fn main() {
         (n, &mut with_stats, Vec::new()),
         (2 * n, &mut two, Vec::new()),
         (2 * n, &mut two_stats, Vec::new()),
+        (n, &mut old_stats, Vec::new()),
+        (2 * n, &mut old_two_stats, Vec::new()),
     ];
     for round in 0..=runs {
         for (count, f, rates) in variants.iter_mut() {
@@ -134,8 +188,8 @@ fn main() {
             }
         }
     }
-    let [floor, one, with_stats, two, two_stats] =
-        [0, 1, 2, 3, 4].map(|i| median(std::mem::take(&mut variants[i].2)));
+    let [floor, one, with_stats, two, two_stats, old_stats, old_two_stats] =
+        [0, 1, 2, 3, 4, 5, 6].map(|i| median(std::mem::take(&mut variants[i].2)));
 
     let mbs = |rps: f64| rps * mb / n as f64;
     println!(
@@ -150,5 +204,7 @@ fn main() {
     row("logveil access_log (1 thread) vs floor", one, one / floor);
     row("logveil access_log + stats vs no stats", with_stats, with_stats / one);
     row("logveil access_log, 2 threads vs 1", two, two / one);
-    row("logveil + stats (shared engine), 2 threads vs 1", two_stats, two_stats / with_stats);
+    row("logveil + stats (per-worker shards), 2 threads vs 1", two_stats, two_stats / with_stats);
+    row("baseline: + stats by output scan, vs no stats", old_stats, old_stats / one);
+    row("baseline: scan + shared engine, 2 threads vs 1", old_two_stats, old_two_stats / old_stats);
 }

@@ -3,11 +3,13 @@
 //!
 //! Routing is by source topic. Each worker thread owns a [`Scratch`]
 //! (buffers, user-agent cache); pipelines are shared and immutable.
-//! Statistics engines are shared per pipeline behind a mutex; each worker
-//! extracts a record's fields (most of the cost) outside the lock with the
-//! pipeline's [`StatsExtractor`] into its own [`Observation`], and takes the
-//! lock only for the aggregation (a few hash updates); windows are emitted
-//! on `tick`.
+//! Statistics are split per pipeline into one [`StatsCore`] (the clock and
+//! the output side) and one [`StatsShard`] per worker (its share of the open
+//! windows): a worker extracts a record's fields into its own
+//! [`Observation`] and feeds its own shard, whose lock no other thread takes
+//! except when windows close (`tick`, about once a second) or a commit
+//! asks for floors. The core then merges every shard's share of each closed
+//! window and applies the thresholds to the merged groups only.
 //!
 //! # Statistics modes
 //! - [`StatsMode::Direct`] (one instance, or each instance alone): windows are
@@ -35,11 +37,13 @@
 //! the producer's in-flight count the service checks.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use metrics::Counter;
 
-use crate::engine_metrics::{field_dropped_counter, publish_stats_counters, stats_lock_poisoned};
+use crate::engine_metrics::{
+    field_dropped_counter, publish_stats_counters, publish_stats_state, stats_lock_poisoned,
+};
 use crate::error::ErrorCode;
 use crate::pipeline::{PipelineSet, Scratch};
 use crate::processor::{
@@ -48,7 +52,8 @@ use crate::processor::{
 };
 pub use crate::stats::StatsMode;
 use crate::stats::{
-    write_rfc3339_secs, Observation, PartialRow, SourceId, StatsEngine, StatsExtractor, StatsRow,
+    open_groups, open_windows, write_rfc3339_secs, Observation, PartialRow, SourceId, StatsCore,
+    StatsEngine, StatsExtractor, StatsRow, StatsShard,
 };
 
 /// Prefix of the commit metadata written by the statistics.
@@ -56,12 +61,40 @@ const METADATA_SCHEMA: &str = "logveil.stats/1";
 
 /// Statistics state of one pipeline.
 struct PipelineStats {
-    /// Field extraction, run by workers outside the lock.
+    /// Field extraction, run by workers before they feed their shard.
     extractor: StatsExtractor,
-    /// Direct mode: observe and emit final rows. Merged mode: observe and emit partials.
-    local: Mutex<StatsEngine>,
+    /// Direct mode: closes windows and emits final rows. Merged mode: emits partials.
+    local: Mutex<StatsCore>,
+    /// One shard per worker (registered by `new_worker`), in registration
+    /// order; locked by its worker per record and by the core with all
+    /// others when windows close. Lock order: `local`, this list, shards.
+    shards: Mutex<Vec<Arc<Mutex<StatsShard>>>>,
     /// Merged mode only: merges partials and emits final rows.
     merge: Option<Mutex<StatsEngine>>,
+}
+
+impl PipelineStats {
+    /// Runs `f` on the core and every shard, all locked (see the lock order).
+    fn with_all<R>(
+        &self,
+        pipeline: &str,
+        f: impl FnOnce(&mut StatsCore, &mut [&mut StatsShard]) -> R,
+    ) -> R {
+        let mut core = lock_stats(&self.local, pipeline, false);
+        let list = self.shards.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guards: Vec<MutexGuard<'_, StatsShard>> =
+            list.iter().map(|s| lock_stats(s, pipeline, false)).collect();
+        let mut shards: Vec<&mut StatsShard> = guards.iter_mut().map(|g| &mut **g).collect();
+        f(&mut core, &mut shards)
+    }
+
+    /// A new shard for one more worker, registered with the core.
+    fn register_shard(&self, pipeline: &str) -> Arc<Mutex<StatsShard>> {
+        let core = lock_stats(&self.local, pipeline, false);
+        let shard = Arc::new(Mutex::new(core.new_shard()));
+        self.shards.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&shard));
+        shard
+    }
 }
 
 /// Interned `(topic, partition)` names of sources.
@@ -97,6 +130,8 @@ pub struct Anonymizer {
 pub struct AnonWorker {
     scratch: Scratch,
     observation: Observation,
+    /// This worker's statistics shard of each pipeline (`None`: no stats).
+    shards: Vec<Option<Arc<Mutex<StatsShard>>>>,
     rows: Vec<StatsRow>,
     partials: Vec<PartialRow>,
     /// The last source looked up (records of a partition come in runs).
@@ -137,10 +172,11 @@ impl Anonymizer {
             .iter()
             .map(|p| {
                 (!p.stats.is_empty()).then(|| {
-                    let local = StatsEngine::new(p.stats.clone());
+                    let local = StatsCore::new(p.stats.clone());
                     PipelineStats {
                         extractor: local.extractor(),
                         local: Mutex::new(local),
+                        shards: Mutex::default(),
                         merge: merge_delay.map(|delay| {
                             let mut e = StatsEngine::new(p.stats.clone());
                             e.set_merge_delay(delay);
@@ -199,9 +235,9 @@ impl Anonymizer {
         }
     }
 
-    /// The engines a partition feeds: its pipeline's local engine, or every
-    /// merge engine for the partials topic. `(pipeline name, engine, merging)`.
-    fn engines_of(&self, topic: &str) -> Vec<(&str, &Mutex<StatsEngine>, bool)> {
+    /// The statistics a partition feeds: its pipeline's local side, or
+    /// every merge engine for the partials topic.
+    fn engines_of(&self, topic: &str) -> Vec<Engine<'_>> {
         if Some(topic) == self.partials_topic() {
             return self
                 .set
@@ -209,15 +245,14 @@ impl Anonymizer {
                 .iter()
                 .zip(&self.stats)
                 .filter_map(|(p, s)| {
-                    s.as_ref().and_then(|s| s.merge.as_ref()).map(|m| (p.name.as_str(), m, true))
+                    s.as_ref().and_then(|s| s.merge.as_ref()).map(|m| Engine::Merge(&p.name, m))
                 })
                 .collect();
         }
         match self.set.for_topic(topic) {
-            Some((i, p)) => self.stats[i]
-                .as_ref()
-                .map(|s| vec![(p.name.as_str(), &s.local, false)])
-                .unwrap_or_default(),
+            Some((i, p)) => {
+                self.stats[i].as_ref().map(|s| vec![Engine::Local(&p.name, s)]).unwrap_or_default()
+            }
             None => Vec::new(),
         }
     }
@@ -247,17 +282,19 @@ impl Anonymizer {
             let Some(stats) = stats else { continue };
             // Outputs leave while the engine's lock is held: a closed window
             // is in the engine's floor until its rows are in the producer.
-            {
-                let mut e = lock_stats(&stats.local, &p.name, false);
+            stats.with_all(&p.name, |core, shards| {
+                let (rows, partials) = (&mut worker.rows, &mut worker.partials);
                 match (self.partials_topic(), finish) {
-                    (None, false) => e.poll(now_ms, &mut worker.rows),
-                    (None, true) => e.finish(&mut worker.rows),
-                    (Some(_), false) => e.poll_partials(now_ms, &mut worker.partials),
-                    (Some(_), true) => e.finish_partials(&mut worker.partials),
+                    (None, false) => core.poll(shards, now_ms, rows),
+                    (None, true) => core.finish(shards, rows),
+                    (Some(_), false) => core.poll_partials(shards, now_ms, partials),
+                    (Some(_), true) => core.finish_partials(shards, partials),
                 }
-                publish_stats_counters(&p.name, &e.counters());
+                let shards: Vec<&StatsShard> = shards.iter().map(|s| &**s).collect();
+                publish_stats_counters(&p.name, &core.counters(&shards));
+                publish_stats_state(&p.name, open_windows(&shards), open_groups(&shards));
                 self.send_rows(worker, &p.name, sink);
-            }
+            });
             if let Some(merge) = &stats.merge {
                 {
                     let mut e = lock_stats(merge, &p.name, true);
@@ -326,18 +363,21 @@ impl Anonymizer {
     }
 }
 
-/// Locks a pipeline's statistics engine. A poisoned lock (a thread panicked
+/// What a partition's statistics are: a pipeline's local side (core and
+/// shards) or a merge engine for the partials topic.
+enum Engine<'a> {
+    Local(&'a str, &'a PipelineStats),
+    Merge(&'a str, &'a Mutex<StatsEngine>),
+}
+
+/// Locks a pipeline's statistics engine (or core, or shard). A poisoned lock (a thread panicked
 /// while holding it) is recovered, not skipped, so one panic cannot silently
 /// stop a pipeline's statistics: the state is taken back with
 /// [`PoisonError::into_inner`], the poison is cleared, and the event is logged
 /// as an error and counted (`logveil_stats_lock_poisoned_total`). The engine
 /// mutates its state one record at a time, so what a panic can leave behind
 /// is at most that one record's update of one window.
-fn lock_stats<'a>(
-    engine: &'a Mutex<StatsEngine>,
-    pipeline: &str,
-    merging: bool,
-) -> MutexGuard<'a, StatsEngine> {
+fn lock_stats<'a, T>(engine: &'a Mutex<T>, pipeline: &str, merging: bool) -> MutexGuard<'a, T> {
     engine.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
         if merging {
             stats_lock_poisoned(&format!("{pipeline}:merge"));
@@ -369,9 +409,17 @@ impl RecordProcessor for Anonymizer {
     type Worker = AnonWorker;
 
     fn new_worker(&self) -> AnonWorker {
+        let shards = self
+            .set
+            .pipelines()
+            .iter()
+            .zip(&self.stats)
+            .map(|(p, s)| s.as_ref().map(|s| s.register_shard(&p.name)))
+            .collect();
         AnonWorker {
             scratch: Scratch::default(),
             observation: Observation::default(),
+            shards,
             rows: Vec::new(),
             partials: Vec::new(),
             last_source: None,
@@ -435,13 +483,21 @@ impl RecordProcessor for Anonymizer {
             self.field_dropped[i][ri].increment(1);
         }
         if let Some(stats) = &self.stats[i] {
-            stats.extractor.extract(&worker.scratch.out, &mut worker.observation);
             let source = self.source_id(worker, record.topic, record.partition);
-            lock_stats(&stats.local, &p.name, false).observe_from(
-                &worker.observation,
-                source,
-                Some(record.offset),
-            );
+            let (out, located) = (&worker.scratch.out, &worker.scratch.stats_located);
+            if p.stats_capture {
+                stats.extractor.extract_located(out, located, &mut worker.observation);
+            } else {
+                stats.extractor.extract(out, &mut worker.observation);
+            }
+            if let Some(shard) = &worker.shards[i] {
+                // This worker's own shard: uncontended except while windows close.
+                lock_stats(shard, &p.name, false).observe_from(
+                    &worker.observation,
+                    source,
+                    Some(record.offset),
+                );
+            }
         }
         let scratch = &mut worker.scratch;
         let has_key = p.transform_key(record.key, scratch);
@@ -468,11 +524,21 @@ impl RecordProcessor for Anonymizer {
     fn assigned(&self, partitions: &[(&str, i32, &str)], now_ms: i64) {
         for &(topic, partition, metadata) in partitions {
             let source = self.intern(topic, partition);
-            for (pipeline, engine, merging) in self.engines_of(topic) {
-                let mut e = lock_stats(engine, pipeline, merging);
-                e.assign_source(source, now_ms);
-                for (stat, until) in parse_metadata(metadata, pipeline) {
-                    e.restore_closed(stat, until);
+            for engine in self.engines_of(topic) {
+                match engine {
+                    Engine::Local(pipeline, stats) => stats.with_all(pipeline, |core, shards| {
+                        core.assign_source(shards, source, now_ms);
+                        for (stat, until) in parse_metadata(metadata, pipeline) {
+                            core.restore_closed(shards, stat, until);
+                        }
+                    }),
+                    Engine::Merge(pipeline, m) => {
+                        let mut e = lock_stats(m, pipeline, true);
+                        e.assign_source(source, now_ms);
+                        for (stat, until) in parse_metadata(metadata, pipeline) {
+                            e.restore_closed(stat, until);
+                        }
+                    }
                 }
             }
         }
@@ -481,13 +547,18 @@ impl RecordProcessor for Anonymizer {
     fn revoked(&self, partitions: &[(&str, i32)]) {
         for &(topic, partition) in partitions {
             let source = self.intern(topic, partition);
-            for (pipeline, engine, merging) in self.engines_of(topic) {
-                let mut e = lock_stats(engine, pipeline, merging);
-                e.revoke_source(source);
-                if merging {
-                    // The partition's new owner reads its partials again from
-                    // the committed floor and rebuilds these windows whole.
-                    e.drop_windows_of(source);
+            for engine in self.engines_of(topic) {
+                match engine {
+                    Engine::Local(pipeline, stats) => stats.with_all(pipeline, |core, shards| {
+                        core.revoke_source(shards, source);
+                    }),
+                    Engine::Merge(pipeline, m) => {
+                        let mut e = lock_stats(m, pipeline, true);
+                        e.revoke_source(source);
+                        // The partition's new owner reads its partials again from
+                        // the committed floor and rebuilds these windows whole.
+                        e.drop_windows_of(source);
+                    }
                 }
             }
         }
@@ -506,18 +577,36 @@ impl RecordProcessor for Anonymizer {
             }
             let source = self.intern(topic, partition);
             let mut state = CommitState { floor: None, metadata: METADATA_SCHEMA.to_owned() };
-            for (pipeline, engine, merging) in engines {
-                let id = engine as *const Mutex<StatsEngine> as usize;
+            for engine in engines {
+                let (id, merging) = match engine {
+                    Engine::Local(_, s) => (s as *const PipelineStats as usize, false),
+                    Engine::Merge(_, m) => (m as *const Mutex<StatsEngine> as usize, true),
+                };
                 let (floors, meta) = match snapshots.entry(id) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
-                        let e = lock_stats(engine, pipeline, merging);
-                        let mut meta = String::new();
-                        for (stat, until) in e.closed_until() {
-                            use std::fmt::Write as _;
-                            let _ = write!(meta, ";{pipeline}/{stat}={until}");
-                        }
-                        v.insert((e.commit_floors(), meta))
+                        let fragment = |pipeline: &str, closed: Vec<(&str, i64)>| {
+                            let mut meta = String::new();
+                            for (stat, until) in closed {
+                                use std::fmt::Write as _;
+                                let _ = write!(meta, ";{pipeline}/{stat}={until}");
+                            }
+                            meta
+                        };
+                        v.insert(match engine {
+                            Engine::Local(pipeline, stats) => {
+                                stats.with_all(pipeline, |core, shards| {
+                                    let shards: Vec<&StatsShard> =
+                                        shards.iter().map(|s| &**s).collect();
+                                    let meta = fragment(pipeline, core.closed_until());
+                                    (core.commit_floors(&shards), meta)
+                                })
+                            }
+                            Engine::Merge(pipeline, m) => {
+                                let e = lock_stats(m, pipeline, true);
+                                (e.commit_floors(), fragment(pipeline, e.closed_until()))
+                            }
+                        })
                     }
                 };
                 // A sender in merged mode keeps a revoked partition's records

@@ -31,15 +31,25 @@ pub const STATS_REPLAYED_RECORDS_TOTAL: &str = "logveil_stats_replayed_records_t
 /// Statistics: a statistics engine's lock was found poisoned (a thread
 /// panicked while holding it) and its state was recovered. Labels: `pipeline`.
 pub const STATS_LOCK_POISONED_TOTAL: &str = "logveil_stats_lock_poisoned_total";
+/// Statistics: windows emitted before the watermark passed them because
+/// more than `max_open_windows` were open. Labels: `pipeline`.
+pub const STATS_WINDOWS_CLOSED_EARLY_TOTAL: &str = "logveil_stats_windows_closed_early_total";
+/// Statistics: window states held in memory (a window fed by several
+/// workers counts once per worker), after the last close. Labels: `pipeline`.
+pub const STATS_OPEN_WINDOWS: &str = "logveil_stats_open_windows";
+/// Statistics: groups held in open windows (per worker share), after the
+/// last close. Labels: `pipeline`.
+pub const STATS_OPEN_GROUPS: &str = "logveil_stats_open_groups";
 
 /// The per-pipeline statistics counters, in the order the service creates them at 0.
-pub const STATS_COUNTERS: [&str; 6] = [
+pub const STATS_COUNTERS: [&str; 7] = [
     STATS_LATE_RECORDS_TOTAL,
     STATS_INVALID_TIME_TOTAL,
     STATS_SUPPRESSED_GROUPS_TOTAL,
     STATS_OVERFLOW_RECORDS_TOTAL,
     STATS_REPLAYED_RECORDS_TOTAL,
     STATS_LOCK_POISONED_TOTAL,
+    STATS_WINDOWS_CLOSED_EARLY_TOTAL,
 ];
 
 /// The handle counting fields of `pipeline` dropped by a rule with `action`.
@@ -60,7 +70,14 @@ pub fn publish_stats_counters(pipeline: &str, c: &crate::stats::StatsCounters) {
     counter!(STATS_INVALID_TIME_TOTAL, "pipeline" => p.clone()).absolute(c.invalid_time);
     counter!(STATS_SUPPRESSED_GROUPS_TOTAL, "pipeline" => p.clone()).absolute(c.suppressed_groups);
     counter!(STATS_OVERFLOW_RECORDS_TOTAL, "pipeline" => p.clone()).absolute(c.overflow_records);
-    counter!(STATS_REPLAYED_RECORDS_TOTAL, "pipeline" => p).absolute(c.replayed_records);
+    counter!(STATS_REPLAYED_RECORDS_TOTAL, "pipeline" => p.clone()).absolute(c.replayed_records);
+    counter!(STATS_WINDOWS_CLOSED_EARLY_TOTAL, "pipeline" => p).absolute(c.windows_closed_early);
+}
+
+/// Publishes how much window state a pipeline's statistics hold (gauges).
+pub fn publish_stats_state(pipeline: &str, windows: usize, groups: usize) {
+    gauge!(STATS_OPEN_WINDOWS, "pipeline" => pipeline.to_owned()).set(windows as f64);
+    gauge!(STATS_OPEN_GROUPS, "pipeline" => pipeline.to_owned()).set(groups as f64);
 }
 
 /// A statistics engine's lock was poisoned and its state recovered: a loud

@@ -104,6 +104,9 @@ pub struct Pipeline {
     pub stats: Vec<CompiledStat>,
     /// Statistics as written (for `explain`).
     pub stats_specs: Vec<crate::stats::StatSpec>,
+    /// The walk locates every field the statistics read
+    /// (`Scratch::stats_located`), so they need not scan the output.
+    pub stats_capture: bool,
     /// Embedded test cases.
     pub tests: Vec<TestCase>,
     /// File it was loaded from.
@@ -265,6 +268,8 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         stats.push(s.compile().map_err(|e| err(format!("stats[{i}]"), e.to_string()))?);
     }
 
+    let stats_capture = crate::stats::mark_captures(&stats, &mut root);
+
     for (i, t) in spec.tests.iter().enumerate() {
         if t.expect.is_some() == t.expect_error.is_some() {
             return Err(err(
@@ -290,6 +295,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         rules,
         stats,
         stats_specs: spec.stats,
+        stats_capture,
         tests: spec.tests,
         file: file.to_path_buf(),
         key_id,

@@ -46,6 +46,9 @@ pub struct Scratch {
     /// Rule indices whose field was dropped because the value could not be
     /// transformed (cleared per record).
     pub failed_rules: Vec<usize>,
+    /// Statistics capture: `(trie node, value start in out)` of each written
+    /// field a statistic reads (see `crate::stats::mark_captures`).
+    pub stats_located: Vec<(u32, u32)>,
     tmp: String,
     /// Unescaped keys and strings (only those with escapes).
     text: String,
@@ -61,6 +64,7 @@ impl Default for Scratch {
             out: Vec::with_capacity(1024),
             key_out: Vec::with_capacity(64),
             failed_rules: Vec::new(),
+            stats_located: Vec::with_capacity(16),
             tmp: String::with_capacity(256),
             text: String::with_capacity(256),
             stack: Vec::with_capacity(16),
@@ -88,6 +92,7 @@ impl Pipeline {
     pub fn process(&self, input: &[u8], scratch: &mut Scratch) -> Result<(), RecordError> {
         scratch.out.clear();
         scratch.failed_rules.clear();
+        scratch.stats_located.clear();
         if input.len() > self.max_record_bytes {
             return Err(RecordError::new(
                 ErrorCode::TooLarge,
@@ -126,6 +131,7 @@ impl Pipeline {
             tmp: &mut scratch.tmp,
             ua: &mut scratch.ua,
             failed: &mut scratch.failed_rules,
+            located: &mut scratch.stats_located,
             stack: &mut scratch.stack,
             err: None,
             now_ms: None,
@@ -194,6 +200,7 @@ struct Ctx<'s, 'p> {
     tmp: &'s mut String,
     ua: &'s mut UserAgentCache,
     failed: &'s mut Vec<usize>,
+    located: &'s mut Vec<(u32, u32)>,
     stack: &'s mut Vec<u8>,
     err: Option<RecordError>,
     now_ms: Option<i64>,
@@ -217,6 +224,15 @@ impl Ctx<'_, '_> {
         match e {
             Skip::Syntax(e) => e.into(),
             Skip::TooDeep => self.too_deep(),
+        }
+    }
+
+    /// Statistics capture: notes where the value of `child` starts in the
+    /// output when a statistic reads it.
+    #[inline]
+    fn locate_for_stats(&mut self, child: &Child, value_start: usize) {
+        if let (Some(node), Ok(start)) = (child.stats_node, u32::try_from(value_start)) {
+            self.located.push((node, start));
         }
     }
 
@@ -358,6 +374,7 @@ fn walk_object(
                     let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
+                    ctx.locate_for_stats(child, ctx.out.len());
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
                 }
                 Action::KeepSubtree(_) => {
@@ -374,16 +391,20 @@ fn walk_object(
                     strict.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
+                    ctx.locate_for_stats(child, ctx.out.len());
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
                 }
                 _ => {
                     let mark = ctx.out.len();
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
+                    let value_start = ctx.out.len();
                     let outcome = walk_action(ctx, cur, *ri, child, depth + 1, text)?;
                     if outcome == Outcome::Dropped {
                         ctx.out.truncate(mark);
                         ctx.failed.push(*ri);
+                    } else {
+                        ctx.locate_for_stats(child, value_start);
                     }
                 }
             },

@@ -67,7 +67,7 @@ pub const INPUT_TOPIC_MISSING: &str = "logveil_input_topic_missing";
 /// Every family with its help text, described once so `/metrics` carries
 /// `# HELP` and `# TYPE` for each.
 fn describe_all() {
-    let counters: [(&'static str, &'static str); 17] = [
+    let counters: [(&'static str, &'static str); 18] = [
         (RECORDS_IN_TOTAL, "Source records taken, by pipeline."),
         (RECORDS_OUT_TOTAL, "Anonymized records produced, by pipeline."),
         (STATS_RECORDS_OUT_TOTAL, "Statistics rows and partials produced, by pipeline."),
@@ -87,6 +87,10 @@ fn describe_all() {
         (STATS_OVERFLOW_RECORDS_TOTAL, "Statistics: records folded into the overflow of a full window."),
         (STATS_REPLAYED_RECORDS_TOTAL, "Statistics: records read again after a restart or re-assignment, skipped."),
         (STATS_LOCK_POISONED_TOTAL, "Statistics: poisoned statistics locks recovered (a thread panicked holding one)."),
+        (
+            crate::engine_metrics::STATS_WINDOWS_CLOSED_EARLY_TOTAL,
+            "Statistics: windows emitted early because more than max_open_windows were open.",
+        ),
         (RECORDS_REPEATED_OFFSET_TOTAL, "Records skipped because their offset repeated within one assignment."),
     ];
     for (name, help) in counters {
@@ -96,6 +100,14 @@ fn describe_all() {
     describe_gauge!(CONSUMER_LAG, "Records behind the partition's high watermark.");
     describe_gauge!(PRODUCER_QUEUE_DEPTH, "Messages waiting in the producer.");
     describe_gauge!(KEY_INFO, "Key id in use per key ring (always 1).");
+    describe_gauge!(
+        crate::engine_metrics::STATS_OPEN_WINDOWS,
+        "Statistics: window states held (once per worker that fed the window)."
+    );
+    describe_gauge!(
+        crate::engine_metrics::STATS_OPEN_GROUPS,
+        "Statistics: groups held in open windows (once per worker that fed the group)."
+    );
     describe_gauge!(READY, "1 when /readyz answers 200.");
     describe_gauge!(INPUT_TOPIC_MISSING, "1 while a configured input topic does not exist.");
 }

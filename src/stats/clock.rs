@@ -38,9 +38,14 @@ pub(crate) struct SourceState {
 }
 
 impl SourceState {
-    pub(crate) fn touch(&mut self) {
-        self.assigned = true;
-        self.activity += 1;
+    /// Takes the source's record count summed over all shards; a source
+    /// that delivered records since the last count is assigned (records of
+    /// a source nobody assigned are read as if it were).
+    pub(crate) fn absorb_activity(&mut self, total: u64) {
+        if total != self.activity {
+            self.activity = total;
+            self.assigned = true;
+        }
     }
 
     /// Records a tick at wall time `now`.
@@ -119,13 +124,13 @@ mod tests {
     #[test]
     fn activity_is_seen_at_the_next_tick() {
         let mut s = SourceState::default();
-        s.touch();
+        s.absorb_activity(1);
         s.tick(10);
         assert!(s.is_active(69, 60));
         assert!(!s.is_active(70, 60));
         s.tick(80);
         assert!(!s.is_active(80, 60), "no record since the tick at 10");
-        s.touch();
+        s.absorb_activity(2);
         s.tick(90);
         assert!(s.is_active(90, 60));
     }

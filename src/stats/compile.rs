@@ -14,6 +14,8 @@ use super::StatsError;
 const MAX_WINDOW_MS: i64 = 31 * 86_400_000;
 /// `allowed_lateness` may be at most this many windows.
 const MAX_LATENESS_WINDOWS: i64 = 100;
+/// Upper bound for `max_open_windows`.
+const MAX_OPEN_WINDOWS_LIMIT: i64 = 1_000;
 /// Upper bound for `max_groups`.
 const MAX_GROUPS_LIMIT: i64 = 1_000_000;
 /// Upper bound for the number of `group_by` dimensions.
@@ -65,6 +67,8 @@ pub struct CompiledStat {
     pub(crate) dims: Vec<(String, Source)>,
     pub(crate) measures: Vec<CompiledMeasure>,
     pub(crate) max_groups: usize,
+    /// See `StatSpec::max_open_windows`.
+    pub(crate) max_open_windows: usize,
     pub(crate) min_count: u64,
     pub(crate) min_distinct: u64,
     pub(crate) suppression: Suppression,
@@ -146,6 +150,9 @@ impl StatSpec {
             .ok_or_else(|| err("time_field", "must be a dotted path without empty segments"))?;
         if !(1..=MAX_GROUPS_LIMIT).contains(&self.max_groups) {
             return Err(err("max_groups", "must be between 1 and 1000000"));
+        }
+        if !(1..=MAX_OPEN_WINDOWS_LIMIT).contains(&self.max_open_windows) {
+            return Err(err("max_open_windows", "must be between 1 and 1000"));
         }
         let min_count =
             u64::try_from(self.min_count).map_err(|_| err("min_count", "must be >= 0"))?;
@@ -265,6 +272,7 @@ impl StatSpec {
             dims,
             measures,
             max_groups: self.max_groups as usize,
+            max_open_windows: self.max_open_windows as usize,
             min_count,
             min_distinct,
             suppression: self.suppression,
@@ -295,6 +303,7 @@ mod tests {
     fn example_compiles() {
         let c = compile_all(&parse(EXAMPLE)).unwrap().remove(0);
         assert_eq!((c.window_ms, c.lateness_ms, c.max_groups), (60_000, 30_000, 10_000));
+        assert_eq!(c.max_open_windows, 64);
         assert_eq!((c.min_count, c.min_distinct, c.epsilon), (5, 3, None));
         assert_eq!(c.dims[0].1, Source::Derived(DeriveKind::PathTemplate, vec!["path".into()]));
         assert_eq!(c.dims[2].1, Source::Path(vec!["user_agent".into(), "browser".into()]));
@@ -329,6 +338,8 @@ mod tests {
             (Box::new(|s| s.min_count = -1), "stats[requests_per_minute].min_count: "),
             (Box::new(|s| s.min_distinct = -3), "].min_distinct: "),
             (Box::new(|s| s.max_groups = 0), "].max_groups: "),
+            (Box::new(|s| s.max_open_windows = 0), "].max_open_windows: "),
+            (Box::new(|s| s.max_open_windows = 1001), "].max_open_windows: "),
             (Box::new(|s| s.epsilon = Some(0.0)), "].epsilon: "),
             (Box::new(|s| s.epsilon = Some(f64::NAN)), "].epsilon: "),
             (Box::new(|s| s.name = "a|b".into()), "stats[a|b].name: "),

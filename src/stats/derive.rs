@@ -14,19 +14,56 @@
 //! - `status_class`: an HTTP status 100..=599, as a number or 3-digit text,
 //!   becomes `"1xx"` ..= `"5xx"`; anything else is missing (JSON null).
 
+use std::collections::HashMap;
+
 use super::extract::{Record, Val};
 use super::spec::DeriveKind;
 
 use crate::classify::{cut_segment, segment_kind, IdKind};
 
+/// Templates of recently seen paths, per worker: a path's template is a
+/// function of the path before its query string, and an access log has few
+/// distinct paths, so the classifier runs once per path instead of once per
+/// record. Holds anonymized output values only (the statistics read nothing
+/// else); bounded, emptied when full.
+#[derive(Debug, Default)]
+pub(crate) struct PathTemplates {
+    known: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
+}
+
+/// Paths whose template a [`PathTemplates`] keeps.
+const PATH_TEMPLATES_KEPT: usize = 4096;
+
+impl PathTemplates {
+    /// Writes the template of `path` into `out`, as [`path_template`] does.
+    fn write(&mut self, path: &str, out: &mut String) {
+        let key = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
+        if let Some(t) = self.known.get(key) {
+            out.push_str(t);
+            return;
+        }
+        path_template(key, out);
+        if self.known.len() >= PATH_TEMPLATES_KEPT {
+            self.known.clear();
+        }
+        self.known.insert(key.into(), out.as_str().into());
+    }
+}
+
 /// Computes `kind` from `v` into `out` (cleared first); `false` when the input
 /// has the wrong type or shape, i.e. the derived value is missing.
-pub(crate) fn derive(kind: DeriveKind, rec: &Record, v: Val, out: &mut String) -> bool {
+pub(crate) fn derive(
+    kind: DeriveKind,
+    rec: &Record,
+    v: Val,
+    templates: &mut PathTemplates,
+    out: &mut String,
+) -> bool {
     out.clear();
     match kind {
         DeriveKind::PathTemplate => match v {
             Val::Str(..) => {
-                path_template(rec.text(v), out);
+                templates.write(rec.text(v), out);
                 true
             }
             _ => false,
@@ -51,7 +88,7 @@ pub(crate) fn derive(kind: DeriveKind, rec: &Record, v: Val, out: &mut String) -
 
 /// Writes the template of a URL path into `out`.
 pub(crate) fn path_template(path: &str, out: &mut String) {
-    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
     for (i, raw) in path[..end].split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -175,14 +212,16 @@ mod tests {
             (Val::Null, None),
             (Val::Missing, None),
         ] {
-            let ok = derive(DeriveKind::StatusClass, &rec, v, &mut out);
+            let ok =
+                derive(DeriveKind::StatusClass, &rec, v, &mut PathTemplates::default(), &mut out);
             assert_eq!(ok.then_some(out.as_str()), expected, "{v:?}");
         }
         for (text, expected) in
             [("503", Some("5xx")), ("50", None), ("5033", None), ("x03", None), ("099", None)]
         {
             let v = rec.push_str(text);
-            let ok = derive(DeriveKind::StatusClass, &rec, v, &mut out);
+            let ok =
+                derive(DeriveKind::StatusClass, &rec, v, &mut PathTemplates::default(), &mut out);
             assert_eq!(ok.then_some(out.as_str()), expected, "{text}");
         }
     }
@@ -191,10 +230,31 @@ mod tests {
     fn path_template_needs_a_string() {
         let mut rec = Record::default();
         let mut out = String::from("stale");
-        assert!(!derive(DeriveKind::PathTemplate, &rec, Val::UInt(1), &mut out));
+        let t = &mut PathTemplates::default();
+        assert!(!derive(DeriveKind::PathTemplate, &rec, Val::UInt(1), t, &mut out));
         assert!(out.is_empty());
         let v = rec.push_str("/u/12?x");
-        assert!(derive(DeriveKind::PathTemplate, &rec, v, &mut out));
+        assert!(derive(DeriveKind::PathTemplate, &rec, v, t, &mut out));
         assert_eq!(out, "/u/{id}");
+    }
+
+    #[test]
+    fn remembered_templates_equal_computed_ones() {
+        let t = &mut PathTemplates::default();
+        let paths =
+            ["/u/12?x", "/u/12#f", "/u/12", "/a%3Fb/7?q", "/u/alice%40example.com;s=1", "/u/12"];
+        for round in 0..2 {
+            for p in paths.iter().chain(&["/x/1/y/2"; 1]) {
+                let (mut cached, mut direct) = (String::new(), String::new());
+                t.write(p, &mut cached);
+                path_template(p, &mut direct);
+                assert_eq!(cached, direct, "{p} (round {round})");
+            }
+        }
+        // Bounded: emptied when full.
+        for i in 0..PATH_TEMPLATES_KEPT + 10 {
+            t.write(&format!("/p{i}/1"), &mut String::new());
+        }
+        assert!(t.known.len() <= PATH_TEMPLATES_KEPT);
     }
 }

@@ -189,6 +189,39 @@ impl PathTrie {
         }
     }
 
+    /// The trie's child nodes of `node`, by key.
+    pub(crate) fn children(&self, node: usize) -> &[(Box<str>, usize)] {
+        &self.nodes[node].children
+    }
+
+    /// The slot of `node`, if a path ends there.
+    pub(crate) fn slot_of(&self, node: usize) -> Option<usize> {
+        self.nodes[node].slot
+    }
+
+    /// Captures the registered paths from values the record walk located
+    /// in `json` (see `super::capture`): each `(node, start)` is the trie
+    /// node of a field and where its value starts; paths below the node
+    /// are read from that value as [`PathTrie::extract`] would read them.
+    ///
+    /// # Errors
+    /// [`NotAnObject`] when a located value is not valid JSON (the walk
+    /// wrote it, so this means a capture that does not match the output).
+    pub(crate) fn extract_located(
+        &self,
+        json: &[u8],
+        located: &[(u32, u32)],
+        rec: &mut Record,
+    ) -> Result<(), NotAnObject> {
+        rec.reset(self.slots);
+        for &(node, start) in located {
+            let value = json.get(start as usize..).ok_or(NotAnObject)?;
+            let mut cur = Cursor::new(value);
+            self.value(&mut cur, node as usize, rec).map_err(|Bad| NotAnObject)?;
+        }
+        Ok(())
+    }
+
     /// The members of an object (its `{` consumed) at trie node `node`.
     /// Values at registered paths are decoded strictly, everything else is
     /// skipped leniently, as serde_json did when this used its visitors.

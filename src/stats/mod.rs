@@ -16,7 +16,9 @@
 //! - `window`: per-window aggregation state; `render`: thresholds, `__other__`
 //!   folding and final rows.
 //! - `partial`: the wire format of mergeable partial aggregates.
-//! - `extract`: one-pass extraction of the needed paths from the record JSON.
+//! - `extract`: one-pass extraction of the needed paths from the record JSON;
+//!   `capture`: the same paths located by the record walk instead.
+//! - `shard`: [`StatsShard`], one worker's share of the open windows.
 //! - `derive`: derived dimensions (`path_template`, `status_class`).
 //! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles;
 //!   `noise`: two-sided geometric count noise.
@@ -102,15 +104,27 @@
 //! partial for a window the owner already emitted is counted as late records,
 //! so `allowed_lateness` should cover the skew between instances.
 //!
+//! # Workers
+//! With several worker threads, each feeds its own [`StatsShard`] (its share
+//! of the open windows) and a [`StatsCore`] moves the clock and closes
+//! windows over all shards, merging each window's shares before any
+//! threshold is applied (see `shard`). [`StatsEngine`] is a core with one
+//! shard.
+//!
 //! # Memory
-//! Per stat: open windows lie within `[watermark - allowed_lateness - window,
-//! watermark + 1000 windows]`; each holds at most `max_groups` groups (further
-//! groups fold into one overflow aggregate). A group holds its key (<= 256
-//! bytes per dimension), a count, 16 bytes per sum, per distinct measure an
-//! exact hash set of up to 2^p/16 8-byte entries or else 2^p register bytes,
-//! and per quantiles measure up to 4096 8-byte buckets per sign (typically a
-//! few hundred).
+//! Per stat: at most `max_open_windows` windows stay open after a poll (the
+//! oldest beyond it are emitted early, counted as `windows_closed_early`,
+//! and their later records are late), within
+//! `[watermark - allowed_lateness - window, watermark + 1000 windows]`;
+//! each holds at most `max_groups`
+//! groups per worker (further groups fold into one overflow aggregate). A
+//! group holds its key (<= 256 bytes per dimension), a count, 16 bytes per
+//! sum, per distinct measure an exact hash set of up to 2^p/16 8-byte
+//! entries or else 2^p register bytes, and per quantiles measure up to 32
+//! 16-byte buckets as a list, beyond that up to 4096 8-byte buckets per sign
+//! (typically a few hundred).
 
+mod capture;
 mod clock;
 mod compile;
 mod derive;
@@ -121,6 +135,7 @@ mod mode;
 mod noise;
 mod partial;
 mod render;
+mod shard;
 mod sketch;
 pub mod spec;
 mod time;
@@ -133,9 +148,11 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
+pub use capture::mark_captures;
 pub use clock::{SourceId, IMPLICIT_SOURCE};
-pub use engine::{Observation, StatsEngine, StatsExtractor};
+pub use engine::{open_groups, open_windows, Observation, StatsCore, StatsEngine, StatsExtractor};
 pub use mode::{default_merge_delay_ms, default_partials_topic, StatsMode};
+pub use shard::StatsShard;
 pub use spec::{compile_all, CompiledStat, StatSpec};
 pub(crate) use time::write_rfc3339_secs;
 
@@ -225,8 +242,34 @@ pub struct StatsCounters {
     pub rows_emitted: u64,
     /// Windows emitted as final rows.
     pub windows_emitted: u64,
+    /// Windows emitted before the watermark passed them because more than
+    /// `max_open_windows` were open (their later records count as late).
+    pub windows_closed_early: u64,
     /// Partial rows emitted.
     pub partials_emitted: u64,
     /// Partial rows merged.
     pub partials_merged: u64,
+}
+
+impl StatsCounters {
+    /// Field-wise sum (the core's counters plus its shards').
+    pub(crate) fn plus(&self, o: &StatsCounters) -> StatsCounters {
+        StatsCounters {
+            records_observed: self.records_observed + o.records_observed,
+            replayed_records: self.replayed_records + o.replayed_records,
+            invalid_records: self.invalid_records + o.invalid_records,
+            invalid_time: self.invalid_time + o.invalid_time,
+            late_records: self.late_records + o.late_records,
+            suppressed_groups: self.suppressed_groups + o.suppressed_groups,
+            suppressed_records: self.suppressed_records + o.suppressed_records,
+            overflow_groups: self.overflow_groups + o.overflow_groups,
+            overflow_records: self.overflow_records + o.overflow_records,
+            other_rows_dropped: self.other_rows_dropped + o.other_rows_dropped,
+            rows_emitted: self.rows_emitted + o.rows_emitted,
+            windows_emitted: self.windows_emitted + o.windows_emitted,
+            windows_closed_early: self.windows_closed_early + o.windows_closed_early,
+            partials_emitted: self.partials_emitted + o.partials_emitted,
+            partials_merged: self.partials_merged + o.partials_merged,
+        }
+    }
 }

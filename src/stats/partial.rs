@@ -116,8 +116,7 @@ impl HllWire {
 
 /// A sketch store on the wire: its occupied range only (no growth slack).
 fn wire_store(s: &Store) -> (i32, Vec<u64>) {
-    let (offset, counts) = s.occupied();
-    (offset, counts.to_vec())
+    s.to_dense()
 }
 
 fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
@@ -170,7 +169,7 @@ pub(crate) fn decode_group(
                 if accuracy.to_bits() != d.accuracy().to_bits() {
                     return Err(mismatch);
                 }
-                let store = |(offset, counts)| Store { offset, counts };
+                let store = |(offset, counts)| Store::dense(offset, counts);
                 let got = DdSketch::from_parts(accuracy, zero, store(pos), store(neg))
                     .ok_or(StatsError::Partial("malformed quantile sketch"))?;
                 MeasureAgg::Quantiles(got)

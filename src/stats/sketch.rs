@@ -15,25 +15,87 @@
 const MIN_MAGNITUDE: f64 = 1e-9;
 /// Most buckets per store before the lowest ones collapse.
 pub(crate) const MAX_BUCKETS: usize = 4096;
+/// Distinct buckets a store keeps as a sorted list before it turns dense.
+const SPARSE_MAX: usize = 32;
 
-/// Dense bucket counts for one sign: `counts[i]` is bucket `offset + i`.
-/// Zero buckets at either end are growth slack; two stores are equal when
-/// their occupied ranges hold the same counts.
+/// Bucket counts for one sign. While few buckets are occupied (a group of a
+/// few dozen records) they are a sorted list of `(index, count)` (16 bytes
+/// each); beyond [`SPARSE_MAX`] of them, dense counts where `counts[i]` is
+/// bucket `offset + i` and zero buckets at either end are growth slack.
+/// A dense range of a few hundred buckets costs kilobytes per group, so the
+/// list is what keeps many small groups in many open windows cheap. Both
+/// forms answer alike; two stores are equal when they hold the same
+/// non-zero buckets.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
     pub(crate) offset: i32,
     pub(crate) counts: Vec<u64>,
+    /// Sorted by index, non-empty only while `counts` is empty.
+    sparse: Vec<(i32, u64)>,
 }
 
 impl PartialEq for Store {
     fn eq(&self, other: &Store) -> bool {
-        self.occupied() == other.occupied()
+        self.buckets().eq(other.buckets())
     }
 }
 
 impl Eq for Store {}
 
 impl Store {
+    /// A dense store (decoded from the wire).
+    pub(crate) fn dense(offset: i32, counts: Vec<u64>) -> Self {
+        Self { offset, counts, sparse: Vec::new() }
+    }
+
+    /// The non-zero buckets, in index order.
+    pub(crate) fn buckets(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        let dense = self.counts.iter().enumerate().filter(|(_, &c)| c > 0);
+        let dense = dense.map(move |(i, &c)| (self.offset + i as i32, c));
+        self.sparse.iter().copied().filter(|&(_, c)| c > 0).chain(dense)
+    }
+
+    /// The occupied range as dense counts (for the wire): first index and
+    /// counts up to the last occupied bucket; `(0, [])` when empty.
+    pub(crate) fn to_dense(&self) -> (i32, Vec<u64>) {
+        let Some((lo, _)) = self.buckets().next() else { return (0, Vec::new()) };
+        let mut counts = Vec::new();
+        for (i, c) in self.buckets() {
+            counts.resize((i - lo) as usize, 0);
+            counts.push(c);
+        }
+        (lo, counts)
+    }
+
+    /// Adds `n` to bucket `index`: in the sorted list while it is small and
+    /// spans fewer than [`MAX_BUCKETS`], else in the dense counts.
+    fn add(&mut self, index: i32, n: u64) {
+        if self.counts.is_empty() {
+            if n == 0 {
+                return;
+            }
+            match self.sparse.binary_search_by_key(&index, |e| e.0) {
+                Ok(at) => {
+                    self.sparse[at].1 = self.sparse[at].1.saturating_add(n);
+                    return;
+                }
+                Err(at) => {
+                    let lo = self.sparse.first().map_or(index, |e| e.0.min(index));
+                    let hi = self.sparse.last().map_or(index, |e| e.0.max(index));
+                    if self.sparse.len() < SPARSE_MAX
+                        && i64::from(hi) - i64::from(lo) < MAX_BUCKETS as i64
+                    {
+                        self.sparse.insert(at, (index, n));
+                        return;
+                    }
+                    for (i, c) in std::mem::take(&mut self.sparse) {
+                        self.add_dense(i, c);
+                    }
+                }
+            }
+        }
+        self.add_dense(index, n);
+    }
     /// The first occupied bucket's index and the counts from it to the last
     /// occupied one (slack trimmed); `(0, [])` when nothing is counted.
     pub(crate) fn occupied(&self) -> (i32, &[u64]) {
@@ -43,14 +105,14 @@ impl Store {
         }
     }
 
-    /// Adds `n` to bucket `index`, growing (or collapsing) the range as needed.
+    /// Adds `n` to a dense bucket `index`, growing (or collapsing) the range as needed.
     ///
     /// Growth leaves zero buckets as slack in the direction it grew (at least
     /// doubling, up to [`MAX_BUCKETS`]), so a stream of new extremes costs
     /// amortized O(1) instead of a reallocation each. Zero buckets at the
     /// ends change no answer; collapsing looks only at the occupied range,
     /// so it happens exactly when it would without slack.
-    fn add(&mut self, index: i32, n: u64) {
+    fn add_dense(&mut self, index: i32, n: u64) {
         if self.counts.is_empty() {
             self.offset = index;
             self.counts.push(n);
@@ -95,23 +157,16 @@ impl Store {
         self.counts[at as usize] = self.counts[at as usize].saturating_add(n);
     }
 
+    /// Adds every bucket of `other` (in index order, so the collapse of the
+    /// lowest buckets ends as if all values had been added here).
     fn merge(&mut self, other: &Store) {
-        let (offset, counts) = other.occupied();
-        if counts.is_empty() {
-            return;
-        }
-        // Cover the union range first, so the adds below do not reallocate.
-        self.add(offset + counts.len() as i32 - 1, 0);
-        self.add(offset, 0);
-        for (i, &c) in counts.iter().enumerate() {
-            if c > 0 {
-                self.add(offset + i as i32, c);
-            }
+        for (i, c) in other.buckets() {
+            self.add(i, c);
         }
     }
 
     fn total(&self) -> u64 {
-        self.counts.iter().fold(0, |a, &c| a.saturating_add(c))
+        self.buckets().fold(0, |a, (_, c)| a.saturating_add(c))
     }
 }
 
@@ -215,25 +270,24 @@ impl DdSketch {
         }
         let rank = (q.clamp(0.0, 1.0) * (n - 1) as f64).floor() as u64;
         let mut seen = 0_u64;
-        for (i, &c) in self.negative.counts.iter().enumerate().rev() {
+        for (i, c) in self.negative.buckets().rev() {
             seen = seen.saturating_add(c);
             if seen > rank {
-                return Some(-self.value(self.negative.offset + i as i32));
+                return Some(-self.value(i));
             }
         }
         seen = seen.saturating_add(self.zero);
         if seen > rank {
             return Some(0.0);
         }
-        for (i, &c) in self.positive.counts.iter().enumerate() {
+        for (i, c) in self.positive.buckets() {
             seen = seen.saturating_add(c);
             if seen > rank {
-                return Some(self.value(self.positive.offset + i as i32));
+                return Some(self.value(i));
             }
         }
         // Unreachable unless counts saturated: answer the largest bucket.
-        let last = self.positive.counts.iter().rposition(|&c| c > 0);
-        last.map(|i| self.value(self.positive.offset + i as i32)).or(Some(0.0))
+        self.positive.buckets().next_back().map(|(i, _)| self.value(i)).or(Some(0.0))
     }
 }
 
@@ -290,9 +344,9 @@ mod tests {
     fn accuracy_mismatch_and_bad_parts_rejected() {
         let mut a = DdSketch::new(0.01);
         assert!(!a.merge(&DdSketch::new(0.02)));
-        let wide = Store { offset: 0, counts: vec![1; MAX_BUCKETS + 1] };
+        let wide = Store::dense(0, vec![1; MAX_BUCKETS + 1]);
         assert!(DdSketch::from_parts(0.01, 0, wide, Store::default()).is_none());
-        let far = Store { offset: i32::MAX, counts: vec![1, 1] };
+        let far = Store::dense(i32::MAX, vec![1, 1]);
         assert!(DdSketch::from_parts(0.01, 0, Store::default(), far).is_none());
     }
 
@@ -310,6 +364,24 @@ mod tests {
             let truth = exact(&sorted, q);
             let est = s.quantile(q).unwrap();
             prop_assert!(within(est, truth, acc), "q={} est={} truth={}", q, est, truth);
+        }
+
+        #[test]
+        fn sparse_and_dense_stores_agree(
+            adds in prop::collection::vec((-5000i32..5000, 1u64..4), 0..80),
+            narrow in any::<bool>(),
+        ) {
+            let mut sparse = Store::default();
+            // A zero bucket makes a store dense from the start.
+            let mut dense = Store::dense(0, vec![0]);
+            for &(i, n) in &adds {
+                let i = if narrow { i / 100 } else { i };
+                sparse.add(i, n);
+                dense.add(i, n);
+            }
+            prop_assert!(sparse == dense);
+            prop_assert_eq!(sparse.to_dense(), dense.to_dense());
+            prop_assert_eq!(sparse.total(), adds.iter().map(|a| a.1).sum::<u64>());
         }
 
         #[test]

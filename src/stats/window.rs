@@ -267,6 +267,31 @@ impl WindowAgg {
         }
     }
 
+    /// Merges another share of the same window (from another worker's
+    /// shard): groups merge by key, overflows fold together, source spans
+    /// widen. When the merged groups would exceed `max_groups`, `other`'s
+    /// groups are taken in key order, so which ones overflow does not depend
+    /// on hash order.
+    pub(crate) fn absorb(&mut self, mut other: WindowAgg, stat: &CompiledStat) {
+        if self.groups.len() + other.groups.len() > stat.max_groups {
+            for (key, g) in other.take_sorted() {
+                let _ = self.merge_group(&key, g, stat);
+            }
+        } else {
+            for (key, g) in other.groups.drain() {
+                let _ = self.merge_group(&key, g, stat);
+            }
+        }
+        if let Some(o) = other.overflow.take() {
+            self.merge_overflow(o, other.overflow_keys.take());
+        }
+        self.late_records = self.late_records.saturating_add(other.late_records);
+        for span in &other.sources {
+            self.note_source(span.source, span.first);
+            self.note_source(span.source, span.last);
+        }
+    }
+
     /// Groups sorted by key (the deterministic output order).
     pub(crate) fn take_sorted(&mut self) -> Vec<(Box<[u8]>, GroupAgg)> {
         let mut groups: Vec<_> = std::mem::take(&mut self.groups).into_iter().collect();

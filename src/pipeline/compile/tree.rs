@@ -31,6 +31,9 @@ pub struct Child {
     pub probe: NameProbe,
     /// A rule, or a nested level.
     pub kind: ChildKind,
+    /// Statistics capture: the extraction-trie node of this rule's output
+    /// when a statistic reads it (set by [`crate::stats::mark_captures`]).
+    pub stats_node: Option<u32>,
 }
 
 /// What a child is.
@@ -105,6 +108,7 @@ impl Node {
                     prev_key: key_prefix(&format!("{first}_prev")).into(),
                     probe: NameProbe::new(first.as_bytes()),
                     kind,
+                    stats_node: None,
                 });
                 let idx = self.children.len() - 1;
                 self.index.insert(first.as_bytes().into(), idx);
