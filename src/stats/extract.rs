@@ -13,6 +13,11 @@
 use super::hll::hash64;
 use crate::scan::{span_str, unescape, Cursor, SyntaxError};
 
+mod located;
+mod objects;
+
+pub(crate) use objects::LocatedObjects;
+
 /// Longest dimension string kept in a group key (bytes); longer values are
 /// cut at a character boundary, which also bounds group-key memory.
 pub(crate) const MAX_DIMENSION_BYTES: usize = 256;
@@ -200,9 +205,11 @@ impl PathTrie {
     }
 
     /// Captures the registered paths from values the record walk located
-    /// in `json` (see `super::capture`): each `(node, start)` is the trie
-    /// node of a field and where its value starts; paths below the node
-    /// are read from that value as [`PathTrie::extract`] would read them.
+    /// in `json` (see `super::capture`): each `(node, start, end)` is the
+    /// trie node of a field and its value's span; paths below the node are
+    /// read from that value as [`PathTrie::extract`] would read them (by
+    /// the reader of `located`, or by the strict scanner when that reader
+    /// declines).
     ///
     /// # Errors
     /// [`NotAnObject`] when a located value is not valid JSON (the walk
@@ -210,14 +217,60 @@ impl PathTrie {
     pub(crate) fn extract_located(
         &self,
         json: &[u8],
-        located: &[(u32, u32)],
+        located: &[(u32, u32, u32)],
+        objects: &mut LocatedObjects,
         rec: &mut Record,
     ) -> Result<(), NotAnObject> {
         rec.reset(self.slots);
-        for &(node, start) in located {
-            let value = json.get(start as usize..).ok_or(NotAnObject)?;
+        for &(node, start, end) in located {
+            let value = json.get(start as usize..end as usize).ok_or(NotAnObject)?;
+            let node = node as usize;
+            if node >= self.nodes.len() {
+                return Err(NotAnObject);
+            }
+            let object = !self.nodes[node].children.is_empty() && value.first() == Some(&b'{');
+            if object && objects.restore(node, value, rec) {
+                continue;
+            }
+            if self.located_value(value, node, rec).is_none() {
+                let mut cur = Cursor::new(value);
+                self.value(&mut cur, node, rec).map_err(|Bad| NotAnObject)?;
+                if !cur.at_end() {
+                    return Err(NotAnObject);
+                }
+            }
+            if object {
+                objects.remember(self, node, value, rec);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the slots of `node` and of every node below it.
+    pub(crate) fn subtree_slots(&self, node: usize, out: &mut Vec<usize>) {
+        out.extend(self.nodes[node].slot);
+        for &(_, child) in &self.nodes[node].children {
+            self.subtree_slots(child, out);
+        }
+    }
+
+    /// [`PathTrie::extract_located`] with the strict scanner only (the
+    /// reference the tests compare the fast reader with).
+    #[cfg(test)]
+    pub(crate) fn extract_located_strict(
+        &self,
+        json: &[u8],
+        located: &[(u32, u32, u32)],
+        rec: &mut Record,
+    ) -> Result<(), NotAnObject> {
+        rec.reset(self.slots);
+        for &(node, start, end) in located {
+            let value = json.get(start as usize..end as usize).ok_or(NotAnObject)?;
             let mut cur = Cursor::new(value);
             self.value(&mut cur, node as usize, rec).map_err(|Bad| NotAnObject)?;
+            if !cur.at_end() {
+                return Err(NotAnObject);
+            }
         }
         Ok(())
     }
@@ -569,7 +622,7 @@ mod tests {
         }
     }
 
-    fn json_doc() -> impl Strategy<Value = String> {
+    pub(super) fn json_doc() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
             any::<i64>().prop_map(|n| n.to_string()),
             any::<u64>().prop_map(|n| n.to_string()),
