@@ -86,9 +86,7 @@ impl Record {
                     cut -= 1;
                 }
                 let s = &s[..cut];
-                let plain =
-                    s.bytes().fold(true, |ok, b| ok & (b >= 0x20 && b != b'"' && b != b'\\'));
-                if plain {
+                if is_plain_json(s.as_bytes()) {
                     out.push(b'"');
                     out.extend_from_slice(s.as_bytes());
                     out.push(b'"');
@@ -122,6 +120,26 @@ impl Record {
             _ => None,
         }
     }
+}
+
+/// Whether `s` needs no escaping inside a JSON string (no control byte,
+/// quote or backslash), eight bytes at a time: a byte-wise check was a
+/// fifth of building a group key.
+pub(crate) fn is_plain_json(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Non-zero exactly when some byte of `x` is below `n` (n <= 128).
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    let mut bad = 0_u64;
+    for c in &mut chunks {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(c);
+        let x = u64::from_le_bytes(word);
+        bad |= below(x, 0x20) | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')));
+    }
+    bad == 0 && chunks.remainder().iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// Appends a primitive as JSON; writing into a `Vec` cannot fail.
@@ -762,6 +780,18 @@ mod tests {
                 rec.write_json(v, &mut out);
                 prop_assert_eq!(out, expected);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Eight bytes at a time gives the byte-by-byte answer.
+        #[test]
+        fn plain_json_check_is_bytewise(
+            s in prop::collection::vec(prop_oneof![4 => 0x20..0x7f_u8, 1 => any::<u8>(), 1 => Just(b'"'), 1 => Just(b'\\')], 0..40)
+        ) {
+            let oracle = s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
+            prop_assert_eq!(is_plain_json(&s), oracle);
         }
     }
 

@@ -86,12 +86,34 @@ fn located_number(v: &[u8]) -> Option<Val> {
             (true, n) => Val::Int(-(n as i64)),
         });
     }
+    // A plain decimal fraction (`46.26`): what `number_val` computes for
+    // it, in one pass, dividing by an exact power of ten from a table.
+    if let Some(point) = digits.iter().position(|&b| b == b'.') {
+        let (int, frac) = (&digits[..point], &digits[point + 1..]);
+        let plain = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+        if plain(int)
+            && plain(frac)
+            && int.len() + frac.len() <= 19
+            && (int.len() == 1 || int[0] != b'0')
+        {
+            let s = int.iter().chain(frac).fold(0_u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            let f = s as f64 / POW10[frac.len()];
+            return Some(Val::Float(if negative { -f } else { f }));
+        }
+    }
     if !v.iter().all(|&b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) {
         return None;
     }
     let float = v.iter().any(|&b| matches!(b, b'.' | b'e' | b'E'));
     number_val(v, float)
 }
+
+/// Exact powers of ten (every one up to 10^22 is an `f64`), as
+/// `10f64.powi(i)` computes them.
+const POW10: [f64; 20] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19,
+];
 
 impl PathTrie {
     /// Reads the located value `v` (one complete JSON value, as written by
@@ -274,6 +296,34 @@ mod tests {
             prop_assert_eq!(t.extract(&out, &mut scanned), Ok(()));
             same(&fast, &strict)?;
             same(&fast, &scanned)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// Numbers the walk writes, typed and valued as serde_json does.
+        #[test]
+        fn located_numbers_are_serde_json_numbers(
+            text in prop_oneof![
+                "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,20})?",
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| f.to_string()),
+                any::<i64>().prop_map(|i| i.to_string()),
+                any::<u64>().prop_map(|u| u.to_string()),
+            ]
+        ) {
+            let oracle: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let got = located_number(text.as_bytes());
+            let same = match (got, &oracle) {
+                (Some(Val::UInt(u)), serde_json::Value::Number(n)) => n.as_u64() == Some(u),
+                (Some(Val::Int(i)), serde_json::Value::Number(n)) => {
+                    n.as_i64() == Some(i) && n.as_u64().is_none()
+                }
+                (Some(Val::Float(f)), serde_json::Value::Number(n)) => {
+                    n.is_f64() && n.as_f64().map(f64::to_bits) == Some(f.to_bits())
+                }
+                _ => false,
+            };
+            prop_assert!(same, "{} -> {:?}, serde_json {}", text, got, oracle);
         }
     }
 
