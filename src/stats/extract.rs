@@ -137,7 +137,9 @@ pub(crate) fn is_plain_json(s: &[u8]) -> bool {
         let mut word = [0_u8; 8];
         word.copy_from_slice(c);
         let x = u64::from_le_bytes(word);
-        bad |= below(x, 0x20) | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')));
+        bad |= below(x, 0x20)
+            | zero_byte(x ^ (ONES * u64::from(b'"')))
+            | zero_byte(x ^ (ONES * u64::from(b'\\')));
     }
     bad == 0 && chunks.remainder().iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }

@@ -25,11 +25,14 @@ enum Kept {
     Other(Val),
 }
 
+/// One node's objects: output bytes -> `(slot, value)` of the node's subtree.
+type NodeMemo = HashMap<Box<[u8]>, Box<[(usize, Kept)]>, foldhash::fast::RandomState>;
+
 /// The memo (see the module doc); one per worker, in its `Observation`.
 #[derive(Debug, Default)]
 pub(crate) struct LocatedObjects {
-    /// Per trie node: object bytes -> `(slot, value)` of the node's subtree.
-    by_node: Vec<HashMap<Box<[u8]>, Box<[(usize, Kept)]>, foldhash::fast::RandomState>>,
+    /// Per trie node.
+    by_node: Vec<NodeMemo>,
 }
 
 impl LocatedObjects {
