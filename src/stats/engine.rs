@@ -177,12 +177,13 @@ impl StatClock {
             |start: i64, wm: Option<i64>| all || start < keep_from || closable_at(start, wm);
         let mut out: BTreeMap<i64, WindowAgg> = BTreeMap::new();
         for shard in shards.iter_mut() {
-            let windows = &mut shard.stats[k].windows;
-            while let Some(entry) = windows.first_entry() {
+            let st = &mut shard.stats[k];
+            while let Some(entry) = st.windows.first_entry() {
                 if !closable(*entry.key(), self.watermark) {
                     break;
                 }
-                let (start, win) = entry.remove_entry();
+                let (start, mut win) = entry.remove_entry();
+                st.interner.resolve(&mut win, spec);
                 match out.entry(start) {
                     Entry::Vacant(v) => {
                         v.insert(win);
@@ -869,6 +870,8 @@ impl StatsEngine {
             return Ok(());
         }
         let win = mine.windows.entry(start).or_default();
+        // Byte keys from here on in this window (see `WindowAgg::by_id`).
+        mine.interner.resolve(win, spec);
         if let Some(offset) = offset {
             win.note_source(source, offset);
         }

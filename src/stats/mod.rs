@@ -17,8 +17,10 @@
 //!   folding and final rows.
 //! - `partial`: the wire format of mergeable partial aggregates.
 //! - `extract`: one-pass extraction of the needed paths from the record JSON;
-//!   `capture`: the same paths located by the record walk instead.
-//! - `shard`: [`StatsShard`], one worker's share of the open windows.
+//!   `capture`: the same paths located by the record walk instead (read
+//!   by `extract::located`, objects memoised by `extract::objects`).
+//! - `shard`: [`StatsShard`], one worker's share of the open windows;
+//!   `intern`: its dimension values as small ids (group lookups by id).
 //! - `derive`: derived dimensions (`path_template`, `status_class`).
 //! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles;
 //!   `noise`: two-sided geometric count noise.
@@ -131,6 +133,7 @@ mod derive;
 mod engine;
 mod extract;
 mod hll;
+mod intern;
 mod mode;
 mod noise;
 mod partial;

@@ -22,6 +22,7 @@ use super::clock::{slot, SourceId};
 use super::compile::CompiledStat;
 use super::engine::{event_time, Observation};
 use super::extract::{Record, Val};
+use super::intern::{DimInterner, MAX_INTERNED};
 use super::window::WindowAgg;
 use super::StatsCounters;
 
@@ -83,6 +84,11 @@ pub(super) struct ShardStat {
     /// Accepted records and merged partials.
     pub(super) activity: u64,
     pub(super) view: ClockView,
+    /// This shard's ids of the statistic's dimension values; windows
+    /// leaving the shard are resolved with it (`DimInterner::resolve`).
+    pub(super) interner: DimInterner,
+    /// The current record's dimension ids.
+    ids: Vec<u32>,
 }
 
 /// The per-record state of one worker's statistics (see the module doc).
@@ -108,6 +114,8 @@ impl StatsShard {
                 pending_late: 0,
                 activity: 0,
                 view: ClockView::default(),
+                interner: DimInterner::default(),
+                ids: Vec::new(),
             })
             .collect();
         Self {
@@ -163,7 +171,11 @@ impl StatsShard {
 
     /// Groups held in this shard's windows.
     pub(super) fn open_groups(&self) -> usize {
-        self.stats.iter().flat_map(|s| s.windows.values()).map(|w| w.groups.len()).sum()
+        self.stats
+            .iter()
+            .flat_map(|s| s.windows.values())
+            .map(|w| w.groups.len() + w.by_id.len())
+            .sum()
     }
 }
 
@@ -216,17 +228,20 @@ impl ShardStat {
         let own = slot(&mut self.progress, from.0);
         *own = Some(own.map_or(t, |m| m.max(t)));
         self.activity += 1;
-        key.clear();
-        key.push(b'[');
-        for (i, &slot) in def.slots.dims.iter().enumerate() {
-            if i > 0 {
-                key.push(b',');
+        if self.interner.len() >= MAX_INTERNED {
+            // Bounded: every open window goes back to byte keys, and ids start afresh.
+            for w in self.windows.values_mut() {
+                self.interner.resolve(w, spec);
             }
-            rec.write_json(rec.vals.get(slot).copied().unwrap_or(Val::Missing), key);
+            self.interner = DimInterner::default();
         }
-        key.push(b']');
+        self.ids.clear();
+        for &slot in &def.slots.dims {
+            let v = rec.vals.get(slot).copied().unwrap_or(Val::Missing);
+            self.ids.push(self.interner.id(rec, v));
+        }
         let window = self.windows.entry(start).or_default();
-        window.observe(key, spec, rec, &def.slots.measures, scratch);
+        window.observe_ids(&self.ids, &self.interner, key, spec, rec, &def.slots.measures, scratch);
         if let Some(offset) = from.1 {
             window.note_source(from.0, offset);
         }

@@ -14,6 +14,7 @@ use std::io::Write as _;
 use super::compile::{CompiledKind, CompiledMeasure, CompiledStat};
 use super::extract::{Record, Val};
 use super::hll::{hash64, Hll};
+use super::intern::DimInterner;
 use super::sketch::DdSketch;
 use super::{SourceId, SourceSpan};
 
@@ -169,6 +170,11 @@ pub(crate) struct WindowAgg {
     /// foldhash with a random per-process seed: group keys come from record
     /// values, so the seed must not be guessable; SipHash cost ~5% of `observe`.
     pub(crate) groups: HashMap<Box<[u8]>, GroupAgg, foldhash::fast::RandomState>,
+    /// A shard's groups keyed by interned dimension ids (see
+    /// `super::intern`); moved to `groups` before the window leaves the
+    /// shard. Empty whenever `groups` is not (partials merged into a
+    /// shard's window first move these, and records then use byte keys).
+    pub(crate) by_id: HashMap<Box<[u32]>, GroupAgg, foldhash::fast::RandomState>,
     /// Records of groups beyond `max_groups`.
     pub(crate) overflow: Option<GroupAgg>,
     /// Distinct group keys that went to the overflow (estimate).
@@ -216,6 +222,18 @@ impl WindowAgg {
             self.groups.insert(key.into(), g);
             return false;
         }
+        self.observe_overflow(key, stat, rec, slots, scratch)
+    }
+
+    /// Adds a record of group `key` to the overflow (the window is full).
+    fn observe_overflow(
+        &mut self,
+        key: &[u8],
+        stat: &CompiledStat,
+        rec: &Record,
+        slots: &[Option<usize>],
+        scratch: &mut Vec<u8>,
+    ) -> bool {
         self.overflow_keys
             .get_or_insert_with(|| Hll::new(OVERFLOW_KEYS_PRECISION))
             .insert_hash(hash64(key));
@@ -223,6 +241,38 @@ impl WindowAgg {
             .get_or_insert_with(|| GroupAgg::new(&stat.measures))
             .observe(rec, slots, scratch);
         true
+    }
+
+    /// [`WindowAgg::observe`] for a record whose group is the interned
+    /// dimension ids `ids`; the same decisions (an existing group, a new
+    /// one, or the overflow beyond `max_groups`) as for its byte key.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn observe_ids(
+        &mut self,
+        ids: &[u32],
+        interner: &DimInterner,
+        key: &mut Vec<u8>,
+        stat: &CompiledStat,
+        rec: &Record,
+        slots: &[Option<usize>],
+        scratch: &mut Vec<u8>,
+    ) -> bool {
+        if !self.groups.is_empty() {
+            interner.write_key(ids, key);
+            return self.observe(key, stat, rec, slots, scratch);
+        }
+        if let Some(g) = self.by_id.get_mut(ids) {
+            g.observe(rec, slots, scratch);
+            return false;
+        }
+        if self.by_id.len() < stat.max_groups {
+            let mut g = GroupAgg::new(&stat.measures);
+            g.observe(rec, slots, scratch);
+            self.by_id.insert(ids.into(), g);
+            return false;
+        }
+        interner.write_key(ids, key);
+        self.observe_overflow(key, stat, rec, slots, scratch)
     }
 
     /// Merges a group aggregate (from a partial); `None` on a shape mismatch,
