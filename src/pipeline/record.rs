@@ -380,14 +380,7 @@ fn walk_object(
         match &child.kind {
             ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
                 Action::Drop(_) => {
-                    // A dropped string (the usual case) is scanned inline,
-                    // strictly, as `skip_strict` would.
-                    if cur.peek_ws() == Some(b'"') {
-                        cur.string(true)?;
-                    } else {
-                        cur.skip_strict(depth + 1, pipe.max_depth)
-                            .map_err(|e| ctx.skip_error(e))?;
-                    }
+                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                 }
                 Action::Keep(_) => {
                     let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;

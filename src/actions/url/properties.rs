@@ -275,4 +275,10 @@ proptest! {
         let expected = text.chars().any(|c| c.is_control() || c.is_whitespace());
         prop_assert_eq!(has_control_or_space(&text), expected, "{:?}", text);
     }
+
+    #[test]
+    fn find_either_is_the_first_of_two_bytes(text in "[a-z?#/]{0,40}|\\PC{0,20}") {
+        let expected = text.bytes().position(|c| c == b'?' || c == b'#');
+        prop_assert_eq!(find_either(text.as_bytes(), b'?', b'#'), expected, "{:?}", text);
+    }
 }
