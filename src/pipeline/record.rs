@@ -339,25 +339,35 @@ fn walk_object(
     let mut more = cur.first_member()?;
     while more {
         position += 1;
-        // Refusals about the name come before the colon is read, as in serde_json.
-        let span = cur.key_only()?;
-        let (key, probe): (&[u8], _) = if span.escaped {
-            // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
-            let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
-            (key, NameProbe::new(key))
-        } else {
-            let len = span.end - span.start;
-            (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
-        };
-        let Some(ci) = node.lookup_probe(&probe, key, hint) else {
-            if pipe.unknown_fields == UnknownFields::Error {
-                let message = unlisted_message(&node.path, position);
-                return Err(ctx.fail(ErrorCode::UnknownField, message));
+        // The hinted child written as the writer would write it (`"name":`,
+        // compact, the same escapes) is taken with its colon in one
+        // comparison: those bytes are a valid key that decodes to the name.
+        cur.peek_ws();
+        let (ci, colon_read) = match node.children.get(hint) {
+            Some(child) if cur.eat_literal(&child.key_literal) => (hint, true),
+            _ => {
+                // Refusals about the name come before the colon is read, as in serde_json.
+                let span = cur.key_only()?;
+                let (key, probe): (&[u8], _) = if span.escaped {
+                    // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
+                    let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
+                    (key, NameProbe::new(key))
+                } else {
+                    let len = span.end - span.start;
+                    (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
+                };
+                let Some(ci) = node.lookup_probe(&probe, key, hint) else {
+                    if pipe.unknown_fields == UnknownFields::Error {
+                        let message = unlisted_message(&node.path, position);
+                        return Err(ctx.fail(ErrorCode::UnknownField, message));
+                    }
+                    cur.expect(b':')?;
+                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+                    more = cur.next_member()?;
+                    continue;
+                };
+                (ci, false)
             }
-            cur.expect(b':')?;
-            cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
-            more = cur.next_member()?;
-            continue;
         };
         hint = ci + 1;
         let (word, bit) = (ci / 64, 1u64 << (ci % 64));
@@ -369,7 +379,9 @@ fn walk_object(
             );
         }
         seen[word] |= bit;
-        cur.expect(b':')?;
+        if !colon_read {
+            cur.expect(b':')?;
+        }
         match &child.kind {
             ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
                 Action::Drop(_) => {
