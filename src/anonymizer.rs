@@ -567,7 +567,8 @@ impl RecordProcessor for Anonymizer {
     fn commit_states(&self, partitions: &[(&str, i32)], revoking: bool) -> Vec<CommitState> {
         // Each engine is locked once per round: all its floors and its
         // metadata fragment, by engine address.
-        let mut snapshots: HashMap<usize, (Vec<Option<i64>>, String)> = HashMap::new();
+        type Snapshot = (Vec<Option<i64>>, Vec<Option<i64>>, String);
+        let mut snapshots: HashMap<usize, Snapshot> = HashMap::new();
         let mut out = Vec::with_capacity(partitions.len());
         for &(topic, partition) in partitions {
             let engines = self.engines_of(topic);
@@ -576,13 +577,17 @@ impl RecordProcessor for Anonymizer {
                 continue;
             }
             let source = self.intern(topic, partition);
-            let mut state = CommitState { floor: None, metadata: METADATA_SCHEMA.to_owned() };
+            let mut state = CommitState {
+                floor: None,
+                metadata: METADATA_SCHEMA.to_owned(),
+                event_time_ms: None,
+            };
             for engine in engines {
                 let (id, merging) = match engine {
                     Engine::Local(_, s) => (s as *const PipelineStats as usize, false),
                     Engine::Merge(_, m) => (m as *const Mutex<StatsEngine> as usize, true),
                 };
-                let (floors, meta) = match snapshots.entry(id) {
+                let (floors, progress, meta) = match snapshots.entry(id) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
                         let fragment = |pipeline: &str, closed: Vec<(&str, i64)>| {
@@ -599,12 +604,22 @@ impl RecordProcessor for Anonymizer {
                                     let shards: Vec<&StatsShard> =
                                         shards.iter().map(|s| &**s).collect();
                                     let meta = fragment(pipeline, core.closed_until());
-                                    (core.commit_floors(&shards), meta)
+                                    (
+                                        core.commit_floors(&shards),
+                                        core.source_progress(&shards),
+                                        meta,
+                                    )
                                 })
                             }
                             Engine::Merge(pipeline, m) => {
                                 let e = lock_stats(m, pipeline, true);
-                                (e.commit_floors(), fragment(pipeline, e.closed_until()))
+                                // Partials carry sender watermarks, not a
+                                // partition's own event time: no alignment.
+                                (
+                                    e.commit_floors(),
+                                    Vec::new(),
+                                    fragment(pipeline, e.closed_until()),
+                                )
                             }
                         })
                     }
@@ -618,6 +633,9 @@ impl RecordProcessor for Anonymizer {
                     state.floor = Some(state.floor.map_or(f, |g: i64| g.min(f)));
                 }
                 state.metadata.push_str(meta.as_str());
+                if let Some(t) = progress.get(source as usize).copied().flatten() {
+                    state.event_time_ms = Some(state.event_time_ms.map_or(t, |u: i64| u.max(t)));
+                }
             }
             out.push(state);
         }

@@ -66,6 +66,12 @@ pub struct CommitState {
     /// Metadata to commit with the offset (at most a few hundred bytes),
     /// handed back by [`RecordProcessor::assigned`] after a restart.
     pub metadata: String,
+    /// The largest event time (ms) the partition's records carried into
+    /// time-windowed state (statistics), if any: the service pauses a
+    /// partition that runs far ahead of the slowest one (watermark
+    /// alignment), so a backlog read from many partitions does not keep
+    /// every window open at once.
+    pub event_time_ms: Option<i64>,
 }
 
 /// Why a record could not be processed; becomes a dead letter.

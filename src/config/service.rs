@@ -49,6 +49,14 @@ pub struct RuntimeSettings {
     /// Port 0 picks a free port (the bound address is reported at start).
     #[serde(default = "default_http_listen")]
     pub http_listen: SocketAddr,
+    /// Watermark alignment for statistics: an input partition whose event
+    /// time (the statistics' `time_field`) runs more than this many seconds
+    /// ahead of the slowest partition still delivering is paused until that
+    /// one comes within half of it. Bounds the statistics windows held open
+    /// while a backlog is read from many partitions. 0 turns it off; live
+    /// traffic (partitions within seconds of each other) never pauses.
+    #[serde(default = "default_max_partition_lead_secs")]
+    pub max_partition_lead_secs: u64,
 }
 
 fn default_worker_threads() -> usize {
@@ -60,6 +68,9 @@ fn default_queue_capacity() -> usize {
 fn default_shutdown_grace_secs() -> u64 {
     30
 }
+fn default_max_partition_lead_secs() -> u64 {
+    300
+}
 fn default_http_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9898))
 }
@@ -70,6 +81,7 @@ impl Default for RuntimeSettings {
             queue_capacity: default_queue_capacity(),
             shutdown_grace_secs: default_shutdown_grace_secs(),
             http_listen: default_http_listen(),
+            max_partition_lead_secs: default_max_partition_lead_secs(),
         }
     }
 }
@@ -90,6 +102,12 @@ impl RuntimeSettings {
         if s.shutdown_grace_secs == 0 || s.shutdown_grace_secs > 3600 {
             return Err(SettingsError::new("service.shutdown_grace_secs", "must be 1..=3600"));
         }
+        if s.max_partition_lead_secs > 31_536_000 {
+            return Err(SettingsError::new(
+                "service.max_partition_lead_secs",
+                "must be 0..=31536000 (0 turns alignment off)",
+            ));
+        }
         Ok(())
     }
 }
@@ -98,6 +116,12 @@ impl ServiceSettings {
     /// The grace period for shutdown.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.service.shutdown_grace_secs)
+    }
+
+    /// The watermark-alignment lead in milliseconds, `None` when off.
+    pub fn max_partition_lead_ms(&self) -> Option<i64> {
+        let secs = self.service.max_partition_lead_secs;
+        (secs > 0).then(|| i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000))
     }
 
     /// Checks both sections ([`RuntimeSettings::validate`],
@@ -126,6 +150,7 @@ mod tests {
         assert!(!s.kafka.include_raw_in_dead_letters);
         assert_eq!(s.service.http_listen.to_string(), "127.0.0.1:9898");
         assert_eq!(s.shutdown_grace(), Duration::from_secs(30));
+        assert_eq!(s.max_partition_lead_ms(), Some(300_000));
         assert!(s.service.worker_threads >= 1);
     }
 

@@ -16,6 +16,7 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::Producer;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 
+use super::align::Aligner;
 use super::metrics;
 use super::offsets::PartitionTracker;
 use super::producer::OutputProducer;
@@ -26,6 +27,9 @@ use super::{RunSummary, ServiceError};
 /// How often delivered offsets are handed to librdkafka's offset store
 /// (librdkafka commits the store every `kafka.commit_interval_ms`).
 const STORE_EVERY: Duration = Duration::from_millis(100);
+
+/// How often free C-heap memory is handed back to the OS (see `heap`).
+const TRIM_EVERY: Duration = Duration::from_secs(1);
 
 /// Consumer callbacks: rebalances, commit results, statistics, logs.
 pub(crate) struct GroupContext {
@@ -66,6 +70,12 @@ impl ConsumerContext for GroupContext {
             Rebalance::Assign(tpl) => {
                 for elem in tpl.elements() {
                     self.shared.trackers.get_or_create(elem.topic(), elem.partition());
+                }
+                // librdkafka keeps an application pause across assignments:
+                // a partition the aligner paused before it was revoked must
+                // not come back paused (a no-op for partitions not paused).
+                if let Err(error) = consumer.resume(tpl) {
+                    tracing::warn!(%error, "cannot resume newly assigned partitions");
                 }
                 self.tell_assigned(consumer, tpl);
                 metrics::rebalanced("assign", tpl.count());
@@ -179,11 +189,18 @@ fn plan_commits(
     shared: &Shared,
     trackers: &[Arc<PartitionTracker>],
     revoking: bool,
+    mut event_times: Option<&mut Vec<(Arc<PartitionTracker>, Option<i64>)>>,
 ) -> Option<Vec<(Arc<PartitionTracker>, i64, String)>> {
     // The trackers before the processor: a record observed after this read
     // is at or above the point read here.
-    let points: Vec<(&Arc<PartitionTracker>, i64)> =
-        trackers.iter().filter_map(|t| Some((t, t.commit_point()?))).collect();
+    let mut points: Vec<(&Arc<PartitionTracker>, i64)> = Vec::with_capacity(trackers.len());
+    for t in trackers {
+        match t.commit_point() {
+            Some(point) => points.push((t, point)),
+            // Nothing begun yet: no event time either.
+            None => event_times.iter_mut().for_each(|e| e.push((t.clone(), None))),
+        }
+    }
     let names: Vec<(&str, i32)> =
         points.iter().map(|(t, _)| (t.topic.as_str(), t.partition)).collect();
     let states = shared.hooks.commit_states(&names, revoking);
@@ -191,6 +208,9 @@ fn plan_commits(
         .into_iter()
         .zip(states)
         .map(|((t, point), state)| {
+            if let Some(e) = event_times.as_deref_mut() {
+                e.push((t.clone(), state.event_time_ms));
+            }
             let offset = state.floor.map_or(point, |f| f.min(point));
             (t.clone(), offset, state.metadata)
         })
@@ -204,7 +224,7 @@ fn commit_list(
     trackers: &[Arc<PartitionTracker>],
     revoking: bool,
 ) -> Option<TopicPartitionList> {
-    let planned = plan_commits(shared, trackers, revoking)?;
+    let planned = plan_commits(shared, trackers, revoking, None)?;
     Some(to_list(planned.iter().map(|(t, o, m)| (t, *o, m.as_str()))))
 }
 
@@ -291,10 +311,21 @@ fn retriable_commit_error(code: RDKafkaErrorCode) -> bool {
 }
 
 /// Hands the commit points (and metadata) that moved to librdkafka's
-/// offset store.
-fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
+/// offset store, and pauses or resumes partitions for watermark alignment
+/// (the event times come with the commit states).
+fn store_moved(
+    consumer: &BaseConsumer<GroupContext>,
+    shared: &Shared,
+    aligner: Option<&mut Aligner>,
+) {
     let trackers = shared.trackers.all();
-    let Some(planned) = plan_commits(shared, &trackers, false) else { return };
+    let mut event_times = Vec::new();
+    let planned =
+        plan_commits(shared, &trackers, false, aligner.is_some().then_some(&mut event_times));
+    if let Some(aligner) = aligner {
+        align(consumer, aligner, &event_times);
+    }
+    let Some(planned) = planned else { return };
     let moved = planned.iter().filter(|(t, o, m)| t.mark_stored(*o, m));
     let tpl = to_list(moved.map(|(t, o, m)| (t, *o, m.as_str())));
     if tpl.count() > 0 {
@@ -302,6 +333,44 @@ fn store_moved(consumer: &BaseConsumer<GroupContext>, shared: &Shared) {
             tracing::debug!(%error, "storing offsets failed; retried on the next round");
         }
     }
+}
+
+/// How long a partition may deliver no newer event time before it stops
+/// holding the others back (see [`Aligner`]).
+const ALIGN_IDLE: Duration = Duration::from_secs(2);
+
+/// One round of watermark alignment: pauses and resumes what the aligner
+/// decides. A call librdkafka refuses is undone in the aligner, so the next
+/// round asks again.
+fn align(
+    consumer: &BaseConsumer<GroupContext>,
+    aligner: &mut Aligner,
+    event_times: &[(Arc<PartitionTracker>, Option<i64>)],
+) {
+    let changes = aligner.update(Instant::now(), event_times);
+    if changes.is_empty() {
+        return;
+    }
+    let list = |v: &[Arc<PartitionTracker>]| {
+        let mut tpl = TopicPartitionList::new();
+        v.iter().for_each(|t| {
+            tpl.add_partition(&t.topic, t.partition);
+        });
+        tpl
+    };
+    if !changes.pause.is_empty() {
+        if let Err(error) = consumer.pause(&list(&changes.pause)) {
+            tracing::warn!(%error, "cannot pause partitions running ahead in event time");
+            changes.pause.iter().for_each(|t| aligner.set_paused(t, false));
+        }
+    }
+    if !changes.resume.is_empty() {
+        if let Err(error) = consumer.resume(&list(&changes.resume)) {
+            tracing::warn!(%error, "cannot resume paused partitions; retrying");
+            changes.resume.iter().for_each(|t| aligner.set_paused(t, true));
+        }
+    }
+    metrics::partitions_paused(changes.pause.len(), aligner.paused());
 }
 
 /// Records handed to a worker at once: one queue operation (and at most one
@@ -407,14 +476,18 @@ pub(crate) struct ConsumerLoop {
     pub workers: Vec<JoinHandle<RunSummary>>,
     pub shared: Arc<Shared>,
     pub grace: Duration,
+    /// Watermark alignment's lead (`None`: off).
+    pub max_lead_ms: Option<i64>,
 }
 
 impl ConsumerLoop {
     /// Runs until shutdown, abort or a fatal error, then drains and commits.
     pub fn run(self) -> Result<RunSummary, ServiceError> {
-        let ConsumerLoop { consumer, producer, queues, workers, shared, grace } = self;
+        let ConsumerLoop { consumer, producer, queues, workers, shared, grace, max_lead_ms } = self;
+        let mut aligner = max_lead_ms.map(|lead| Aligner::new(lead, ALIGN_IDLE));
         wait_for_broker(&producer, &shared);
         let mut last_store = Instant::now();
+        let mut last_trim = Instant::now();
         let mut batches = Batches::new(queues);
         let mut lookup = TrackerLookup::default();
         let mut polls_since_clock = 0u32;
@@ -447,9 +520,13 @@ impl ConsumerLoop {
             }
             polls_since_clock = 0;
             if last_store.elapsed() >= STORE_EVERY {
-                store_moved(&consumer, &shared);
+                store_moved(&consumer, &shared, aligner.as_mut());
                 metrics::set_producer_queue_depth(producer.inner.in_flight_count());
                 last_store = Instant::now();
+                if last_store.duration_since(last_trim) >= TRIM_EVERY {
+                    super::heap::release_free_memory();
+                    last_trim = Instant::now();
+                }
             }
         }
         // Records already fetched are finished too (unless aborting).

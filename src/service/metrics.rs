@@ -61,13 +61,18 @@ pub const RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL: &str =
 /// Records skipped because their offset was not above the last one begun in
 /// the partition's current assignment (the consumer delivered it twice).
 pub const RECORDS_REPEATED_OFFSET_TOTAL: &str = "logveil_records_repeated_offset_total";
+/// Input partitions paused because their event time ran too far ahead of
+/// the slowest one (watermark alignment).
+pub const PARTITIONS_PAUSED: &str = "logveil_partitions_paused";
+/// Pauses for watermark alignment.
+pub const PARTITION_PAUSES_TOTAL: &str = "logveil_partition_pauses_total";
 /// 1 while a configured input topic does not exist on the broker. Labels: `topic`.
 pub const INPUT_TOPIC_MISSING: &str = "logveil_input_topic_missing";
 
 /// Every family with its help text, described once so `/metrics` carries
 /// `# HELP` and `# TYPE` for each.
 fn describe_all() {
-    let counters: [(&'static str, &'static str); 18] = [
+    let counters: [(&'static str, &'static str); 19] = [
         (RECORDS_IN_TOTAL, "Source records taken, by pipeline."),
         (RECORDS_OUT_TOTAL, "Anonymized records produced, by pipeline."),
         (STATS_RECORDS_OUT_TOTAL, "Statistics rows and partials produced, by pipeline."),
@@ -92,6 +97,7 @@ fn describe_all() {
             "Statistics: windows emitted early because more than max_open_windows were open.",
         ),
         (RECORDS_REPEATED_OFFSET_TOTAL, "Records skipped because their offset repeated within one assignment."),
+        (PARTITION_PAUSES_TOTAL, "Input partitions paused because their event time ran too far ahead (watermark alignment)."),
     ];
     for (name, help) in counters {
         describe_counter!(name, help);
@@ -110,6 +116,7 @@ fn describe_all() {
     );
     describe_gauge!(READY, "1 when /readyz answers 200.");
     describe_gauge!(INPUT_TOPIC_MISSING, "1 while a configured input topic does not exist.");
+    describe_gauge!(PARTITIONS_PAUSED, "Input partitions paused for watermark alignment.");
 }
 
 /// Creates every counter whose label set is known at start, at 0, so an
@@ -119,6 +126,7 @@ pub(crate) fn register_at_start(pipelines: &[String], topics: &[String]) {
         COMMIT_FAILURES_TOTAL,
         RECORDS_REVOKED_BEFORE_PROCESSING_TOTAL,
         RECORDS_REPEATED_OFFSET_TOTAL,
+        PARTITION_PAUSES_TOTAL,
     ] {
         counter!(name).increment(0);
     }
@@ -143,6 +151,7 @@ pub(crate) fn register_at_start(pipelines: &[String], topics: &[String]) {
     }
     gauge!(READY).set(0.0);
     gauge!(PRODUCER_QUEUE_DEPTH).set(0.0);
+    gauge!(PARTITIONS_PAUSED).set(0.0);
     for t in topics {
         gauge!(INPUT_TOPIC_MISSING, "topic" => t.clone()).set(0.0);
     }
@@ -289,6 +298,11 @@ pub(crate) fn set_ready(ready: bool) {
 
 pub(crate) fn set_input_topic_missing(topic: &str, missing: bool) {
     gauge!(INPUT_TOPIC_MISSING, "topic" => topic.to_owned()).set(if missing { 1.0 } else { 0.0 });
+}
+
+pub(crate) fn partitions_paused(paused_now: usize, paused: usize) {
+    counter!(PARTITION_PAUSES_TOTAL).increment(paused_now as u64);
+    gauge!(PARTITIONS_PAUSED).set(paused as f64);
 }
 
 pub(crate) fn set_producer_queue_depth(n: i32) {

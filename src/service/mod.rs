@@ -64,9 +64,11 @@
 //!
 //! [`RecordProcessor`]: crate::processor::RecordProcessor
 
+mod align;
 mod consumer;
 pub mod embedded;
 mod health;
+mod heap;
 pub mod http;
 pub mod kafka_config;
 pub mod metrics;

@@ -133,6 +133,7 @@ impl Service {
             workers: handles,
             shared: shared.clone(),
             grace: settings.shutdown_grace(),
+            max_lead_ms: settings.max_partition_lead_ms(),
         };
         std::thread::Builder::new()
             .name("logveil-consumer".to_owned())

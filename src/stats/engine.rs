@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::clock::{min_active, slot, SourceId, SourceState, IMPLICIT_SOURCE};
 use super::compile::{CompiledStat, Source};
 use super::derive::{derive, PathTemplates};
-use super::extract::{PathTrie, Record, Val};
+use super::extract::{LocatedObjects, PathTrie, Record, Val};
 use super::noise::Noise;
 use super::partial::{
     canonical_key, decode_group, decode_overflow_keys, window_partials, PartialKind, PartialWire,
@@ -230,6 +230,7 @@ pub struct Observation {
     pub(super) rec: Record,
     derived_buf: String,
     templates: PathTemplates,
+    objects: LocatedObjects,
     pub(super) valid: bool,
 }
 
@@ -293,10 +294,11 @@ impl StatsExtractor {
     pub fn extract_located(
         &self,
         anon_record: &[u8],
-        located: &[(u32, u32)],
+        located: &[(u32, u32, u32)],
         obs: &mut Observation,
     ) {
-        obs.valid = self.trie.extract_located(anon_record, located, &mut obs.rec).is_ok();
+        obs.valid =
+            self.trie.extract_located(anon_record, located, &mut obs.objects, &mut obs.rec).is_ok();
         if obs.valid {
             self.derive_all(obs);
         }
@@ -509,6 +511,25 @@ impl StatsCore {
         floors
     }
 
+    /// The largest event time each source has delivered, over every
+    /// statistic and shard, indexed by [`SourceId`]: how far each input
+    /// partition has progressed (the service pauses partitions that run far
+    /// ahead of the slowest, so fewer windows stay open).
+    pub fn source_progress(&self, shards: &[&StatsShard]) -> Vec<Option<i64>> {
+        let mut out: Vec<Option<i64>> = Vec::new();
+        let clocks = self.stats.iter().map(|st| &st.progress);
+        let shard_stats = shards.iter().flat_map(|s| s.stats.iter().map(|st| &st.progress));
+        for progress in clocks.chain(shard_stats) {
+            for (i, t) in progress.iter().enumerate() {
+                if let Some(t) = *t {
+                    let p = slot(&mut out, i as SourceId);
+                    *p = Some(p.map_or(t, |q| q.max(t)));
+                }
+            }
+        }
+        out
+    }
+
     /// Drops every open window `source` fed (a merging engine whose
     /// partials partition moved to another owner, who rebuilds them).
     pub fn drop_windows_of(&mut self, shards: &mut [&mut StatsShard], source: SourceId) {
@@ -713,6 +734,11 @@ impl StatsEngine {
     /// See [`StatsCore::commit_floors`].
     pub fn commit_floors(&self) -> Vec<Option<i64>> {
         self.core.commit_floors(&[&self.shard])
+    }
+
+    /// See [`StatsCore::source_progress`].
+    pub fn source_progress(&self) -> Vec<Option<i64>> {
+        self.core.source_progress(&[&self.shard])
     }
 
     /// See [`StatsCore::drop_windows_of`].
@@ -970,6 +996,30 @@ mod source_tests {
         feed(&mut e, 2, 2, 122_000);
         e.poll(now + 10_000, &mut out);
         assert_eq!(summaries(&out).len(), 1, "window 08:17 closes on partition 2 alone");
+    }
+
+    #[test]
+    fn source_progress_is_the_largest_event_time_per_partition() {
+        let mut e = engine(&access_spec(""));
+        let now = T0 + 3_600_000;
+        e.assign_source(1, now);
+        e.assign_source(3, now);
+        assert!(e.source_progress().iter().all(Option::is_none), "nothing delivered yet");
+        feed(&mut e, 1, 0, 50_000);
+        feed(&mut e, 1, 1, 20_000);
+        feed(&mut e, 3, 0, 90_000);
+        let p = e.source_progress();
+        assert_eq!(
+            p.get(1).copied().flatten(),
+            Some(T0 + 50_000),
+            "an older record does not lower it"
+        );
+        assert_eq!(p.get(2).copied().flatten(), None);
+        assert_eq!(p.get(3).copied().flatten(), Some(T0 + 90_000));
+        // Still known after the clock gathered the shard's progress.
+        let mut out = Vec::new();
+        e.poll(now, &mut out);
+        assert_eq!(e.source_progress().get(3).copied().flatten(), Some(T0 + 90_000));
     }
 
     #[test]
