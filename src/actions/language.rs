@@ -55,7 +55,7 @@ pub fn primary_language(header: &str, out: &mut String) -> bool {
 
 /// `str::split` on an ASCII byte: the same pieces, without the set-up of a
 /// char-pattern searcher, which dominated on these short headers.
-fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+pub(super) fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(s);
     std::iter::from_fn(move || {
         let current = rest?;

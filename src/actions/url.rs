@@ -198,25 +198,6 @@ fn rsplit_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
     s.bytes().rposition(|c| c == b).map(|i| (&s[..i], &s[i + 1..]))
 }
 
-/// The pieces of `s` between `b`s, as `s.split(b)` for an ASCII byte.
-#[inline]
-fn split_byte(s: &str, b: u8) -> impl Iterator<Item = &str> {
-    let mut rest = Some(s);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        match find_byte(r, b) {
-            Some(i) => {
-                rest = Some(&r[i + 1..]);
-                Some(&r[..i])
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
-    })
-}
-
 /// Whether `text` has a control or whitespace character. For ASCII text
 /// those are exactly the bytes up to 0x20 and 0x7f, checked eight bytes at a
 /// time without decoding characters.

@@ -4,8 +4,9 @@
 
 use std::net::IpAddr;
 
-use super::{find_byte, rsplit_at_byte, split_at_byte, split_byte};
+use super::{find_byte, rsplit_at_byte, split_at_byte};
 use crate::actions::ip::{parse_ip, write_ip};
+use crate::actions::language::split as split_byte;
 use crate::actions::truncate_ip::truncate_ip;
 use crate::classify::{classify, could_be_identifier};
 
