@@ -109,8 +109,15 @@ pub fn could_be_identifier(token: &str) -> bool {
 
 /// The kind of identifier `token` looks like as a whole, or `None`.
 pub fn classify(token: &str) -> Option<IdKind> {
-    if plain_word(token.as_bytes()) {
+    let b = token.as_bytes();
+    if plain_word(b) {
         return None;
+    }
+    // A plain run of 5–10 ASCII digits (`4411023`) is a number of rule 4
+    // that no earlier rule takes (no `@`, `:`, `.`, not 36 bytes) and too
+    // short for a phone, ID or card: `{id}` without the full pass.
+    if (MIN_DIGITS..=10).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return Some(IdKind::Id);
     }
     classify_full(token)
 }
@@ -124,15 +131,110 @@ fn plain_word(b: &[u8]) -> bool {
     if b.len() >= MIN_TOKEN_LEN {
         return false;
     }
-    let (mut digits, mut hex_only) = (0usize, true);
+    let mut word = WordScan::default();
     for &c in b {
-        if c >= 0x80 || matches!(c, b'@' | b'.' | b'_' | b'-' | b'~' | b',' | b':' | b'+' | b'=') {
+        let class = BYTE_CLASS[usize::from(c)];
+        if class & UNUSUAL != 0 {
             return false;
         }
-        digits += usize::from(c.is_ascii_digit());
-        hex_only &= c.is_ascii_hexdigit();
+        word.add(class);
     }
-    digits < MIN_DIGITS && !(hex_only && b.len() >= MIN_HEX_LEN)
+    word.is_plain(b.len())
+}
+
+/// Byte classes of [`BYTE_CLASS`]: an ASCII digit.
+const DIGIT: u8 = 1;
+/// A hexadecimal digit.
+const HEX: u8 = 2;
+/// Not ASCII, `@`, or a separator of rule 7: never part of a plain word.
+const UNUSUAL: u8 = 4;
+/// `/`: ends a URL path segment.
+const SLASH: u8 = 8;
+/// `;` or `%`: a segment that [`cut_segment`] may cut, or that
+/// [`segment_kind`] judges percent-decoded.
+const CUT: u8 = 16;
+
+/// The classes of every byte value, for the one-pass scans of
+/// [`plain_word`] and [`plain_segment`].
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        let mut class = 0;
+        if b.is_ascii_digit() {
+            class |= DIGIT;
+        }
+        if b.is_ascii_hexdigit() {
+            class |= HEX;
+        }
+        if b >= 0x80 || matches!(b, b'@' | b'.' | b'_' | b'-' | b'~' | b',' | b':' | b'+' | b'=') {
+            class |= UNUSUAL;
+        }
+        if b == b'/' {
+            class |= SLASH;
+        }
+        if b == b';' || b == b'%' {
+            class |= CUT;
+        }
+        t[c] = class;
+        c += 1;
+    }
+    t
+};
+
+/// What a pass over a token's bytes gathered for [`plain_word`]'s verdict.
+#[derive(Clone, Copy)]
+struct WordScan {
+    /// Classes seen in any byte.
+    any: u8,
+    /// Classes common to every byte.
+    all: u8,
+    digits: usize,
+}
+
+impl Default for WordScan {
+    fn default() -> Self {
+        WordScan { any: 0, all: u8::MAX, digits: 0 }
+    }
+}
+
+impl WordScan {
+    #[inline(always)]
+    fn add(&mut self, class: u8) {
+        self.any |= class;
+        self.all &= class;
+        self.digits += usize::from(class & DIGIT);
+    }
+
+    /// [`plain_word`]'s verdict for a token of `len` bytes.
+    #[inline(always)]
+    fn is_plain(&self, len: usize) -> bool {
+        len < MIN_TOKEN_LEN
+            && self.any & UNUSUAL == 0
+            && self.digits < MIN_DIGITS
+            && !(self.all & HEX != 0 && len >= MIN_HEX_LEN)
+    }
+}
+
+/// One pass over the raw URL path segment starting at `start` of `path`
+/// (up to the next `/` or the end): returns where it ends and whether it is
+/// a plain word that stays as written, i.e. [`cut_segment`] keeps it whole
+/// without ending the path and [`segment_kind`] finds nothing in it. When
+/// this says `false`, those two decide.
+#[inline]
+pub fn plain_segment(path: &[u8], start: usize) -> (usize, bool) {
+    let mut word = WordScan::default();
+    let mut end = start;
+    while let Some(&c) = path.get(end) {
+        let class = BYTE_CLASS[usize::from(c)];
+        if class & SLASH != 0 {
+            break;
+        }
+        word.add(class);
+        end += 1;
+    }
+    (end, word.any & CUT == 0 && word.is_plain(end - start))
 }
 
 /// [`classify`] without the [`plain_word`] shortcut.

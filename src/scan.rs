@@ -172,6 +172,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Consumes `literal` when the input continues with exactly its bytes
+    /// (no whitespace skipped); returns whether it did.
+    #[inline(always)]
+    pub fn eat_literal(&mut self, literal: &KeyLiteral) -> bool {
+        if literal.matches_at(self.bytes, self.pos) {
+            self.pos += literal.len();
+            true
+        } else {
+            false
+        }
+    }
+
     /// Scans an object key (strict) and the `:` after it.
     #[inline]
     pub fn key(&mut self) -> Result<StrSpan, SyntaxError> {
@@ -398,7 +410,7 @@ mod skip;
 mod special;
 mod text;
 
-pub use self::probe::NameProbe;
+pub use self::probe::{KeyLiteral, NameProbe};
 pub use self::skip::Skip;
 pub use self::special::find_special;
 #[cfg(test)]

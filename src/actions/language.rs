@@ -30,7 +30,7 @@ pub fn primary_language(header: &str, out: &mut String) -> bool {
     let mut best: Option<(&str, u16)> = None;
     for element in split(header, b',') {
         let mut parts = split(element, b';');
-        let range = parts.next().unwrap_or("").trim_matches(is_ows);
+        let range = trim_ows(parts.next().unwrap_or(""));
         let Some(primary) = primary_subtag(range) else {
             continue;
         };
@@ -73,9 +73,16 @@ fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Optional whitespace (RFC 9110 OWS): space or horizontal tab.
-fn is_ows(c: char) -> bool {
-    c == ' ' || c == '\t'
+/// `s` without leading and trailing optional whitespace (RFC 9110 OWS:
+/// space or horizontal tab), trimmed byte-wise (both are
+/// ASCII, so the cuts are char boundaries); `trim_matches` with a char
+/// predicate decoded every character.
+fn trim_ows(s: &str) -> &str {
+    let b = s.as_bytes();
+    let ows = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = b.iter().position(|c| !ows(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ows(c)).map_or(start, |i| i + 1);
+    &s[start..end]
 }
 
 /// The primary subtag of a basic language range `1*8ALPHA *("-" 1*8alphanum)` if the
@@ -95,12 +102,12 @@ fn primary_subtag(range: &str) -> Option<&str> {
 fn weight<'a>(params: impl Iterator<Item = &'a str>) -> Option<u16> {
     let mut q = Q_MAX;
     for param in params {
-        let param = param.trim_matches(is_ows);
+        let param = trim_ows(param);
         let Some((name, value)) = param.split_once('=') else {
             continue;
         };
-        if name.trim_matches(is_ows).eq_ignore_ascii_case("q") {
-            q = parse_qvalue(value.trim_matches(is_ows))?;
+        if trim_ows(name).eq_ignore_ascii_case("q") {
+            q = parse_qvalue(trim_ows(value))?;
         }
     }
     Some(q)
@@ -198,6 +205,11 @@ mod tests {
                 let std: Vec<&str> = s.split(sep).collect();
                 prop_assert_eq!(ours, std);
             }
+        }
+
+        #[test]
+        fn byte_trim_is_str_trim(s in "[ \t a\u{a0}\u{3000}é]{0,10}") {
+            prop_assert_eq!(trim_ows(&s), s.trim_matches([' ', '\t']));
         }
     }
 

@@ -154,6 +154,45 @@ proptest! {
         }
     }
 
+    /// Shortcuts of `classify` (the one-pass plain word, the plain run of
+    /// digits) agree with the full rules: written here from the rules'
+    /// text, not from the table the code uses.
+    #[test]
+    fn classify_shortcuts_agree_with_the_full_rules(
+        token in "[0-9]{0,12}|[ -~]{0,17}|[a-zA-Z0-9]{0,17}|[0-9a-f@.:_-]{0,17}|\\PC{0,12}",
+    ) {
+        let b = token.as_bytes();
+        let separator = |c: &u8| *c >= 0x80 || b"@._-~,:+=".contains(c);
+        let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+        let plain = b.len() < MIN_TOKEN_LEN
+            && !b.iter().any(separator)
+            && digits < MIN_DIGITS
+            && !(b.len() >= MIN_HEX_LEN && b.iter().all(u8::is_ascii_hexdigit));
+        prop_assert_eq!(plain_word(b), plain, "{}", token);
+        let expected = if plain { None } else { classify_full(&token) };
+        prop_assert_eq!(classify(&token), expected, "{}", token);
+    }
+
+    /// `plain_segment` ends a segment at the next `/` and calls it plain
+    /// only when `cut_segment` keeps it whole and `segment_kind` finds
+    /// nothing; written against `str::split` and those two functions.
+    #[test]
+    fn plain_segment_agrees_with_cut_and_kind(
+        path in "(/([a-z0-9]{0,6}|[0-9a-f]{8,10}|[a-zA-Z0-9;%@._=-]{0,18}|\\PC{0,6}|%3[bBfF]|%2[35]|[0-9]{4,12})){0,5}",
+    ) {
+        let b = path.as_bytes();
+        let mut start = 0;
+        for raw in path.split('/') {
+            let (end, plain) = plain_segment(b, start);
+            prop_assert_eq!(&path[start..end], raw, "{}", path);
+            if plain {
+                prop_assert_eq!(cut_segment(raw), (raw, false), "{}", path);
+                prop_assert_eq!(segment_kind(raw), None, "{}", path);
+            }
+            start = end + 1;
+        }
+    }
+
     #[test]
     fn never_panics(token in "\\PC{0,40}") {
         let _ = classify(&token);

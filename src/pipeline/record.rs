@@ -46,9 +46,10 @@ pub struct Scratch {
     /// Rule indices whose field was dropped because the value could not be
     /// transformed (cleared per record).
     pub failed_rules: Vec<usize>,
-    /// Statistics capture: `(trie node, value start in out)` of each written
-    /// field a statistic reads (see `crate::stats::mark_captures`).
-    pub stats_located: Vec<(u32, u32)>,
+    /// Statistics capture: `(trie node, value start, value end)` in `out`
+    /// of each written field a statistic reads (see
+    /// `crate::stats::mark_captures`).
+    pub stats_located: Vec<(u32, u32, u32)>,
     tmp: String,
     /// Unescaped keys and strings (only those with escapes).
     text: String,
@@ -200,7 +201,7 @@ struct Ctx<'s, 'p> {
     tmp: &'s mut String,
     ua: &'s mut UserAgentCache,
     failed: &'s mut Vec<usize>,
-    located: &'s mut Vec<(u32, u32)>,
+    located: &'s mut Vec<(u32, u32, u32)>,
     stack: &'s mut Vec<u8>,
     err: Option<RecordError>,
     now_ms: Option<i64>,
@@ -227,12 +228,16 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Statistics capture: notes where the value of `child` starts in the
-    /// output when a statistic reads it.
+    /// Statistics capture: notes where the value of `child`, just written,
+    /// starts and ends in the output when a statistic reads it.
     #[inline]
     fn locate_for_stats(&mut self, child: &Child, value_start: usize) {
-        if let (Some(node), Ok(start)) = (child.stats_node, u32::try_from(value_start)) {
-            self.located.push((node, start));
+        if let Some(node) = child.stats_node {
+            if let (Ok(start), Ok(end)) =
+                (u32::try_from(value_start), u32::try_from(self.out.len()))
+            {
+                self.located.push((node, start, end));
+            }
         }
     }
 
@@ -334,25 +339,35 @@ fn walk_object(
     let mut more = cur.first_member()?;
     while more {
         position += 1;
-        // Refusals about the name come before the colon is read, as in serde_json.
-        let span = cur.key_only()?;
-        let (key, probe): (&[u8], _) = if span.escaped {
-            // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
-            let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
-            (key, NameProbe::new(key))
-        } else {
-            let len = span.end - span.start;
-            (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
-        };
-        let Some(ci) = node.lookup_probe(&probe, key, hint) else {
-            if pipe.unknown_fields == UnknownFields::Error {
-                let message = unlisted_message(&node.path, position);
-                return Err(ctx.fail(ErrorCode::UnknownField, message));
+        // The hinted child written as the writer would write it (`"name":`,
+        // compact, the same escapes) is taken with its colon in one
+        // comparison: those bytes are a valid key that decodes to the name.
+        cur.peek_ws();
+        let (ci, colon_read) = match node.children.get(hint) {
+            Some(child) if cur.eat_literal(&child.key_literal) => (hint, true),
+            _ => {
+                // Refusals about the name come before the colon is read, as in serde_json.
+                let span = cur.key_only()?;
+                let (key, probe): (&[u8], _) = if span.escaped {
+                    // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
+                    let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
+                    (key, NameProbe::new(key))
+                } else {
+                    let len = span.end - span.start;
+                    (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
+                };
+                let Some(ci) = node.lookup_probe(&probe, key, hint) else {
+                    if pipe.unknown_fields == UnknownFields::Error {
+                        let message = unlisted_message(&node.path, position);
+                        return Err(ctx.fail(ErrorCode::UnknownField, message));
+                    }
+                    cur.expect(b':')?;
+                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+                    more = cur.next_member()?;
+                    continue;
+                };
+                (ci, false)
             }
-            cur.expect(b':')?;
-            cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
-            more = cur.next_member()?;
-            continue;
         };
         hint = ci + 1;
         let (word, bit) = (ci / 64, 1u64 << (ci % 64));
@@ -364,7 +379,9 @@ fn walk_object(
             );
         }
         seen[word] |= bit;
-        cur.expect(b':')?;
+        if !colon_read {
+            cur.expect(b':')?;
+        }
         match &child.kind {
             ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
                 Action::Drop(_) => {
@@ -374,8 +391,9 @@ fn walk_object(
                     let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
-                    ctx.locate_for_stats(child, ctx.out.len());
+                    let value_start = ctx.out.len();
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                    ctx.locate_for_stats(child, value_start);
                 }
                 Action::KeepSubtree(_) => {
                     cur.peek_ws();
@@ -391,8 +409,9 @@ fn walk_object(
                     strict.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
                     ctx.sep(body_start);
                     ctx.out.extend_from_slice(&child.out_key);
-                    ctx.locate_for_stats(child, ctx.out.len());
+                    let value_start = ctx.out.len();
                     ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                    ctx.locate_for_stats(child, value_start);
                 }
                 _ => {
                     let mark = ctx.out.len();

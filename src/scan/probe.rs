@@ -52,3 +52,81 @@ impl NameProbe {
         NameProbe { len, head: [u64::from_le_bytes(lo), u64::from_le_bytes(hi)] }
     }
 }
+
+/// Bytes of input expected verbatim at a position (an object member's
+/// `"name":` as the writer escapes it), up to [`KeyLiteral::MAX`] bytes,
+/// compared as four masked 64-bit words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLiteral {
+    len: usize,
+    words: [u64; 4],
+    masks: [u64; 4],
+}
+
+impl KeyLiteral {
+    /// Longest literal compared in registers; a longer one never matches
+    /// (the caller then takes its general path).
+    pub const MAX: usize = 32;
+
+    /// The literal `text` (never matching when longer than [`Self::MAX`]
+    /// or empty).
+    pub fn new(text: &[u8]) -> Self {
+        if text.is_empty() || text.len() > Self::MAX {
+            return KeyLiteral { len: 0, words: [0; 4], masks: [0; 4] };
+        }
+        let mut padded = [0u8; 32];
+        padded[..text.len()].copy_from_slice(text);
+        let mut mask_bytes = [0u8; 32];
+        mask_bytes[..text.len()].fill(0xff);
+        KeyLiteral { len: text.len(), words: words(&padded), masks: words(&mask_bytes) }
+    }
+
+    /// The literal's length in bytes (0 for one that never matches).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the literal never matches.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `bytes[pos..]` starts with the literal.
+    #[inline(always)]
+    pub fn matches_at(&self, bytes: &[u8], pos: usize) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        match bytes.get(pos..pos + Self::MAX) {
+            Some(window) => {
+                let mut padded = [0u8; 32];
+                padded.copy_from_slice(window);
+                let w = words(&padded);
+                let differ = ((w[0] ^ self.words[0]) & self.masks[0])
+                    | ((w[1] ^ self.words[1]) & self.masks[1])
+                    | ((w[2] ^ self.words[2]) & self.masks[2])
+                    | ((w[3] ^ self.words[3]) & self.masks[3]);
+                differ == 0
+            }
+            // Near the end of the input: compare the bytes themselves.
+            None => bytes.get(pos..pos + self.len).is_some_and(|b| {
+                let mut padded = [0u8; 32];
+                padded[..self.len].copy_from_slice(b);
+                words(&padded) == self.words
+            }),
+        }
+    }
+}
+
+/// 32 bytes as four little-endian words.
+#[inline(always)]
+fn words(b: &[u8; 32]) -> [u64; 4] {
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    [word(0), word(1), word(2), word(3)]
+}

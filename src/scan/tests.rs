@@ -269,3 +269,35 @@ proptest! {
         }
     }
 }
+
+/// `KeyLiteral` against plain slice comparison: every length up to the
+/// limit, at every position of a short input (so also within 32 bytes of
+/// its end), with one byte changed anywhere.
+#[test]
+fn key_literal_matches_exactly_its_bytes() {
+    let input: Vec<u8> = (0..80u8).map(|i| b'a' + i % 26).collect();
+    for len in 0..=KeyLiteral::MAX + 1 {
+        for at in 0..input.len() {
+            let Some(want) = input.get(at..at + len) else { continue };
+            let lit = KeyLiteral::new(want);
+            for pos in 0..=input.len() {
+                let expected =
+                    len > 0 && len <= KeyLiteral::MAX && input.get(pos..pos + len) == Some(want);
+                assert_eq!(lit.matches_at(&input, pos), expected, "len {len} at {at} pos {pos}");
+            }
+            if len > 0 && len <= KeyLiteral::MAX {
+                for flip in 0..len {
+                    let mut other = input.clone();
+                    other[at + flip] ^= 0x20;
+                    assert!(!lit.matches_at(&other, at), "len {len} flip {flip}");
+                }
+                let mut cur = Cursor::new(&input);
+                for _ in 0..at {
+                    cur.bump();
+                }
+                assert!(cur.eat_literal(&lit));
+                assert_eq!(cur.pos(), at + len);
+            }
+        }
+    }
+}

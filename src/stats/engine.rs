@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::clock::{min_active, slot, SourceId, SourceState, IMPLICIT_SOURCE};
 use super::compile::{CompiledStat, Source};
 use super::derive::{derive, PathTemplates};
-use super::extract::{PathTrie, Record, Val};
+use super::extract::{LocatedObjects, PathTrie, Record, Val};
 use super::noise::Noise;
 use super::partial::{
     canonical_key, decode_group, decode_overflow_keys, window_partials, PartialKind, PartialWire,
@@ -230,6 +230,7 @@ pub struct Observation {
     pub(super) rec: Record,
     derived_buf: String,
     templates: PathTemplates,
+    objects: LocatedObjects,
     pub(super) valid: bool,
 }
 
@@ -293,10 +294,11 @@ impl StatsExtractor {
     pub fn extract_located(
         &self,
         anon_record: &[u8],
-        located: &[(u32, u32)],
+        located: &[(u32, u32, u32)],
         obs: &mut Observation,
     ) {
-        obs.valid = self.trie.extract_located(anon_record, located, &mut obs.rec).is_ok();
+        obs.valid =
+            self.trie.extract_located(anon_record, located, &mut obs.objects, &mut obs.rec).is_ok();
         if obs.valid {
             self.derive_all(obs);
         }

@@ -13,6 +13,11 @@
 use super::hll::hash64;
 use crate::scan::{span_str, unescape, Cursor, SyntaxError};
 
+mod located;
+mod objects;
+
+pub(crate) use objects::LocatedObjects;
+
 /// Longest dimension string kept in a group key (bytes); longer values are
 /// cut at a character boundary, which also bounds group-key memory.
 pub(crate) const MAX_DIMENSION_BYTES: usize = 256;
@@ -81,9 +86,7 @@ impl Record {
                     cut -= 1;
                 }
                 let s = &s[..cut];
-                let plain =
-                    s.bytes().fold(true, |ok, b| ok & (b >= 0x20 && b != b'"' && b != b'\\'));
-                if plain {
+                if is_plain_json(s.as_bytes()) {
                     out.push(b'"');
                     out.extend_from_slice(s.as_bytes());
                     out.push(b'"');
@@ -117,6 +120,28 @@ impl Record {
             _ => None,
         }
     }
+}
+
+/// Whether `s` needs no escaping inside a JSON string (no control byte,
+/// quote or backslash), eight bytes at a time: a byte-wise check was a
+/// fifth of building a group key.
+pub(crate) fn is_plain_json(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Non-zero exactly when some byte of `x` is below `n` (n <= 128).
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    let mut bad = 0_u64;
+    for c in &mut chunks {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(c);
+        let x = u64::from_le_bytes(word);
+        bad |= below(x, 0x20)
+            | zero_byte(x ^ (ONES * u64::from(b'"')))
+            | zero_byte(x ^ (ONES * u64::from(b'\\')));
+    }
+    bad == 0 && chunks.remainder().iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// Appends a primitive as JSON; writing into a `Vec` cannot fail.
@@ -200,9 +225,11 @@ impl PathTrie {
     }
 
     /// Captures the registered paths from values the record walk located
-    /// in `json` (see `super::capture`): each `(node, start)` is the trie
-    /// node of a field and where its value starts; paths below the node
-    /// are read from that value as [`PathTrie::extract`] would read them.
+    /// in `json` (see `super::capture`): each `(node, start, end)` is the
+    /// trie node of a field and its value's span; paths below the node are
+    /// read from that value as [`PathTrie::extract`] would read them (by
+    /// the reader of `located`, or by the strict scanner when that reader
+    /// declines).
     ///
     /// # Errors
     /// [`NotAnObject`] when a located value is not valid JSON (the walk
@@ -210,14 +237,60 @@ impl PathTrie {
     pub(crate) fn extract_located(
         &self,
         json: &[u8],
-        located: &[(u32, u32)],
+        located: &[(u32, u32, u32)],
+        objects: &mut LocatedObjects,
         rec: &mut Record,
     ) -> Result<(), NotAnObject> {
         rec.reset(self.slots);
-        for &(node, start) in located {
-            let value = json.get(start as usize..).ok_or(NotAnObject)?;
+        for &(node, start, end) in located {
+            let value = json.get(start as usize..end as usize).ok_or(NotAnObject)?;
+            let node = node as usize;
+            if node >= self.nodes.len() {
+                return Err(NotAnObject);
+            }
+            let object = !self.nodes[node].children.is_empty() && value.first() == Some(&b'{');
+            if object && objects.restore(node, value, rec) {
+                continue;
+            }
+            if self.located_value(value, node, rec).is_none() {
+                let mut cur = Cursor::new(value);
+                self.value(&mut cur, node, rec).map_err(|Bad| NotAnObject)?;
+                if !cur.at_end() {
+                    return Err(NotAnObject);
+                }
+            }
+            if object {
+                objects.remember(self, node, value, rec);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the slots of `node` and of every node below it.
+    pub(crate) fn subtree_slots(&self, node: usize, out: &mut Vec<usize>) {
+        out.extend(self.nodes[node].slot);
+        for &(_, child) in &self.nodes[node].children {
+            self.subtree_slots(child, out);
+        }
+    }
+
+    /// [`PathTrie::extract_located`] with the strict scanner only (the
+    /// reference the tests compare the fast reader with).
+    #[cfg(test)]
+    pub(crate) fn extract_located_strict(
+        &self,
+        json: &[u8],
+        located: &[(u32, u32, u32)],
+        rec: &mut Record,
+    ) -> Result<(), NotAnObject> {
+        rec.reset(self.slots);
+        for &(node, start, end) in located {
+            let value = json.get(start as usize..end as usize).ok_or(NotAnObject)?;
             let mut cur = Cursor::new(value);
             self.value(&mut cur, node as usize, rec).map_err(|Bad| NotAnObject)?;
+            if !cur.at_end() {
+                return Err(NotAnObject);
+            }
         }
         Ok(())
     }
@@ -569,7 +642,7 @@ mod tests {
         }
     }
 
-    fn json_doc() -> impl Strategy<Value = String> {
+    pub(super) fn json_doc() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
             any::<i64>().prop_map(|n| n.to_string()),
             any::<u64>().prop_map(|n| n.to_string()),
@@ -709,6 +782,18 @@ mod tests {
                 rec.write_json(v, &mut out);
                 prop_assert_eq!(out, expected);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Eight bytes at a time gives the byte-by-byte answer.
+        #[test]
+        fn plain_json_check_is_bytewise(
+            s in prop::collection::vec(prop_oneof![4 => 0x20..0x7f_u8, 1 => any::<u8>(), 1 => Just(b'"'), 1 => Just(b'\\')], 0..40)
+        ) {
+            let oracle = s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
+            prop_assert_eq!(is_plain_json(&s), oracle);
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::{find_byte, rsplit_at_byte, split_at_byte};
+use super::{find_byte, rsplit_at_byte, split_at_byte, split_byte};
 use crate::actions::ip::{parse_ip, write_ip};
 use crate::actions::truncate_ip::truncate_ip;
 use crate::classify::{classify, could_be_identifier};
@@ -155,7 +155,7 @@ pub(super) fn push_origin(origin: &Origin<'_>, out: &mut String) {
 /// flags (`alice-wang-13800138000.blog.example`) is replaced by its
 /// placeholder, so a personal subdomain never survives in an origin.
 fn push_host_name(name: &str, out: &mut String) {
-    for (i, label) in name.split('.').enumerate() {
+    for (i, label) in split_byte(name, b'.').enumerate() {
         if i > 0 {
             out.push('.');
         }

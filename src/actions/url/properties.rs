@@ -241,4 +241,44 @@ proptest! {
             prop_assert!(out.is_empty());
         }
     }
+
+    /// `push_path`'s one pass writes what splitting on `/` and judging
+    /// every segment with `cut_segment` and `segment_kind` writes (the
+    /// path handling as first written, kept here as the oracle).
+    #[test]
+    fn push_path_matches_segment_by_segment(
+        path in "(/([a-z0-9]{0,6}|[0-9]{4,12}|[0-9a-f]{8,32}|[a-zA-Z0-9;%@._=-]{0,18}|\\PC{0,6}|%3[bBfF]|%2[35]|[a-z]{1,5}%40[a-z]{1,5}\\.com)){0,6}",
+    ) {
+        let mut expected = String::new();
+        for (i, raw) in path.split('/').enumerate() {
+            if i > 0 {
+                expected.push('/');
+            }
+            let (segment, ends_path) = cut_segment(raw);
+            match segment_kind(segment) {
+                Some(kind) => expected.push_str(kind.placeholder()),
+                None => expected.push_str(segment),
+            }
+            if ends_path {
+                break;
+            }
+        }
+        let mut out = String::from("x");
+        push_path(&path, &mut out);
+        prop_assert_eq!(&out[1..], expected.as_str(), "{}", path);
+    }
+
+    /// The word-at-a-time control/space test against the character-wise
+    /// definition.
+    #[test]
+    fn control_or_space_test_matches_chars(text in "[ -~]{0,40}|\\PC{0,20}|[\\x00-\\x7f]{0,20}|\\PC{0,9}[\\x00-\\x20\\x7f\\u{85}\\u{a0}\\u{2028}\\u{3000}]\\PC{0,9}") {
+        let expected = text.chars().any(|c| c.is_control() || c.is_whitespace());
+        prop_assert_eq!(has_control_or_space(&text), expected, "{:?}", text);
+    }
+
+    #[test]
+    fn find_either_is_the_first_of_two_bytes(text in "[a-z?#/]{0,40}|\\PC{0,20}") {
+        let expected = text.bytes().position(|c| c == b'?' || c == b'#');
+        prop_assert_eq!(find_either(text.as_bytes(), b'?', b'#'), expected, "{:?}", text);
+    }
 }

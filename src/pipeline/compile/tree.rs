@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::super::json_out::key_prefix;
-use crate::scan::NameProbe;
+use crate::scan::{KeyLiteral, NameProbe};
 
 /// A level of the field tree: the record itself or a nested object.
 #[derive(Debug, Default)]
@@ -29,6 +29,9 @@ pub struct Child {
     pub prev_key: Box<[u8]>,
     /// The name's first 16 bytes and length, for comparing in registers.
     pub probe: NameProbe,
+    /// `out_key` as input bytes: a member written exactly so (`"name":`,
+    /// compact) is recognized, with its colon, in one comparison.
+    pub key_literal: KeyLiteral,
     /// A rule, or a nested level.
     pub kind: ChildKind,
     /// Statistics capture: the extraction-trie node of this rule's output
@@ -64,15 +67,23 @@ impl Node {
     /// Finds a child by field name (`probe` made from `name`), trying child
     /// `hint` first: records usually list fields in rule order, so the child
     /// after the last one found is a hit after one register comparison.
-    #[inline]
+    #[inline(always)]
     pub fn lookup_probe(&self, probe: &NameProbe, name: &[u8], hint: usize) -> Option<usize> {
-        let matches =
-            |c: &Child| c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name);
+        // The hinted child is compared inline in the walk; the search, rare
+        // on records in rule order, stays out of line.
         if let Some(c) = self.children.get(hint) {
-            if matches(c) {
+            if c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name) {
                 return Some(hint);
             }
         }
+        self.search(probe, name)
+    }
+
+    /// [`Node::lookup_probe`] without the hint.
+    #[inline(never)]
+    fn search(&self, probe: &NameProbe, name: &[u8]) -> Option<usize> {
+        let matches =
+            |c: &Child| c.probe == *probe && (name.len() <= 16 || c.name.as_bytes() == name);
         if self.children.len() <= 16 {
             self.children.iter().position(matches)
         } else {
@@ -102,9 +113,11 @@ impl Node {
                         ..Node::default()
                     })
                 };
+                let out_key = key_prefix(first);
                 self.children.push(Child {
                     name: (*first).into(),
-                    out_key: key_prefix(first).into(),
+                    key_literal: KeyLiteral::new(&out_key),
+                    out_key: out_key.into(),
                     prev_key: key_prefix(&format!("{first}_prev")).into(),
                     probe: NameProbe::new(first.as_bytes()),
                     kind,

@@ -183,6 +183,18 @@ fn edge_cases_match() {
         b"{\"loc\":[1]}",
         b"{\"zz\":1,\"yy\":2,\"n\":{\"a\":1,\"q\":2}}",
         b"{\"n\":{\"a\":1,\"\\u0071\":2}}",
+        // Members taken by the key-literal fast path and by the general
+        // path in one record: duplicates across the two, an escaped
+        // spelling of a hinted name, whitespace before and after keys.
+        b"{\"ip\":\"1.2.3.4\",\"ts\":1,\"ip\":\"1.2.3.4\"}",
+        b"{\"ts\":1,\"ip\":\"1.2.3.4\",\"pip\":\"1.2.3.4\",\"p\\u0069p\":\"1.2.3.4\"}",
+        b"{\"ts\":1,\"\\u0069p\":\"1.2.3.4\",\"pip\":\"1.2.3.4\"}",
+        b"{ \"ts\" :1,\n\"ip\":\"1.2.3.4\" , \"pip\":\"1.2.3.4\"}",
+        b"{\"ts\":1,\"ip\":",
+        b"{\"ts\":1,\"ip\"",
+        b"{\"ts\":1,\"ip",
+        b"{\"n\":{\"a\":1,\"b\":\"1.2.3.4\",\"a\":2}}",
+        b"{\"f0\":1,\"f1\":2,\"f2\":3,\"f1\":4}",
         deep.as_bytes(),
         deep_skip.as_bytes(),
         deep_bad.as_bytes(),
@@ -257,10 +269,14 @@ fn value() -> impl Strategy<Value = String> {
     })
 }
 
+/// A record of known and unknown members, written compactly (as the walk's
+/// key-literal fast path expects) or with spaces.
 fn record() -> impl Strategy<Value = String> {
-    prop::collection::vec((name(), value()), 0..8).prop_map(|v| {
-        let members: Vec<String> = v.into_iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
-        format!("{{{}}}", members.join(", "))
+    (prop::collection::vec((name(), value()), 0..8), any::<bool>()).prop_map(|(v, compact)| {
+        let (colon, comma) = if compact { (":", ",") } else { (": ", ", ") };
+        let members: Vec<String> =
+            v.into_iter().map(|(k, v)| format!("\"{k}\"{colon}{v}")).collect();
+        format!("{{{}}}", members.join(comma))
     })
 }
 
