@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use common::http_get;
 use common::kafka::{self, committed, produce_keyed, Names, Reader, Rec};
 use logveil::processor::{
-    Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor, SourceRecord,
+    CommitState, Disposition, OutputKind, OutputRecord, RecordFailure, RecordProcessor,
+    SourceRecord,
 };
 use logveil::service::{self, EmbeddedBroker, Service, ServiceError, ServiceSettings, Shutdown};
 use rdkafka::types::RDKafkaRespErr;
@@ -37,6 +38,9 @@ struct TestProcessor {
     processed: AtomicU64,
     /// Further input topics (which may not exist).
     extra_inputs: Vec<String>,
+    /// When set, payloads `t<ms>-…` carry an event time, reported per
+    /// partition in `commit_states` (as statistics would) for alignment.
+    event_times: Option<std::sync::Mutex<BTreeMap<i32, i64>>>,
 }
 
 impl TestProcessor {
@@ -49,6 +53,16 @@ impl TestProcessor {
             delay,
             processed: AtomicU64::new(0),
             extra_inputs,
+            event_times: None,
+        })
+    }
+    fn with_event_times(names: &Names, delay: Duration) -> Arc<Self> {
+        Arc::new(TestProcessor {
+            names: names.clone(),
+            delay,
+            processed: AtomicU64::new(0),
+            extra_inputs: Vec::new(),
+            event_times: Some(std::sync::Mutex::new(BTreeMap::new())),
         })
     }
 }
@@ -81,6 +95,15 @@ impl RecordProcessor for TestProcessor {
         }
         self.processed.fetch_add(1, Ordering::Relaxed);
         let payload = record.payload.unwrap_or_default();
+        if let Some(times) = &self.event_times {
+            let text = std::str::from_utf8(payload).unwrap_or_default();
+            let t = text.strip_prefix('t').and_then(|r| r.split('-').next()?.parse::<i64>().ok());
+            if let Some(t) = t {
+                let mut times = times.lock().unwrap();
+                let e = times.entry(record.partition).or_insert(t);
+                *e = (*e).max(t);
+            }
+        }
         let pipeline = self.names.pipeline.clone();
         if payload.starts_with(b"bad") {
             return Disposition::Failed(RecordFailure {
@@ -107,6 +130,16 @@ impl RecordProcessor for TestProcessor {
     }
     fn tick(&self, _: &mut Vec<u8>, _: i64, _: &mut dyn FnMut(OutputRecord<'_>)) {}
     fn finish(&self, _: &mut Vec<u8>, _: &mut dyn FnMut(OutputRecord<'_>)) {}
+    fn commit_states(&self, partitions: &[(&str, i32)], _: bool) -> Vec<CommitState> {
+        let times = self.event_times.as_ref().map(|t| t.lock().unwrap().clone());
+        partitions
+            .iter()
+            .map(|&(_, p)| CommitState {
+                event_time_ms: times.as_ref().and_then(|t| t.get(&p).copied()),
+                ..CommitState::default()
+            })
+            .collect()
+    }
 }
 
 fn broker_with_topics(brokers: i32, names: &Names, partitions: i32) -> EmbeddedBroker {
@@ -254,6 +287,63 @@ async fn graceful_shutdown_commits_delivered_work_and_nothing_more() {
         assert_eq!(have, expect, "partition {p}: outputs must be exactly 0..committed");
     }
     assert_eq!(committed.iter().map(|c| (*c).max(0)).sum::<i64>() as u64, summary.records_in);
+}
+
+/// Watermark alignment: a partition whose event time runs far ahead of the
+/// other's is paused (its pre-fetched records dropped by librdkafka) and
+/// resumed later, and still every input offset reaches its output exactly
+/// once in a clean run, and everything is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_paused_for_alignment_lose_nothing() {
+    let names = Names::new("align");
+    let broker = broker_with_topics(1, &names, 2);
+    let bs = broker.bootstrap_servers().to_owned();
+    // Partition 0 one record per event-time minute, partition 1 ten hours
+    // ahead: with a 60 s lead, partition 1 pauses while 0 delivers.
+    let n = 600;
+    let records: Vec<(i32, String)> = (0..n)
+        .map(|i| {
+            let p = (i % 2) as i32;
+            let t = (i / 2) as i64 * 60_000 + if p == 1 { 36_000_000 } else { 0 };
+            (p, format!("t{t}-record-{i}"))
+        })
+        .collect();
+    kafka::produce(&bs, &names.input, &records);
+    let input = input_map(&bs, &names.input, 2, n);
+    let pauses = || {
+        let text = service::metrics::prometheus_handle().unwrap().render();
+        text.lines()
+            .find_map(|l| l.strip_prefix("logveil_partition_pauses_total "))
+            .map_or(0.0, |v| v.trim().parse::<f64>().unwrap())
+    };
+    let before = pauses();
+
+    let shutdown = Shutdown::new();
+    // Slow enough that both partitions are being processed for seconds.
+    let proc = TestProcessor::with_event_times(&names, Duration::from_millis(5));
+    let mut s = settings(&bs, &names);
+    s.service.max_partition_lead_secs = 60;
+    s.service.queue_capacity = 64;
+    s.kafka.consumer.insert("max.partition.fetch.bytes".into(), "2048".into());
+    let task = {
+        let (p, sd) = (proc.clone(), shutdown.clone());
+        tokio::spawn(async move { service::run(&s, p, sd).await })
+    };
+    let mut out = Reader::new(&bs, &names.output, 3);
+    tokio::task::block_in_place(|| {
+        out.until(Duration::from_secs(90), "outputs", |r| r.len() >= n);
+    });
+    shutdown.trigger();
+    let summary = task.await.unwrap().unwrap();
+    assert!(pauses() > before, "partition 1 was paused at least once");
+    assert_eq!(summary.records_in, n as u64, "nothing read twice in a clean run");
+    let sources = out.sources();
+    assert_eq!(sources.len(), out.records.len(), "no duplicate outputs");
+    assert_eq!(sources, input.keys().copied().collect(), "every input offset has its output");
+    for o in &out.records {
+        assert_eq!(o.payload, input[&o.source()].payload.to_ascii_uppercase());
+    }
+    assert_eq!(committed(&bs, &names.group, &names.input, 2), vec![n as i64 / 2, n as i64 / 2]);
 }
 
 /// Settings for the crash child, passed through the environment.

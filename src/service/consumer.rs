@@ -71,12 +71,6 @@ impl ConsumerContext for GroupContext {
                 for elem in tpl.elements() {
                     self.shared.trackers.get_or_create(elem.topic(), elem.partition());
                 }
-                // librdkafka keeps an application pause across assignments:
-                // a partition the aligner paused before it was revoked must
-                // not come back paused (a no-op for partitions not paused).
-                if let Err(error) = consumer.resume(tpl) {
-                    tracing::warn!(%error, "cannot resume newly assigned partitions");
-                }
                 self.tell_assigned(consumer, tpl);
                 metrics::rebalanced("assign", tpl.count());
             }
@@ -144,6 +138,17 @@ impl GroupContext {
             .collect();
         for t in &revoked {
             t.revoke();
+        }
+        // librdkafka keeps an application pause across assignments: a
+        // partition paused for alignment would come back paused if it were
+        // assigned here again, while its new tracker is not.
+        let paused: Vec<Arc<PartitionTracker>> =
+            revoked.iter().filter(|t| t.is_paused()).cloned().collect();
+        if !paused.is_empty() {
+            if let Err(error) = consumer.resume(&partition_list(&paused)) {
+                tracing::warn!(%error, "cannot resume revoked partitions paused for alignment");
+            }
+            paused.iter().for_each(|t| t.set_paused(false));
         }
         let deadline = if self.shared.is_aborting() {
             Instant::now()
@@ -335,6 +340,15 @@ fn store_moved(
     }
 }
 
+/// The partitions of `trackers`, without offsets.
+fn partition_list(trackers: &[Arc<PartitionTracker>]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for t in trackers {
+        tpl.add_partition(&t.topic, t.partition);
+    }
+    tpl
+}
+
 /// How long a partition may deliver no newer event time before it stops
 /// holding the others back (see [`Aligner`]).
 const ALIGN_IDLE: Duration = Duration::from_secs(2);
@@ -351,23 +365,22 @@ fn align(
     if changes.is_empty() {
         return;
     }
-    let list = |v: &[Arc<PartitionTracker>]| {
-        let mut tpl = TopicPartitionList::new();
-        v.iter().for_each(|t| {
-            tpl.add_partition(&t.topic, t.partition);
-        });
-        tpl
-    };
     if !changes.pause.is_empty() {
-        if let Err(error) = consumer.pause(&list(&changes.pause)) {
-            tracing::warn!(%error, "cannot pause partitions running ahead in event time");
-            changes.pause.iter().for_each(|t| aligner.set_paused(t, false));
+        match consumer.pause(&partition_list(&changes.pause)) {
+            Ok(()) => changes.pause.iter().for_each(|t| t.set_paused(true)),
+            Err(error) => {
+                tracing::warn!(%error, "cannot pause partitions running ahead in event time");
+                changes.pause.iter().for_each(|t| aligner.set_paused(t, false));
+            }
         }
     }
     if !changes.resume.is_empty() {
-        if let Err(error) = consumer.resume(&list(&changes.resume)) {
-            tracing::warn!(%error, "cannot resume paused partitions; retrying");
-            changes.resume.iter().for_each(|t| aligner.set_paused(t, true));
+        match consumer.resume(&partition_list(&changes.resume)) {
+            Ok(()) => changes.resume.iter().for_each(|t| t.set_paused(false)),
+            Err(error) => {
+                tracing::warn!(%error, "cannot resume paused partitions; retrying");
+                changes.resume.iter().for_each(|t| aligner.set_paused(t, true));
+            }
         }
     }
     metrics::partitions_paused(changes.pause.len(), aligner.paused());

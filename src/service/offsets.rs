@@ -176,6 +176,8 @@ pub(crate) struct PartitionTracker {
     drained: Condvar,
     /// Last commit point and metadata handed to the consumer's offset store.
     stored: Mutex<Option<(i64, String)>>,
+    /// Paused by the consumer for watermark alignment (consumer thread only).
+    paused: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -194,7 +196,18 @@ impl PartitionTracker {
             revoked: AtomicBool::new(false),
             drained: Condvar::new(),
             stored: Mutex::new(None),
+            paused: AtomicBool::new(false),
         }
+    }
+
+    /// Notes that the consumer paused or resumed this partition.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// Whether the consumer paused this partition (see [`Self::set_paused`]).
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
