@@ -262,11 +262,25 @@ mod tests {
         Ok(())
     }
 
+    /// [`json_doc`] with every document serde_json refuses (lone
+    /// surrogates, `1e400`, cut literals) replaced by `null`: the walk only
+    /// writes valid JSON, and rejecting whole cases made the test flaky
+    /// (four documents must all parse, so most cases were rejected).
+    fn valid_doc() -> impl Strategy<Value = String> {
+        json_doc().prop_map(|d| {
+            if serde_json::from_str::<serde_json::Value>(&d).is_ok() {
+                d
+            } else {
+                "null".to_owned()
+            }
+        })
+    }
+
     /// Objects with the keys the trie reads, in odd forms.
     fn object() -> impl Strategy<Value = String> {
         let key =
             prop::sample::select(vec!["browser", "device", "a", "b", "os", "br\\u006fwser", "x"]);
-        let member = (key, json_doc(), prop::sample::select(vec!["", " ", "\n  "]));
+        let member = (key, valid_doc(), prop::sample::select(vec!["", " ", "\n  "]));
         prop::collection::vec(member, 0..5).prop_map(|m| {
             let members: Vec<String> =
                 m.into_iter().map(|(k, v, ws)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}")).collect();
@@ -275,16 +289,10 @@ mod tests {
     }
 
     proptest! {
-        // Most generated documents do not parse (lone surrogates, `1e400`,
-        // cut literals) and are skipped: allow for that many rejections.
-        #![proptest_config(ProptestConfig {
-            cases: 2000,
-            max_global_rejects: 200_000,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn located_values_read_like_the_scanner(
-            ua in json_doc(), o in prop_oneof![object(), json_doc()], n in json_doc(), s in json_doc(),
+            ua in valid_doc(), o in prop_oneof![object(), valid_doc()], n in valid_doc(), s in valid_doc(),
         ) {
             let (t, top) = trie();
             let (out, located) = record(&top, &[ua, o, n, s]);
