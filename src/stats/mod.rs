@@ -25,8 +25,9 @@
 //! - `hll`: HyperLogLog (+ stable xxHash64); `sketch`: DDSketch quantiles;
 //!   `noise`: two-sided geometric count noise.
 //! - `time`: RFC 3339 / epoch parsing and window-bound formatting.
-//! - `mode`: [`StatsMode`], direct or merged finalization across instances
-//!   (the `[stats]` table of `config/logveil.toml`).
+//! - [`StatsMode`] (direct or merged finalization across instances) is the
+//!   `[stats]` table of `config/logveil.toml`, defined in
+//!   [`crate::config::stats`] and re-exported here.
 //!
 //! # Windows and lateness
 //! Windows are aligned to the Unix epoch (UTC). Records come from sources
@@ -134,7 +135,6 @@ mod engine;
 mod extract;
 mod hll;
 mod intern;
-mod mode;
 mod noise;
 mod partial;
 mod render;
@@ -151,10 +151,10 @@ mod tests;
 #[cfg(test)]
 mod time_tests;
 
+pub use crate::config::stats::{default_merge_delay_ms, default_partials_topic, StatsMode};
 pub use capture::mark_captures;
 pub use clock::{SourceId, IMPLICIT_SOURCE};
 pub use engine::{open_groups, open_windows, Observation, StatsCore, StatsEngine, StatsExtractor};
-pub use mode::{default_merge_delay_ms, default_partials_topic, StatsMode};
 pub use shard::StatsShard;
 pub use spec::{compile_all, CompiledStat, StatSpec};
 pub(crate) use time::write_rfc3339_secs;

@@ -212,14 +212,7 @@ impl WindowAgg {
         slots: &[Option<usize>],
         scratch: &mut Vec<u8>,
     ) -> bool {
-        if let Some(g) = self.groups.get_mut(key) {
-            g.observe(rec, slots, scratch);
-            return false;
-        }
-        if self.groups.len() < stat.max_groups {
-            let mut g = GroupAgg::new(&stat.measures);
-            g.observe(rec, slots, scratch);
-            self.groups.insert(key.into(), g);
+        if observe_group(&mut self.groups, key, stat, rec, slots, scratch) {
             return false;
         }
         self.observe_overflow(key, stat, rec, slots, scratch)
@@ -261,14 +254,7 @@ impl WindowAgg {
             interner.write_key(ids, key);
             return self.observe(key, stat, rec, slots, scratch);
         }
-        if let Some(g) = self.by_id.get_mut(ids) {
-            g.observe(rec, slots, scratch);
-            return false;
-        }
-        if self.by_id.len() < stat.max_groups {
-            let mut g = GroupAgg::new(&stat.measures);
-            g.observe(rec, slots, scratch);
-            self.by_id.insert(ids.into(), g);
+        if observe_group(&mut self.by_id, ids, stat, rec, slots, scratch) {
             return false;
         }
         interner.write_key(ids, key);
@@ -348,6 +334,31 @@ impl WindowAgg {
         groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         groups
     }
+}
+
+/// Adds one record to the group `key` of `groups`, creating the group while
+/// fewer than `max_groups` exist; `false` (nothing added) when the group is
+/// new and the map is full, so the caller sends the record to the overflow.
+/// One place for both group maps of a window: byte keys and interned ids.
+fn observe_group<K: Copy + Eq + std::hash::Hash>(
+    groups: &mut HashMap<Box<[K]>, GroupAgg, foldhash::fast::RandomState>,
+    key: &[K],
+    stat: &CompiledStat,
+    rec: &Record,
+    slots: &[Option<usize>],
+    scratch: &mut Vec<u8>,
+) -> bool {
+    if let Some(g) = groups.get_mut(key) {
+        g.observe(rec, slots, scratch);
+        return true;
+    }
+    if groups.len() >= stat.max_groups {
+        return false;
+    }
+    let mut g = GroupAgg::new(&stat.measures);
+    g.observe(rec, slots, scratch);
+    groups.insert(key.into(), g);
+    true
 }
 
 #[cfg(test)]
