@@ -12,72 +12,11 @@
 //! exactly (up to 64-bit hash collisions) instead of losing items to register
 //! collisions. Merged results depend only on the union of the inputs.
 
-const P1: u64 = 0x9E37_79B1_85EB_CA87;
-const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
-const P3: u64 = 0x1656_67B1_9E37_79F9;
-const P4: u64 = 0x85EB_CA77_C2B2_AE63;
-const P5: u64 = 0x27D4_EB2F_1656_67C5;
-
-fn read_u64(b: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[..8]);
-    u64::from_le_bytes(a)
-}
-
-fn read_u32(b: &[u8]) -> u64 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[..4]);
-    u64::from(u32::from_le_bytes(a))
-}
-
-fn round(acc: u64, lane: u64) -> u64 {
-    acc.wrapping_add(lane.wrapping_mul(P2)).rotate_left(31).wrapping_mul(P1)
-}
-
-fn merge_round(acc: u64, val: u64) -> u64 {
-    (acc ^ round(0, val)).wrapping_mul(P1).wrapping_add(P4)
-}
-
-/// xxHash64 with seed 0: stable across processes, platforms and versions.
+/// xxHash64 with seed 0: stable across processes, platforms and versions
+/// (sketches built by different instances must merge). The `xxhash-rust`
+/// crate's implementation; `xxh64_known_vectors` pins the published values.
 pub(crate) fn hash64(input: &[u8]) -> u64 {
-    let mut rest = input;
-    let mut h = if input.len() >= 32 {
-        let mut v = [P1.wrapping_add(P2), P2, 0, 0_u64.wrapping_sub(P1)];
-        while rest.len() >= 32 {
-            for (i, lane) in v.iter_mut().enumerate() {
-                *lane = round(*lane, read_u64(&rest[i * 8..]));
-            }
-            rest = &rest[32..];
-        }
-        let mut h = v[0]
-            .rotate_left(1)
-            .wrapping_add(v[1].rotate_left(7))
-            .wrapping_add(v[2].rotate_left(12))
-            .wrapping_add(v[3].rotate_left(18));
-        for lane in v {
-            h = merge_round(h, lane);
-        }
-        h
-    } else {
-        P5
-    };
-    h = h.wrapping_add(input.len() as u64);
-    while rest.len() >= 8 {
-        h = (h ^ round(0, read_u64(rest))).rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
-        rest = &rest[8..];
-    }
-    if rest.len() >= 4 {
-        h = (h ^ read_u32(rest).wrapping_mul(P1)).rotate_left(23).wrapping_mul(P2).wrapping_add(P3);
-        rest = &rest[4..];
-    }
-    for &b in rest {
-        h = (h ^ u64::from(b).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(P2);
-    h ^= h >> 29;
-    h = h.wrapping_mul(P3);
-    h ^ (h >> 32)
+    xxhash_rust::xxh64::xxh64(input, 0)
 }
 
 /// Sketch storage: the exact set of item hashes while small, then registers.
