@@ -35,7 +35,6 @@ struct Part {
     event_time: i64,
     /// When `event_time` last grew.
     advanced: Instant,
-    paused: bool,
 }
 
 /// Partitions to pause and to resume after one round.
@@ -66,18 +65,9 @@ impl Aligner {
         Aligner { max_lead_ms, idle, parts: HashMap::new() }
     }
 
-    /// Corrects the state of `tracker`'s partition after librdkafka
-    /// refused a pause or resume.
-    pub fn set_paused(&mut self, tracker: &PartitionTracker, paused: bool) {
-        let key = (tracker.topic.clone(), tracker.partition);
-        if let Some(p) = self.parts.get_mut(&key) {
-            p.paused = paused;
-        }
-    }
-
     /// Partitions paused now.
     pub fn paused(&self) -> usize {
-        self.parts.values().filter(|p| p.paused).count()
+        self.parts.values().filter(|p| p.tracker.is_paused()).count()
     }
 
     /// One round: `seen` holds every assigned partition with the event time
@@ -105,9 +95,7 @@ impl Aligner {
                     p
                 }
                 (Some(p), None) => p,
-                (None, Some(t)) => {
-                    Part { tracker: tracker.clone(), event_time: t, advanced: now, paused: false }
-                }
+                (None, Some(t)) => Part { tracker: tracker.clone(), event_time: t, advanced: now },
                 (None, None) => continue,
             };
             current.insert(key, part);
@@ -116,23 +104,26 @@ impl Aligner {
         let slowest = self
             .parts
             .values()
-            .filter(|p| !p.paused && now.saturating_duration_since(p.advanced) < self.idle)
+            .filter(|p| {
+                !p.tracker.is_paused() && now.saturating_duration_since(p.advanced) < self.idle
+            })
             .map(|p| p.event_time)
             .min();
         let mut changes = Changes::default();
         for part in self.parts.values_mut() {
             let lead = slowest.map(|s| part.event_time.saturating_sub(s));
-            if part.paused {
+            // Paused or not is the tracker's flag, which the consumer sets
+            // once librdkafka took the call: a refused call is asked again
+            // next round.
+            if part.tracker.is_paused() {
                 // Resume once the slowest came within half the lead, or when
                 // nobody else is delivering.
                 if lead.is_none_or(|l| l <= self.max_lead_ms / 2) {
-                    part.paused = false;
                     // Its pause is not inactivity: it takes part again at once.
                     part.advanced = now;
                     changes.resume.push(part.tracker.clone());
                 }
             } else if lead.is_some_and(|l| l > self.max_lead_ms) {
-                part.paused = true;
                 changes.pause.push(part.tracker.clone());
             }
         }
@@ -157,6 +148,34 @@ mod tests {
         t.iter().cloned().zip(times.iter().copied()).collect()
     }
 
+    /// One round, with every change taken by librdkafka (the consumer then
+    /// sets the trackers' flags).
+    fn applied(
+        a: &mut Aligner,
+        now: Instant,
+        seen: &[(Arc<PartitionTracker>, Option<i64>)],
+    ) -> Changes {
+        let c = a.update(now, seen);
+        c.pause.iter().for_each(|t| t.set_paused(true));
+        c.resume.iter().for_each(|t| t.set_paused(false));
+        c
+    }
+
+    #[test]
+    fn a_refused_pause_is_asked_again_next_round() {
+        let t = trackers(2);
+        let mut a = Aligner::new(MIN, Duration::from_secs(2));
+        let t0 = Instant::now();
+        let times = [Some(0), Some(5 * MIN)];
+        // librdkafka refused: the consumer leaves the flag unset.
+        let c = a.update(t0, &seen(&t, &times));
+        assert_eq!(ids(&c.pause), vec![1]);
+        assert_eq!(a.paused(), 0);
+        let c = applied(&mut a, t0, &seen(&t, &times));
+        assert_eq!(ids(&c.pause), vec![1]);
+        assert_eq!(a.paused(), 1);
+    }
+
     fn ids(v: &[Arc<PartitionTracker>]) -> Vec<i32> {
         let mut ids: Vec<i32> = v.iter().map(|t| t.partition).collect();
         ids.sort_unstable();
@@ -168,13 +187,13 @@ mod tests {
         let t = trackers(3);
         let mut a = Aligner::new(10 * MIN, Duration::from_secs(2));
         let t0 = Instant::now();
-        let c = a.update(t0, &seen(&t, &[Some(0), Some(5 * MIN), Some(11 * MIN)]));
+        let c = applied(&mut a, t0, &seen(&t, &[Some(0), Some(5 * MIN), Some(11 * MIN)]));
         assert_eq!((ids(&c.pause), ids(&c.resume)), (vec![2], vec![]));
         assert_eq!(a.paused(), 1);
         // Exactly at the lead: not paused; the slowest moves, still > half.
-        let c = a.update(t0, &seen(&t, &[Some(MIN), Some(11 * MIN), Some(11 * MIN)]));
+        let c = applied(&mut a, t0, &seen(&t, &[Some(MIN), Some(11 * MIN), Some(11 * MIN)]));
         assert!(c.is_empty(), "partition 1 is exactly 10 min ahead; 2 is 10 min > 5 min");
-        let c = a.update(t0, &seen(&t, &[Some(6 * MIN), Some(11 * MIN), Some(11 * MIN)]));
+        let c = applied(&mut a, t0, &seen(&t, &[Some(6 * MIN), Some(11 * MIN), Some(11 * MIN)]));
         assert_eq!((ids(&c.pause), ids(&c.resume)), (vec![], vec![2]));
         assert_eq!(a.paused(), 0);
     }
@@ -185,13 +204,13 @@ mod tests {
         let mut a = Aligner::new(10 * MIN, Duration::from_secs(2));
         let t0 = Instant::now();
         // Partition 0 has no event time yet: no evidence to pause against.
-        let c = a.update(t0, &seen(&t, &[None, Some(0), Some(5 * MIN)]));
+        let c = applied(&mut a, t0, &seen(&t, &[None, Some(0), Some(5 * MIN)]));
         assert!(c.is_empty());
         // Partition 1 stops advancing: once idle, partition 2 runs free again.
-        let c = a.update(t0, &seen(&t, &[None, Some(0), Some(30 * MIN)]));
+        let c = applied(&mut a, t0, &seen(&t, &[None, Some(0), Some(30 * MIN)]));
         assert_eq!(ids(&c.pause), vec![2]);
         let later = t0 + Duration::from_secs(3);
-        let c = a.update(later, &seen(&t, &[None, Some(0), Some(30 * MIN)]));
+        let c = applied(&mut a, later, &seen(&t, &[None, Some(0), Some(30 * MIN)]));
         assert_eq!(ids(&c.resume), vec![2], "the only active partition is paused: resume");
     }
 
@@ -201,10 +220,10 @@ mod tests {
         let mut a = Aligner::new(MIN, Duration::from_secs(2));
         let t0 = Instant::now();
         let times = [Some(0), Some(2 * MIN), Some(3 * MIN), Some(4 * MIN)];
-        let c = a.update(t0, &seen(&t, &times));
+        let c = applied(&mut a, t0, &seen(&t, &times));
         assert_eq!(ids(&c.pause), vec![1, 2, 3]);
         // The slowest ran dry: every paused partition comes back.
-        let c = a.update(t0 + Duration::from_secs(5), &seen(&t, &times));
+        let c = applied(&mut a, t0 + Duration::from_secs(5), &seen(&t, &times));
         assert_eq!(ids(&c.resume), vec![1, 2, 3]);
         assert_eq!(a.paused(), 0);
     }
@@ -214,15 +233,15 @@ mod tests {
         let t = trackers(2);
         let mut a = Aligner::new(MIN, Duration::from_secs(2));
         let t0 = Instant::now();
-        let c = a.update(t0, &seen(&t, &[Some(0), Some(5 * MIN)]));
+        let c = applied(&mut a, t0, &seen(&t, &[Some(0), Some(5 * MIN)]));
         assert_eq!(ids(&c.pause), vec![1]);
         // Partition 1 revoked: forgotten, no resume asked for it.
-        let c = a.update(t0, &seen(&t[..1], &[Some(0)]));
+        let c = applied(&mut a, t0, &seen(&t[..1], &[Some(0)]));
         assert!(c.is_empty());
         assert_eq!(a.paused(), 0);
         // Assigned again (a new tracker): paused again only by a new decision.
         let again = Arc::new(PartitionTracker::new("in", 1, 0));
-        let c = a.update(t0, &[(t[0].clone(), Some(0)), (again, Some(30_000))]);
+        let c = applied(&mut a, t0, &[(t[0].clone(), Some(0)), (again, Some(30_000))]);
         assert!(c.is_empty());
     }
 }

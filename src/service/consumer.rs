@@ -354,8 +354,8 @@ fn partition_list(trackers: &[Arc<PartitionTracker>]) -> TopicPartitionList {
 const ALIGN_IDLE: Duration = Duration::from_secs(2);
 
 /// One round of watermark alignment: pauses and resumes what the aligner
-/// decides. A call librdkafka refuses is undone in the aligner, so the next
-/// round asks again.
+/// decides, and marks the trackers once librdkafka took the call (the
+/// aligner reads those flags, so a refused call is asked again next round).
 fn align(
     consumer: &BaseConsumer<GroupContext>,
     aligner: &mut Aligner,
@@ -365,12 +365,15 @@ fn align(
     if changes.is_empty() {
         return;
     }
+    let mut pauses = 0;
     if !changes.pause.is_empty() {
         match consumer.pause(&partition_list(&changes.pause)) {
-            Ok(()) => changes.pause.iter().for_each(|t| t.set_paused(true)),
+            Ok(()) => {
+                changes.pause.iter().for_each(|t| t.set_paused(true));
+                pauses = changes.pause.len();
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot pause partitions running ahead in event time");
-                changes.pause.iter().for_each(|t| aligner.set_paused(t, false));
             }
         }
     }
@@ -379,11 +382,10 @@ fn align(
             Ok(()) => changes.resume.iter().for_each(|t| t.set_paused(false)),
             Err(error) => {
                 tracing::warn!(%error, "cannot resume paused partitions; retrying");
-                changes.resume.iter().for_each(|t| aligner.set_paused(t, true));
             }
         }
     }
-    metrics::partitions_paused(changes.pause.len(), aligner.paused());
+    metrics::partitions_paused(pauses, aligner.paused());
 }
 
 /// Records handed to a worker at once: one queue operation (and at most one
