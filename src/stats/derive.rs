@@ -24,21 +24,42 @@ use crate::classify::{cut_segment, segment_kind, IdKind};
 /// Templates of recently seen paths, per worker: a path's template is a
 /// function of the path before its query string, and an access log has few
 /// distinct paths, so the classifier runs once per path instead of once per
-/// record. Holds anonymized output values only (the statistics read nothing
-/// else); bounded, emptied when full.
-#[derive(Debug, Default)]
+/// record. Paths are remembered with their short all-digit segments written
+/// as `{id}` (what the template makes of them either way), so `/p/17` and
+/// `/p/18` are one entry: numbers that short are kept by the `url` action,
+/// and each would otherwise be a first sighting. Holds anonymized output
+/// values only (the statistics read nothing else); bounded, emptied when
+/// full.
+#[derive(Debug)]
 pub(crate) struct PathTemplates {
     known: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
+    /// The current path with its short numbers written as `{id}`.
+    normalized: String,
+    /// Whether the segment `{id}` is its own template, so that writing a
+    /// short number as `{id}` cannot change a template (checked once).
+    normalize: bool,
+}
+
+impl Default for PathTemplates {
+    fn default() -> Self {
+        let mut own = String::new();
+        path_template(ID_SEGMENT, &mut own);
+        Self { known: HashMap::default(), normalized: String::new(), normalize: own == ID_SEGMENT }
+    }
 }
 
 /// Paths whose template a [`PathTemplates`] keeps.
 const PATH_TEMPLATES_KEPT: usize = 4096;
+/// What a short all-digit segment becomes in a template.
+const ID_SEGMENT: &str = "{id}";
 
 impl PathTemplates {
     /// Writes the template of `path` into `out`, as [`path_template`] does.
     fn write(&mut self, path: &str, out: &mut String) {
         let key = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
-        if let Some(t) = self.known.get(key) {
+        let normalized = self.normalize && write_short_numbers_as_id(key, &mut self.normalized);
+        let remembered = if normalized { self.normalized.as_str() } else { key };
+        if let Some(t) = self.known.get(remembered) {
             out.push_str(t);
             return;
         }
@@ -46,8 +67,33 @@ impl PathTemplates {
         if self.known.len() >= PATH_TEMPLATES_KEPT {
             self.known.clear();
         }
-        self.known.insert(key.into(), out.as_str().into());
+        self.known.insert(remembered.into(), out.as_str().into());
     }
+}
+
+/// A segment [`path_template`] turns into `{id}` by the all-digit rule alone.
+fn is_short_number(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    !b.is_empty() && b.len() < crate::classify::MIN_DIGITS && b.iter().all(u8::is_ascii_digit)
+}
+
+/// Writes `path` into `out` with every short all-digit segment as `{id}`;
+/// `false` (and `out` not to be read) when it has none.
+fn write_short_numbers_as_id(path: &str, out: &mut String) -> bool {
+    let mut found = false;
+    out.clear();
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if is_short_number(segment) {
+            out.push_str(ID_SEGMENT);
+            found = true;
+        } else {
+            out.push_str(segment);
+        }
+    }
+    found
 }
 
 /// Computes `kind` from `v` into `out` (cleared first); `false` when the input
@@ -236,6 +282,52 @@ mod tests {
         let v = rec.push_str("/u/12?x");
         assert!(derive(DeriveKind::PathTemplate, &rec, v, t, &mut out));
         assert_eq!(out, "/u/{id}");
+    }
+
+    #[test]
+    fn short_numbers_share_one_remembered_path() {
+        let t = &mut PathTemplates::default();
+        assert!(t.normalize, "the segment {{id}} is its own template");
+        for p in ["/p/17/x", "/p/18/x?q", "/p/{id}/x", "/p/0001/x#f"] {
+            let mut out = String::new();
+            t.write(p, &mut out);
+            assert_eq!(out, "/p/{id}/x", "{p}");
+        }
+        assert_eq!(t.known.len(), 1);
+        let mut out = String::new();
+        t.write("/p/12345/x", &mut out);
+        assert_eq!(out, template("/p/12345/x"), "five digits are the classifier's to judge");
+        assert_eq!(t.known.len(), 2);
+        let mut norm = String::new();
+        assert!(!write_short_numbers_as_id("/a/b12/12345/", &mut norm));
+        assert!(write_short_numbers_as_id("/7//a/99", &mut norm));
+        assert_eq!(norm, "/{id}//a/{id}");
+    }
+
+    proptest::proptest! {
+        /// Remembered templates (through the normalized paths) equal the
+        /// computed ones, in any order and with the cache warm.
+        #[test]
+        fn remembered_templates_equal_computed_ones_for_any_mix(
+            paths in proptest::collection::vec(
+                proptest::collection::vec(
+                    "[0-9]{1,6}|\\{id\\}|[a-z]{1,4}|[0-9]{1,3};[a-z]=1|[0-9]{1,2}%3[Bb]|%3[Ff]|[0-9]{2}%23|u_[0-9]{10}|\\.|",
+                    0..6,
+                ),
+                1..12,
+            ),
+        ) {
+            let t = &mut PathTemplates::default();
+            for round in 0..2 {
+                for pieces in &paths {
+                    let p = format!("/{}", pieces.join("/"));
+                    let (mut cached, mut direct) = (String::new(), String::new());
+                    t.write(&p, &mut cached);
+                    path_template(&p, &mut direct);
+                    proptest::prop_assert_eq!(cached, direct, "{} (round {})", p, round);
+                }
+            }
+        }
     }
 
     #[test]

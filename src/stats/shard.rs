@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use super::clock::{slot, SourceId};
 use super::compile::CompiledStat;
-use super::spec::TimeFormat;
 use super::engine::{event_time, Observation};
 use super::extract::{Record, Val};
 use super::intern::{DimInterner, MAX_INTERNED};
+use super::spec::TimeFormat;
 use super::window::WindowAgg;
 use super::StatsCounters;
 
