@@ -24,41 +24,28 @@ use crate::classify::{cut_segment, segment_kind, IdKind};
 /// Templates of recently seen paths, per worker: a path's template is a
 /// function of the path before its query string, and an access log has few
 /// distinct paths, so the classifier runs once per path instead of once per
-/// record. Paths are remembered with their short all-digit segments written
-/// as `{id}` (what the template makes of them either way), so `/p/17` and
-/// `/p/18` are one entry: numbers that short are kept by the `url` action,
-/// and each would otherwise be a first sighting. Holds anonymized output
-/// values only (the statistics read nothing else); bounded, emptied when
-/// full.
-#[derive(Debug)]
+/// record. Paths are remembered with the digits of their short all-digit
+/// segments written as `0` (`/p/17` and `/p/42` are both `/p/00`): such a
+/// segment becomes `{id}` whatever its digits, and numbers that short are
+/// kept by the `url` action, so each would otherwise be a first sighting.
+/// Holds anonymized output values only (the statistics read nothing
+/// else); bounded, emptied when full.
+#[derive(Debug, Default)]
 pub(crate) struct PathTemplates {
-    known: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
-    /// The current path with its short numbers written as `{id}`.
-    normalized: String,
-    /// Whether the segment `{id}` is its own template, so that writing a
-    /// short number as `{id}` cannot change a template (checked once).
-    normalize: bool,
-}
-
-impl Default for PathTemplates {
-    fn default() -> Self {
-        let mut own = String::new();
-        path_template(ID_SEGMENT, &mut own);
-        Self { known: HashMap::default(), normalized: String::new(), normalize: own == ID_SEGMENT }
-    }
+    known: HashMap<Box<[u8]>, Box<str>, foldhash::fast::RandomState>,
+    /// The current path with its short numbers masked.
+    masked: Vec<u8>,
 }
 
 /// Paths whose template a [`PathTemplates`] keeps.
 const PATH_TEMPLATES_KEPT: usize = 4096;
-/// What a short all-digit segment becomes in a template.
-const ID_SEGMENT: &str = "{id}";
 
 impl PathTemplates {
     /// Writes the template of `path` into `out`, as [`path_template`] does.
     fn write(&mut self, path: &str, out: &mut String) {
         let key = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
-        let normalized = self.normalize && write_short_numbers_as_id(key, &mut self.normalized);
-        let remembered = if normalized { self.normalized.as_str() } else { key };
+        let masked = mask_short_numbers(key, &mut self.masked);
+        let remembered = if masked { self.masked.as_slice() } else { key.as_bytes() };
         if let Some(t) = self.known.get(remembered) {
             out.push_str(t);
             return;
@@ -71,26 +58,28 @@ impl PathTemplates {
     }
 }
 
-/// A segment [`path_template`] turns into `{id}` by the all-digit rule alone.
-fn is_short_number(segment: &str) -> bool {
-    let b = segment.as_bytes();
-    !b.is_empty() && b.len() < crate::classify::MIN_DIGITS && b.iter().all(u8::is_ascii_digit)
-}
-
-/// Writes `path` into `out` with every short all-digit segment as `{id}`;
-/// `false` (and `out` not to be read) when it has none.
-fn write_short_numbers_as_id(path: &str, out: &mut String) -> bool {
+/// Copies `path` into `out` with the digits of every all-digit segment
+/// shorter than [`crate::classify::MIN_DIGITS`] written as `0` (a segment
+/// [`path_template`] turns into `{id}` whatever its digits); `false`, and
+/// `out` not to be read, when the path has none.
+fn mask_short_numbers(path: &str, out: &mut Vec<u8>) -> bool {
+    let b = path.as_bytes();
     let mut found = false;
-    out.clear();
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        if is_short_number(segment) {
-            out.push_str(ID_SEGMENT);
-            found = true;
-        } else {
-            out.push_str(segment);
+    let (mut start, mut digits) = (0, true);
+    for i in 0..=b.len() {
+        match b.get(i) {
+            Some(b'/') | None => {
+                if digits && i > start && i - start < crate::classify::MIN_DIGITS {
+                    if !found {
+                        out.clear();
+                        out.extend_from_slice(b);
+                        found = true;
+                    }
+                    out[start..i].fill(b'0');
+                }
+                (start, digits) = (i + 1, true);
+            }
+            Some(c) => digits &= c.is_ascii_digit(),
         }
     }
     found
@@ -287,25 +276,28 @@ mod tests {
     #[test]
     fn short_numbers_share_one_remembered_path() {
         let t = &mut PathTemplates::default();
-        assert!(t.normalize, "the segment {{id}} is its own template");
-        for p in ["/p/17/x", "/p/18/x?q", "/p/{id}/x", "/p/0001/x#f"] {
+        for p in ["/p/17/x", "/p/18/x?q", "/p/99/x#f"] {
             let mut out = String::new();
             t.write(p, &mut out);
             assert_eq!(out, "/p/{id}/x", "{p}");
         }
         assert_eq!(t.known.len(), 1);
-        let mut out = String::new();
-        t.write("/p/12345/x", &mut out);
-        assert_eq!(out, template("/p/12345/x"), "five digits are the classifier's to judge");
-        assert_eq!(t.known.len(), 2);
-        let mut norm = String::new();
-        assert!(!write_short_numbers_as_id("/a/b12/12345/", &mut norm));
-        assert!(write_short_numbers_as_id("/7//a/99", &mut norm));
-        assert_eq!(norm, "/{id}//a/{id}");
+        for p in ["/p/{id}/x", "/p/0001/x", "/p/12345/x", "/p/00/x"] {
+            let mut out = String::new();
+            t.write(p, &mut out);
+            assert_eq!(out, template(p), "{p}");
+        }
+        assert_eq!(t.known.len(), 4, "17, 18, 99 and 00 are one path");
+        let mut masked = Vec::new();
+        assert!(!mask_short_numbers("/a/b12/12345/", &mut masked));
+        assert!(mask_short_numbers("/7//a/99", &mut masked));
+        assert_eq!(masked, b"/0//a/00");
+        assert!(mask_short_numbers("12/x/3", &mut masked));
+        assert_eq!(masked, b"00/x/0");
     }
 
     proptest::proptest! {
-        /// Remembered templates (through the normalized paths) equal the
+        /// Remembered templates (through the masked paths) equal the
         /// computed ones, in any order and with the cache warm.
         #[test]
         fn remembered_templates_equal_computed_ones_for_any_mix(
