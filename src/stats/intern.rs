@@ -36,10 +36,6 @@ pub(crate) struct DimInterner {
     /// JSON text by id (id 0 is `null`).
     texts: Vec<Box<[u8]>>,
     scratch: Vec<u8>,
-    /// Per dimension, its previous string and id: a dimension repeats its
-    /// value from record to record more often than not (`2xx`, one
-    /// browser), and comparing the text is cheaper than a lookup.
-    last: Vec<Option<(Vec<u8>, u32)>>,
 }
 
 impl Default for DimInterner {
@@ -49,7 +45,6 @@ impl Default for DimInterner {
             others: Ids::default(),
             texts: vec![b"null"[..].into()],
             scratch: Vec::new(),
-            last: Vec::new(),
         }
     }
 }
@@ -84,29 +79,6 @@ impl DimInterner {
                 id
             }
         }
-    }
-
-    /// [`DimInterner::id`] of `v` as dimension `dim` of the statistic,
-    /// answering a repeat of the dimension's previous string without a lookup.
-    pub(crate) fn dim_id(&mut self, dim: usize, rec: &Record, v: Val) -> u32 {
-        if !matches!(v, Val::Str(..)) {
-            return self.id(rec, v);
-        }
-        let text = rec.text(v).as_bytes();
-        if let Some(Some((last, id))) = self.last.get(dim) {
-            if last.as_slice() == text {
-                return *id;
-            }
-        }
-        let id = self.id(rec, v);
-        if self.last.len() <= dim {
-            self.last.resize(dim + 1, None);
-        }
-        let slot = self.last[dim].get_or_insert_with(|| (Vec::new(), id));
-        slot.0.clear();
-        slot.0.extend_from_slice(text);
-        slot.1 = id;
-        id
     }
 
     fn push_text(&mut self, rec: &Record, v: Val) -> u32 {
@@ -221,34 +193,6 @@ mod tests {
         }
         assert_eq!(ids[12], ids[13], "cut to the same 256 bytes");
         assert_eq!(ids[8], 0);
-    }
-
-    /// Ids through the per-dimension memo equal plain lookups, for
-    /// repeats, alternations, empty strings and non-string values.
-    #[test]
-    fn dimension_memo_answers_like_a_lookup() {
-        let mut rec = Record::default();
-        let seq: Vec<(usize, Val)> = [
-            (0, "2xx"),
-            (0, "2xx"),
-            (1, ""),
-            (1, ""),
-            (0, "4xx"),
-            (2, "2xx"),
-            (0, "2xx"),
-            (1, "x"),
-            (1, ""),
-        ]
-        .iter()
-        .map(|&(d, t)| (d, rec.push_str(t)))
-        .chain([(0, Val::UInt(2)), (0, Val::Null), (2, Val::Missing)])
-        .collect();
-        let (mut plain, mut memo) = (DimInterner::default(), DimInterner::default());
-        for round in 0..2 {
-            for &(dim, v) in &seq {
-                assert_eq!(memo.dim_id(dim, &rec, v), plain.id(&rec, v), "{v:?} round {round}");
-            }
-        }
     }
 
     #[test]

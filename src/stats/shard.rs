@@ -265,9 +265,9 @@ impl ShardStat {
             self.interner = DimInterner::default();
         }
         self.ids.clear();
-        for (dim, &slot) in def.slots.dims.iter().enumerate() {
+        for &slot in &def.slots.dims {
             let v = rec.vals.get(slot).copied().unwrap_or(Val::Missing);
-            self.ids.push(self.interner.dim_id(dim, rec, v));
+            self.ids.push(self.interner.id(rec, v));
         }
         let window = self.windows.entry(start).or_default();
         window.observe_ids(&self.ids, &self.interner, key, spec, rec, &def.slots.measures, scratch);
