@@ -31,6 +31,7 @@ pub(crate) use self::failure::unlisted_message;
 use self::failure::{classify_failure, empty_record, invalid_utf8, Stop};
 use self::values::{apply_number, apply_str, generalize_location, keep_scalar, wrong_type};
 use super::compile::{Action, Child, ChildKind, KeyRule, MemberOp, Node, Pipeline};
+use super::json_out::{push_prefix, push_range};
 use super::spec::{Format, UnknownFields};
 use super::types::JsonType;
 
@@ -247,6 +248,20 @@ impl Ctx<'_, '_> {
             self.out.push(b',');
         }
     }
+
+    /// Appends `child`'s `"name":`, preceded by a comma unless it is the
+    /// first member written since `body_start`.
+    #[inline(always)]
+    fn member_key(&mut self, body_start: usize, child: &Child) {
+        self.sep(body_start);
+        let literal = &child.key_literal;
+        if literal.is_empty() {
+            self.out.extend_from_slice(&child.out_key);
+        } else {
+            // The literal is exactly `out_key` (see `Node::insert`).
+            push_prefix(self.out, literal.padded(), literal.len());
+        }
+    }
 }
 
 /// The decoded text of a strictly scanned string: borrowed from the input
@@ -380,16 +395,14 @@ fn walk_object(
             (MemberOp::Keep, ChildKind::Rule(ri)) => {
                 let bytes = cur.bytes();
                 let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
-                ctx.sep(body_start);
-                ctx.out.extend_from_slice(&child.out_key);
+                ctx.member_key(body_start, child);
                 let value_start = ctx.out.len();
-                ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                push_range(ctx.out, bytes, start, cur.pos());
                 ctx.locate_for_stats(child, value_start);
             }
             (MemberOp::StrAction, ChildKind::Rule(ri)) if cur.peek_ws() == Some(b'"') => {
                 let mark = ctx.out.len();
-                ctx.sep(body_start);
-                ctx.out.extend_from_slice(&child.out_key);
+                ctx.member_key(body_start, child);
                 let value_start = ctx.out.len();
                 let bytes = cur.bytes();
                 let span = cur.string(true)?;
