@@ -392,7 +392,14 @@ fn walk_object(
             (MemberOp::Drop, _) => {
                 cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
             }
-            (MemberOp::Keep, ChildKind::Rule(ri)) => keep_member(ctx, cur, child, *ri, body_start)?,
+            (MemberOp::Keep, ChildKind::Rule(ri)) => {
+                let bytes = cur.bytes();
+                let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
+                ctx.member_key(body_start, child);
+                let value_start = ctx.out.len();
+                push_range(ctx.out, bytes, start, cur.pos());
+                ctx.locate_for_stats(child, value_start);
+            }
             (MemberOp::StrAction, ChildKind::Rule(ri)) if cur.peek_ws() == Some(b'"') => {
                 let mark = ctx.out.len();
                 ctx.member_key(body_start, child);
@@ -415,25 +422,6 @@ fn walk_object(
     }
     ctx.out.push(b'}');
     Ok(true)
-}
-
-/// A `keep` member: the scalar (checked as serde_json would decode it)
-/// copied through after its key.
-#[inline(always)]
-fn keep_member(
-    ctx: &mut Ctx<'_, '_>,
-    cur: &mut Cursor<'_>,
-    child: &Child,
-    ri: usize,
-    body_start: usize,
-) -> Result<(), Stop> {
-    let bytes = cur.bytes();
-    let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, ri, found))?;
-    ctx.member_key(body_start, child);
-    let value_start = ctx.out.len();
-    push_range(ctx.out, bytes, start, cur.pos());
-    ctx.locate_for_stats(child, value_start);
-    Ok(())
 }
 
 /// After a transforming action: a dropped value removes its member (from
@@ -525,9 +513,14 @@ fn general_member(
             Action::Drop(_) => {
                 cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
             }
-            // (`MemberOp` sends these two the fast way; kept here so the
-            // general path is complete on its own.)
-            Action::Keep(_) => keep_member(ctx, cur, child, *ri, body_start)?,
+            Action::Keep(_) => {
+                let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
+                ctx.sep(body_start);
+                ctx.out.extend_from_slice(&child.out_key);
+                let value_start = ctx.out.len();
+                ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                ctx.locate_for_stats(child, value_start);
+            }
             Action::KeepSubtree(_) => {
                 cur.peek_ws();
                 let mut strict = cur.clone();
