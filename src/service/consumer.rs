@@ -668,3 +668,46 @@ fn wait_for_broker(producer: &OutputProducer, shared: &Shared) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{channel, sync_channel};
+
+    use super::*;
+
+    /// Fills worker 0's pending batch with one record and sends it.
+    fn send_one(batches: &mut Batches, tracker: &Arc<PartitionTracker>, offset: i64) {
+        batches.pending[0].push(tracker, offset, Some(b"key"), Some(b"payload"), None);
+        batches.count += 1;
+        batches.send(0).unwrap();
+    }
+
+    #[test]
+    fn spent_batches_are_refilled_and_grown_ones_dropped() {
+        let (queue, worker) = sync_channel(4);
+        let (spent_tx, spent) = channel();
+        let mut batches = Batches::new(vec![queue], spent);
+        let tracker = Arc::new(PartitionTracker::new("t", 0, 0));
+
+        // Nothing returned yet: a new batch of the usual size.
+        send_one(&mut batches, &tracker, 0);
+        let sent = worker.recv().unwrap();
+        assert_eq!((sent.len(), sent.byte_len()), (1, 10));
+        assert_eq!(batches.pending[0].byte_capacity(), BATCH_BUFFER);
+
+        // A returned batch (recognisable by its capacity) is reused, empty.
+        spent_tx.send(Batch::with_capacity(BATCH, 100_000)).unwrap();
+        send_one(&mut batches, &tracker, 1);
+        assert_eq!(batches.pending[0].byte_capacity(), 100_000);
+        assert_eq!((batches.pending[0].len(), batches.pending[0].byte_len()), (0, 0));
+        assert_eq!(worker.recv().unwrap().len(), 1);
+
+        // One that grew past twice the byte limit is dropped, not kept.
+        let grown = 2 * BATCH_BYTES + 1;
+        spent_tx.send(Batch::with_capacity(BATCH, grown)).unwrap();
+        send_one(&mut batches, &tracker, 2);
+        assert_eq!(batches.pending[0].byte_capacity(), BATCH_BUFFER);
+        assert!(batches.spent.try_recv().is_err(), "the grown batch was consumed");
+        assert_eq!(batches.count, 0);
+    }
+}
