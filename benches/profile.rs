@@ -6,6 +6,9 @@
 //! `LOGVEIL_PROFILE` set to one of:
 //! - `floor`: serde_json::Value parse + serialize;
 //! - `pipeline` (default): the reference pipeline;
+//! - `pipeline_prefetch`: the same, with the next record's cache lines
+//!   requested before each record (what a caller holding a batch could do;
+//!   measured in PROFILE.md "Round four", not used by the service);
 //! - `stats`: the pipeline's output fed to its `StatsEngine` (outputs are
 //!   precomputed, so only `observe` runs in the loop; the output is scanned);
 //! - `anonymizer`: the pipeline with its statistics as the service runs
@@ -54,6 +57,32 @@ fn stage_pipeline(pipeline: &Pipeline, records: &[Vec<u8>], scratch: &mut Scratc
     for r in records {
         pipeline.process(r, scratch).expect("processed");
         std::hint::black_box(&scratch.out);
+    }
+}
+
+/// The pipeline with the next record's cache lines requested before the
+/// current one is processed (what a caller holding a batch can do).
+#[inline(never)]
+fn stage_pipeline_prefetch(pipeline: &Pipeline, records: &[Vec<u8>], scratch: &mut Scratch) {
+    for (i, r) in records.iter().enumerate() {
+        if let Some(next) = records.get(i + 1) {
+            prefetch_lines(next);
+        }
+        pipeline.process(r, scratch).expect("processed");
+        std::hint::black_box(&scratch.out);
+    }
+}
+
+#[inline]
+fn prefetch_lines(input: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in input.chunks(64) {
+        // SAFETY: a prefetch is a hint; it never faults.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
     }
 }
 
@@ -112,6 +141,11 @@ fn main() {
         "pipeline" => {
             for _ in 0..passes {
                 timed(&mut || stage_pipeline(&pipeline, &records, &mut scratch));
+            }
+        }
+        "pipeline_prefetch" => {
+            for _ in 0..passes {
+                timed(&mut || stage_pipeline_prefetch(&pipeline, &records, &mut scratch));
             }
         }
         "stats" => {

@@ -221,9 +221,20 @@ async fn round_trip_outputs_dead_letters_and_filters() {
         assert_eq!(p.source.as_ref().map(|s| s.0.as_str()), Some(names.input.as_str()));
         assert_eq!(p.pipeline.as_deref(), Some(names.pipeline.as_str()));
         assert_eq!(p.key_id.as_deref(), Some("k1"));
+        // The documented header, byte for byte: one header, one value.
+        let expected = format!(
+            "topic={};partition={};offset={};pipeline={};key_id=k1",
+            names.input, src.0, src.1, names.pipeline
+        );
+        assert_eq!(o.headers, [("logveil-provenance".to_owned(), expected.into_bytes())]);
     }
     for d in &dlq.records {
         let src = d.source();
+        let expected = format!(
+            "topic={};partition={};offset={};pipeline={}",
+            names.input, src.0, src.1, names.pipeline
+        );
+        assert_eq!(d.headers, [("logveil-provenance".to_owned(), expected.into_bytes())]);
         assert_eq!(d.provenance().pipeline.as_deref(), Some(names.pipeline.as_str()));
         assert_eq!(d.provenance().key_id, None, "no pseudonym was written");
         assert!(seen.insert(src), "record with both an output and a dead letter");

@@ -206,7 +206,15 @@ pub fn service_role() {
     let input = std::env::var("LOGVEIL_BENCH_COPY_IN").expect("input topic");
     let output = std::env::var("LOGVEIL_BENCH_COPY_OUT").expect("output topic");
     let processor = crate::processor("passthrough", &input, &output, false);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The runtime `logveil run` builds (`src/cmd/run.rs`): one async worker
+    // for the HTTP server. A default runtime (one worker per core, each
+    // spinning briefly before it parks) cost the service role CPU the real
+    // binary does not spend (`benches/PROFILE.md`, round four).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let shutdown = logveil::service::Shutdown::new();
     let stop = shutdown.clone();
     std::thread::spawn(move || {

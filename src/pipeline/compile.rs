@@ -40,7 +40,7 @@ impl PipelineError {
     }
 }
 
-pub use self::tree::{Child, ChildKind, Node, MAX_CHILDREN};
+pub use self::tree::{Child, ChildKind, MemberOp, Node, MAX_CHILDREN};
 pub use crate::actions::Action;
 
 mod tree;
@@ -268,6 +268,7 @@ fn compile(spec: PipelineSpec, file: &Path, keys: &KeyStore) -> Result<Pipeline,
         stats.push(s.compile().map_err(|e| err(format!("stats[{i}]"), e.to_string()))?);
     }
 
+    root.set_ops(&rules);
     let stats_capture = crate::stats::mark_captures(&stats, &mut root);
 
     for (i, t) in spec.tests.iter().enumerate() {

@@ -30,7 +30,8 @@ use crate::scan::{span_str, unescape, Cursor, NameProbe, Skip, StrSpan};
 pub(crate) use self::failure::unlisted_message;
 use self::failure::{classify_failure, empty_record, invalid_utf8, Stop};
 use self::values::{apply_number, apply_str, generalize_location, keep_scalar, wrong_type};
-use super::compile::{Action, Child, ChildKind, KeyRule, Node, Pipeline};
+use super::compile::{Action, Child, ChildKind, KeyRule, MemberOp, Node, Pipeline};
+use super::json_out::{push_prefix, push_range};
 use super::spec::{Format, UnknownFields};
 use super::types::JsonType;
 
@@ -247,6 +248,20 @@ impl Ctx<'_, '_> {
             self.out.push(b',');
         }
     }
+
+    /// Appends `child`'s `"name":`, preceded by a comma unless it is the
+    /// first member written since `body_start`.
+    #[inline(always)]
+    fn member_key(&mut self, body_start: usize, child: &Child) {
+        self.sep(body_start);
+        let literal = &child.key_literal;
+        if literal.is_empty() {
+            self.out.extend_from_slice(&child.out_key);
+        } else {
+            // The literal is exactly `out_key` (see `Node::insert`).
+            push_prefix(self.out, literal.padded(), literal.len());
+        }
+    }
 }
 
 /// The decoded text of a strictly scanned string: borrowed from the input
@@ -255,23 +270,28 @@ impl Ctx<'_, '_> {
 /// # Safety
 /// As for [`span_str`]: `span` must come from `Cursor::string` (or `key`,
 /// `key_only`) on a cursor over this same `bytes`.
-#[inline]
+#[inline(always)]
 unsafe fn string_text<'b>(
     bytes: &'b [u8],
     span: StrSpan,
     text: &'b mut String,
 ) -> Result<&'b str, Stop> {
-    let raw = &bytes[span.start..span.end];
     if span.escaped {
-        text.clear();
-        if !unescape(raw, text) {
-            return Err(Stop::Syntax(span.start));
-        }
-        Ok(text.as_str())
+        unescaped_text(bytes, span, text)
     } else {
         // SAFETY: this function's own contract.
         Ok(unsafe { span_str(bytes, span) })
     }
+}
+
+/// [`string_text`] of a string with escapes (out of line: rare in records).
+#[inline(never)]
+fn unescaped_text<'b>(bytes: &[u8], span: StrSpan, text: &'b mut String) -> Result<&'b str, Stop> {
+    text.clear();
+    if !unescape(&bytes[span.start..span.end], text) {
+        return Err(Stop::Syntax(span.start));
+    }
+    Ok(text.as_str())
 }
 
 /// The whole record: exactly one JSON object, then only whitespace.
@@ -316,6 +336,12 @@ fn walk_record(ctx: &mut Ctx<'_, '_>, cur: &mut Cursor<'_>, text: &mut String) -
 /// One object level (its `{` consumed) with its rule node; returns whether
 /// anything was written. Below the top, a level that keeps nothing writes
 /// nothing at all.
+///
+/// The per-member loop is kept small so its state stays in registers: the
+/// common members (a name written as the writer writes it, then a dropped
+/// value, a kept scalar or a string handed to its action) are handled in
+/// line; names found by search, duplicates, unlisted fields, nested levels,
+/// `keep_subtree` and values of other types go through out-of-line helpers.
 fn walk_object(
     ctx: &mut Ctx<'_, '_>,
     cur: &mut Cursor<'_>,
@@ -328,7 +354,6 @@ fn walk_object(
     if depth > pipe.max_depth {
         return Err(ctx.too_deep());
     }
-    let bytes = cur.bytes();
     let object_start = ctx.out.len();
     ctx.out.push(b'{');
     let body_start = ctx.out.len();
@@ -343,119 +368,51 @@ fn walk_object(
         // compact, the same escapes) is taken with its colon in one
         // comparison: those bytes are a valid key that decodes to the name.
         cur.peek_ws();
-        let (ci, colon_read) = match node.children.get(hint) {
-            Some(child) if cur.eat_literal(&child.key_literal) => (hint, true),
-            _ => {
-                // Refusals about the name come before the colon is read, as in serde_json.
-                let span = cur.key_only()?;
-                let (key, probe): (&[u8], _) = if span.escaped {
-                    // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
-                    let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
-                    (key, NameProbe::new(key))
-                } else {
-                    let len = span.end - span.start;
-                    (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
-                };
-                let Some(ci) = node.lookup_probe(&probe, key, hint) else {
-                    if pipe.unknown_fields == UnknownFields::Error {
-                        let message = unlisted_message(&node.path, position);
-                        return Err(ctx.fail(ErrorCode::UnknownField, message));
-                    }
-                    cur.expect(b':')?;
-                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+        let (ci, child, colon_read) = match node.children.get(hint) {
+            Some(child) if cur.eat_literal(&child.key_literal) => (hint, child, true),
+            _ => match member_by_name(ctx, cur, node, hint, position, depth, text)? {
+                Some((ci, child)) => (ci, child, false),
+                None => {
                     more = cur.next_member()?;
                     continue;
-                };
-                (ci, false)
-            }
+                }
+            },
         };
         hint = ci + 1;
-        let (word, bit) = (ci / 64, 1u64 << (ci % 64));
-        let child: &Child = &node.children[ci];
+        // `ci` < MAX_CHILDREN (checked at load); the mask only spares a bounds check.
+        let (word, bit) = ((ci / 64) % seen.len(), 1u64 << (ci % 64));
         if seen[word] & bit != 0 {
-            let path = format!("{}{}", node.path, child.name);
-            return Err(
-                ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice"))
-            );
+            return Err(duplicate_field(ctx, node, child));
         }
         seen[word] |= bit;
         if !colon_read {
             cur.expect(b':')?;
         }
-        match &child.kind {
-            ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
-                Action::Drop(_) => {
-                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
-                }
-                Action::Keep(_) => {
-                    let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
-                    ctx.sep(body_start);
-                    ctx.out.extend_from_slice(&child.out_key);
-                    let value_start = ctx.out.len();
-                    ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
-                    ctx.locate_for_stats(child, value_start);
-                }
-                Action::KeepSubtree(_) => {
-                    cur.peek_ws();
-                    let mut strict = cur.clone();
-                    let start = cur.pos();
-                    let nesting = cur.skip_raw(ctx.stack)?;
-                    if nesting > pipe.max_depth.saturating_sub(depth) {
-                        return Err(ctx.too_deep());
-                    }
-                    // Then refuse what serde_json would refuse to decode
-                    // (lone surrogates, numbers beyond f64), as for every
-                    // other value, so the output always parses.
-                    strict.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
-                    ctx.sep(body_start);
-                    ctx.out.extend_from_slice(&child.out_key);
-                    let value_start = ctx.out.len();
-                    ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
-                    ctx.locate_for_stats(child, value_start);
-                }
-                _ => {
-                    let mark = ctx.out.len();
-                    ctx.sep(body_start);
-                    ctx.out.extend_from_slice(&child.out_key);
-                    let value_start = ctx.out.len();
-                    let outcome = walk_action(ctx, cur, *ri, child, depth + 1, text)?;
-                    if outcome == Outcome::Dropped {
-                        ctx.out.truncate(mark);
-                        ctx.failed.push(*ri);
-                    } else {
-                        ctx.locate_for_stats(child, value_start);
-                    }
-                }
-            },
-            ChildKind::Nested(sub) => {
-                let mark = ctx.out.len();
-                ctx.sep(body_start);
-                ctx.out.extend_from_slice(&child.out_key);
-                let wrote = match cur.peek_ws() {
-                    Some(b'{') => {
-                        cur.bump();
-                        walk_object(ctx, cur, sub, depth + 1, false, text)?
-                    }
-                    Some(b'[') => {
-                        // The rules below this name cannot apply; like
-                        // serde_json's visitor, only the elements are
-                        // depth-checked, not the array itself.
-                        cur.bump();
-                        cur.skip_elements(depth + 1, pipe.max_depth)
-                            .map_err(|e| ctx.skip_error(e))?;
-                        false
-                    }
-                    Some(_) => {
-                        cur.skip_strict(depth + 1, pipe.max_depth)
-                            .map_err(|e| ctx.skip_error(e))?;
-                        false
-                    }
-                    None => return Err(cur.error().into()),
-                };
-                if !wrote {
-                    ctx.out.truncate(mark);
-                }
+        match (child.op, &child.kind) {
+            (MemberOp::Drop, _) => {
+                cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
             }
+            (MemberOp::Keep, ChildKind::Rule(ri)) => {
+                let bytes = cur.bytes();
+                let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
+                ctx.member_key(body_start, child);
+                let value_start = ctx.out.len();
+                push_range(ctx.out, bytes, start, cur.pos());
+                ctx.locate_for_stats(child, value_start);
+            }
+            (MemberOp::StrAction, ChildKind::Rule(ri)) if cur.peek_ws() == Some(b'"') => {
+                let mark = ctx.out.len();
+                ctx.member_key(body_start, child);
+                let value_start = ctx.out.len();
+                let bytes = cur.bytes();
+                let span = cur.string(true)?;
+                // The rule takes strings (that is what `StrAction` says).
+                // SAFETY: `span` is `cur.string()`'s and `bytes` is `cur.bytes()`.
+                let s = unsafe { string_text(bytes, span, text) }?;
+                let outcome = apply_str(ctx, *ri, child, s)?;
+                member_written(ctx, child, *ri, outcome, mark, value_start);
+            }
+            _ => general_member(ctx, cur, child, depth, body_start, text)?,
         }
         more = cur.next_member()?;
     }
@@ -465,6 +422,161 @@ fn walk_object(
     }
     ctx.out.push(b'}');
     Ok(true)
+}
+
+/// After a transforming action: a dropped value removes its member (from
+/// `mark`) and is listed; a written one is located for the statistics.
+#[inline(always)]
+fn member_written(
+    ctx: &mut Ctx<'_, '_>,
+    child: &Child,
+    ri: usize,
+    outcome: Outcome,
+    mark: usize,
+    value_start: usize,
+) {
+    if outcome == Outcome::Dropped {
+        ctx.out.truncate(mark);
+        ctx.failed.push(ri);
+    } else {
+        ctx.locate_for_stats(child, value_start);
+    }
+}
+
+/// A member whose name is not the hinted child written verbatim: the name
+/// is scanned (and unescaped) and looked up. An unlisted member is refused
+/// (`unknown_fields = "error"`) or skipped with its value, and then this
+/// returns `None`; a listed one is returned with its colon still unread.
+#[inline(never)]
+fn member_by_name<'n>(
+    ctx: &mut Ctx<'_, '_>,
+    cur: &mut Cursor<'_>,
+    node: &'n Node,
+    hint: usize,
+    position: usize,
+    depth: usize,
+    text: &mut String,
+) -> Result<Option<(usize, &'n Child)>, Stop> {
+    let pipe = ctx.pipe;
+    let bytes = cur.bytes();
+    // Refusals about the name come before the colon is read, as in serde_json.
+    let span = cur.key_only()?;
+    let (key, probe): (&[u8], _) = if span.escaped {
+        // SAFETY: `span` is `cur.key_only()`'s and `bytes` is `cur.bytes()`.
+        let key = unsafe { string_text(bytes, span, text) }?.as_bytes();
+        (key, NameProbe::new(key))
+    } else {
+        let len = span.end - span.start;
+        (&bytes[span.start..span.end], NameProbe::at(bytes, span.start, len))
+    };
+    match node.lookup_probe(&probe, key, hint) {
+        Some(ci) => match node.children.get(ci) {
+            Some(child) => Ok(Some((ci, child))),
+            None => Err(cur.error().into()),
+        },
+        None => {
+            if pipe.unknown_fields == UnknownFields::Error {
+                let message = unlisted_message(&node.path, position);
+                return Err(ctx.fail(ErrorCode::UnknownField, message));
+            }
+            cur.expect(b':')?;
+            cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+            Ok(None)
+        }
+    }
+}
+
+/// A field listed twice in one object.
+#[cold]
+#[inline(never)]
+fn duplicate_field(ctx: &mut Ctx<'_, '_>, node: &Node, child: &Child) -> Stop {
+    let path = format!("{}{}", node.path, child.name);
+    ctx.fail(ErrorCode::DuplicateField, format!("field `{path}` appears twice"))
+}
+
+/// The members the per-member loop does not take in line (their colon
+/// read): `keep_subtree`, nested levels, and values under a transforming
+/// action other than a string its action takes.
+#[inline(never)]
+fn general_member(
+    ctx: &mut Ctx<'_, '_>,
+    cur: &mut Cursor<'_>,
+    child: &Child,
+    depth: usize,
+    body_start: usize,
+    text: &mut String,
+) -> Result<(), Stop> {
+    let pipe = ctx.pipe;
+    let bytes = cur.bytes();
+    match &child.kind {
+        ChildKind::Rule(ri) => match &pipe.rules[*ri].action {
+            Action::Drop(_) => {
+                cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+            }
+            Action::Keep(_) => {
+                let start = keep_scalar(ctx, cur, |ctx, found| wrong_type(ctx, *ri, found))?;
+                ctx.sep(body_start);
+                ctx.out.extend_from_slice(&child.out_key);
+                let value_start = ctx.out.len();
+                ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                ctx.locate_for_stats(child, value_start);
+            }
+            Action::KeepSubtree(_) => {
+                cur.peek_ws();
+                let mut strict = cur.clone();
+                let start = cur.pos();
+                let nesting = cur.skip_raw(ctx.stack)?;
+                if nesting > pipe.max_depth.saturating_sub(depth) {
+                    return Err(ctx.too_deep());
+                }
+                // Then refuse what serde_json would refuse to decode
+                // (lone surrogates, numbers beyond f64), as for every
+                // other value, so the output always parses.
+                strict.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+                ctx.sep(body_start);
+                ctx.out.extend_from_slice(&child.out_key);
+                let value_start = ctx.out.len();
+                ctx.out.extend_from_slice(&bytes[start..cur.pos()]);
+                ctx.locate_for_stats(child, value_start);
+            }
+            _ => {
+                let mark = ctx.out.len();
+                ctx.sep(body_start);
+                ctx.out.extend_from_slice(&child.out_key);
+                let value_start = ctx.out.len();
+                let outcome = walk_action(ctx, cur, *ri, child, depth + 1, text)?;
+                member_written(ctx, child, *ri, outcome, mark, value_start);
+            }
+        },
+        ChildKind::Nested(sub) => {
+            let mark = ctx.out.len();
+            ctx.sep(body_start);
+            ctx.out.extend_from_slice(&child.out_key);
+            let wrote = match cur.peek_ws() {
+                Some(b'{') => {
+                    cur.bump();
+                    walk_object(ctx, cur, sub, depth + 1, false, text)?
+                }
+                Some(b'[') => {
+                    // The rules below this name cannot apply; like
+                    // serde_json's visitor, only the elements are
+                    // depth-checked, not the array itself.
+                    cur.bump();
+                    cur.skip_elements(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+                    false
+                }
+                Some(_) => {
+                    cur.skip_strict(depth + 1, pipe.max_depth).map_err(|e| ctx.skip_error(e))?;
+                    false
+                }
+                None => return Err(cur.error().into()),
+            };
+            if !wrote {
+                ctx.out.truncate(mark);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies rule `ri` to the value at the cursor (at `depth`). A value of a

@@ -61,6 +61,8 @@ pub struct KeyLiteral {
     len: usize,
     words: [u64; 4],
     masks: [u64; 4],
+    /// The literal's bytes, zero-padded (what the writer copies out).
+    padded: [u8; 32],
 }
 
 impl KeyLiteral {
@@ -72,13 +74,20 @@ impl KeyLiteral {
     /// or empty).
     pub fn new(text: &[u8]) -> Self {
         if text.is_empty() || text.len() > Self::MAX {
-            return KeyLiteral { len: 0, words: [0; 4], masks: [0; 4] };
+            return KeyLiteral { len: 0, words: [0; 4], masks: [0; 4], padded: [0; 32] };
         }
         let mut padded = [0u8; 32];
         padded[..text.len()].copy_from_slice(text);
         let mut mask_bytes = [0u8; 32];
         mask_bytes[..text.len()].fill(0xff);
-        KeyLiteral { len: text.len(), words: words(&padded), masks: words(&mask_bytes) }
+        KeyLiteral { len: text.len(), words: words(&padded), masks: words(&mask_bytes), padded }
+    }
+
+    /// The literal's bytes zero-padded to [`Self::MAX`] (the first
+    /// [`Self::len`] are the literal), for a fixed-size copy.
+    #[inline(always)]
+    pub fn padded(&self) -> &[u8; 32] {
+        &self.padded
     }
 
     /// The literal's length in bytes (0 for one that never matches).

@@ -169,6 +169,9 @@ pub(crate) struct PartitionTracker {
     pub partition: i32,
     /// Index of the worker thread that owns this partition.
     pub worker: usize,
+    /// The provenance header value of this partition's records up to their
+    /// offset (`provenance::source_prefix`).
+    pub header_prefix: Box<[u8]>,
     state: Mutex<State>,
     /// Mirrors `State::revoked` so workers can check it per record without
     /// taking the lock.
@@ -192,6 +195,7 @@ impl PartitionTracker {
             topic: topic.to_owned(),
             partition,
             worker,
+            header_prefix: super::provenance::source_prefix(topic, partition),
             state: Mutex::new(State::default()),
             revoked: AtomicBool::new(false),
             drained: Condvar::new(),

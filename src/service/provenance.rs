@@ -90,30 +90,69 @@ impl Provenance {
     }
 }
 
-/// Writes the header value into `buf` (cleared first) and returns the
-/// headers to attach; `buf` is reused across records.
-pub(crate) fn headers(
-    buf: &mut Vec<u8>,
+/// The start of the value for records of one source partition, up to the
+/// offset: `topic=<topic>;partition=<partition>;offset=`. Rendered once per
+/// partition (kept by its tracker), so a record's header costs one copy and
+/// one integer.
+pub(crate) fn source_prefix(topic: &str, partition: i32) -> Box<[u8]> {
+    let mut buf = Vec::with_capacity(topic.len() + 32);
+    buf.extend_from_slice(b"topic=");
+    buf.extend_from_slice(topic.as_bytes());
+    buf.extend_from_slice(b";partition=");
+    buf.extend_from_slice(itoa::Buffer::new().format(partition).as_bytes());
+    buf.extend_from_slice(b";offset=");
+    buf.into_boxed_slice()
+}
+
+/// Writes the header value of an output of one source record into `buf`
+/// (cleared first, reused across records) and returns it: `prefix` from
+/// [`source_prefix`], then the offset, pipeline and key id; the same value
+/// [`value`] writes.
+pub(crate) fn source_value<'b>(
+    buf: &'b mut Vec<u8>,
+    prefix: &[u8],
+    offset: i64,
+    pipeline: Option<&str>,
+    key_id: Option<&str>,
+) -> &'b [u8] {
+    buf.clear();
+    buf.extend_from_slice(prefix);
+    buf.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
+    tail(buf, None, pipeline, key_id);
+    buf
+}
+
+/// Writes the header value into `buf` (cleared first, reused across
+/// records) and returns it.
+pub(crate) fn value<'b>(
+    buf: &'b mut Vec<u8>,
     source: Option<(&str, i32, i64)>,
     stats: Option<&str>,
     pipeline: Option<&str>,
     key_id: Option<&str>,
-) -> OwnedHeaders {
+) -> &'b [u8] {
     buf.clear();
+    if let Some((topic, partition, offset)) = source {
+        buf.extend_from_slice(&source_prefix(topic, partition));
+        buf.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
+    }
+    tail(buf, stats, pipeline, key_id);
+    buf
+}
+
+/// The provenance header with `value`, as rdkafka headers.
+pub(crate) fn owned_headers(value: &[u8]) -> OwnedHeaders {
+    OwnedHeaders::new_with_capacity(1).insert(Header { key: HEADER, value: Some(value) })
+}
+
+/// Appends the pairs after the source ones, each preceded by `;` unless it
+/// comes first.
+fn tail(buf: &mut Vec<u8>, stats: Option<&str>, pipeline: Option<&str>, key_id: Option<&str>) {
     let sep = |buf: &mut Vec<u8>| {
         if !buf.is_empty() {
             buf.push(b';');
         }
     };
-    if let Some((topic, partition, offset)) = source {
-        let mut num = itoa::Buffer::new();
-        buf.extend_from_slice(b"topic=");
-        buf.extend_from_slice(topic.as_bytes());
-        buf.extend_from_slice(b";partition=");
-        buf.extend_from_slice(num.format(partition).as_bytes());
-        buf.extend_from_slice(b";offset=");
-        buf.extend_from_slice(num.format(offset).as_bytes());
-    }
     if let Some(s) = stats {
         sep(buf);
         buf.extend_from_slice(s.as_bytes());
@@ -128,35 +167,41 @@ pub(crate) fn headers(
         buf.extend_from_slice(b"key_id=");
         buf.extend_from_slice(k.as_bytes());
     }
-    OwnedHeaders::new_with_capacity(1).insert(Header { key: HEADER, value: Some(&buf[..]) })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn value(h: &OwnedHeaders) -> Vec<u8> {
+    /// The value as a consumer reads it: from the header list.
+    fn read(value: &[u8]) -> Vec<u8> {
+        let h = owned_headers(value);
         h.iter().find(|h| h.key == HEADER).and_then(|h| h.value).unwrap_or_default().to_vec()
     }
 
     #[test]
     fn round_trips_every_shape() {
         let mut buf = Vec::new();
-        let full =
-            headers(&mut buf, Some(("raw.access", 3, 12345)), None, Some("access_log"), Some("k1"));
+        let full = read(value(
+            &mut buf,
+            Some(("raw.access", 3, 12345)),
+            None,
+            Some("access_log"),
+            Some("k1"),
+        ));
         assert_eq!(
-            value(&full),
+            full,
             b"topic=raw.access;partition=3;offset=12345;pipeline=access_log;key_id=k1"
         );
-        let parsed = Provenance::parse(&value(&full)).unwrap();
+        let parsed = Provenance::parse(&full).unwrap();
         assert_eq!(parsed.source, Some(("raw.access".into(), 3, 12345)));
         assert_eq!(parsed.pipeline.as_deref(), Some("access_log"));
         assert_eq!(parsed.key_id.as_deref(), Some("k1"));
 
         let covers = "stat=rpm;window=2024-05-14T08:17:00Z;covers=raw.a-b:0:5-9,raw.a-b:11:0-0";
-        let stats = headers(&mut buf, None, Some(covers), Some("access_log"), None);
-        assert_eq!(value(&stats), format!("{covers};pipeline=access_log").as_bytes());
-        let parsed = Provenance::parse(&value(&stats)).unwrap();
+        let stats = read(value(&mut buf, None, Some(covers), Some("access_log"), None));
+        assert_eq!(stats, format!("{covers};pipeline=access_log").as_bytes());
+        let parsed = Provenance::parse(&stats).unwrap();
         assert_eq!(parsed.source, None);
         assert_eq!(parsed.key_id, None);
         assert_eq!(parsed.stat.as_deref(), Some("rpm"));
@@ -167,8 +212,25 @@ mod tests {
         );
         assert_eq!(Provenance::parse(b"covers=t:x:1-2"), None, "malformed covers");
 
-        let dead = headers(&mut buf, Some(("t", 0, 0)), None, None, None);
-        assert_eq!(Provenance::parse(&value(&dead)).unwrap().source, Some(("t".into(), 0, 0)));
+        let dead = read(value(&mut buf, Some(("t", 0, 0)), None, None, None));
+        assert_eq!(Provenance::parse(&dead).unwrap().source, Some(("t".into(), 0, 0)));
+    }
+
+    #[test]
+    fn prefixed_source_headers_match_the_documented_value() {
+        let mut buf = Vec::new();
+        let prefix = source_prefix("raw.access", 3);
+        let h = read(source_value(&mut buf, &prefix, 12345, Some("access_log"), Some("k1")));
+        assert_eq!(h, b"topic=raw.access;partition=3;offset=12345;pipeline=access_log;key_id=k1");
+        // Reused buffer, the largest partition and offset, no key id.
+        let prefix = source_prefix("t", 2147483647);
+        let h = read(source_value(&mut buf, &prefix, i64::MAX, Some("p"), None));
+        assert_eq!(h, b"topic=t;partition=2147483647;offset=9223372036854775807;pipeline=p");
+        let h = read(source_value(&mut buf, &prefix, 0, None, None));
+        assert_eq!(h, b"topic=t;partition=2147483647;offset=0");
+        let parsed = Provenance::parse(&h).unwrap();
+        assert_eq!(parsed.source, Some(("t".into(), 2147483647, 0)));
+        assert_eq!(parsed.pipeline, None);
     }
 
     #[test]

@@ -103,6 +103,7 @@ impl Service {
 
         let mut queues = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
+        let (spent_tx, spent) = std::sync::mpsc::channel();
         for i in 0..workers {
             // The queue holds batches; its capacity in records stays the setting.
             let (tx, rx) =
@@ -113,6 +114,7 @@ impl Service {
                 shared: shared.clone(),
                 dead_letter_topic: settings.kafka.dead_letter_topic.clone(),
                 include_raw: settings.kafka.include_raw_in_dead_letters,
+                spent: spent_tx.clone(),
             };
             let name = format!("logveil-worker-{i}");
             let handle = std::thread::Builder::new()
@@ -131,6 +133,7 @@ impl Service {
             producer,
             queues,
             workers: handles,
+            spent,
             shared: shared.clone(),
             grace: settings.shutdown_grace(),
             max_lead_ms: settings.max_partition_lead_ms(),

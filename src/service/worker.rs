@@ -8,7 +8,7 @@
 //! a graceful shutdown.
 
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use crate::time::now_ms;
 
 use super::metrics::{self, OutputLabel, PipelineMetrics};
 use super::offsets::{BeginRefused, PartitionTracker, Span, TrackError};
-use super::producer::{Gate, Outgoing, OutputProducer};
+use super::producer::{Gate, Outgoing, OutputProducer, WorkerProducer};
 use super::provenance;
 use super::state::Shared;
 use super::RunSummary;
@@ -89,6 +89,19 @@ impl Batch {
         self.bytes.len()
     }
 
+    /// Bytes the batch can hold without growing.
+    pub fn byte_capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Empties the batch for reuse, keeping its buffers (and dropping its
+    /// tracker references).
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.jobs.clear();
+        self.trackers.clear();
+    }
+
     fn bytes(&self, r: &Option<Range<usize>>) -> Option<&[u8]> {
         r.as_ref().and_then(|r| self.bytes.get(r.clone()))
     }
@@ -101,6 +114,8 @@ pub(crate) struct WorkerEnv<P> {
     pub shared: Arc<Shared>,
     pub dead_letter_topic: String,
     pub include_raw: bool,
+    /// Where processed batches go back to the consumer thread for reuse.
+    pub spent: Sender<Batch>,
 }
 
 /// One pipeline's metric handles and the counts not yet added to them.
@@ -196,6 +211,8 @@ struct Local {
     /// The gate statistics outputs share.
     stats_gate: Arc<Gate>,
     open: Option<OpenSpan>,
+    /// This worker's topic handles on the shared producer.
+    out: WorkerProducer,
 }
 
 impl Local {
@@ -217,18 +234,23 @@ pub(crate) fn run<P: RecordProcessor>(env: WorkerEnv<P>, queue: Receiver<Batch>)
         until_sample: 0,
         stats_gate: Gate::stats(),
         open: None,
+        out: WorkerProducer::new(env.producer.clone()),
     };
     let mut next_tick = Instant::now() + TICK;
     loop {
         let wait = next_tick.saturating_duration_since(Instant::now());
         match queue.recv_timeout(wait) {
-            Ok(batch) => {
+            Ok(mut batch) => {
                 let done = run_batch(&env, &mut scratch, &mut local, &batch);
                 local.close_span();
                 local.cache.flush();
                 if !done {
                     return local.summary;
                 }
+                batch.clear();
+                // The consumer thread may be gone (shutting down): then the
+                // batch is simply freed.
+                let _ = env.spent.send(batch);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -304,17 +326,22 @@ fn emit_unsourced<P>(env: &WorkerEnv<P>, local: &mut Local, out: OutputRecord<'_
     let i = local.cache.index(out.pipeline);
     local.cache.0[i].stats_out += 1;
     local.summary.stats_out += 1;
-    send_stats(env, &local.stats_gate, &mut local.hdr, out);
+    send_stats(env, &mut local.out, &local.stats_gate, &mut local.hdr, out);
 }
 
 /// Sends a statistics output (counted in flight before it is sent, so its
 /// report cannot outrun the count).
-fn send_stats<P>(env: &WorkerEnv<P>, gate: &Arc<Gate>, hdr: &mut Vec<u8>, out: OutputRecord<'_>) {
+fn send_stats<P>(
+    env: &WorkerEnv<P>,
+    producer: &mut WorkerProducer,
+    gate: &Arc<Gate>,
+    hdr: &mut Vec<u8>,
+    out: OutputRecord<'_>,
+) {
     env.shared.stats_sent();
-    let headers =
-        provenance::headers(hdr, None, out.stats_provenance, Some(out.pipeline), out.key_id);
-    env.producer.send(
-        Outgoing { topic: out.topic, key: out.key, payload: out.payload, headers: Some(headers) },
+    let value = provenance::value(hdr, None, out.stats_provenance, Some(out.pipeline), out.key_id);
+    producer.send(
+        Outgoing { topic: out.topic, key: out.key, payload: out.payload, provenance: Some(value) },
         gate.clone(),
     );
 }
@@ -347,7 +374,7 @@ fn process<P: RecordProcessor>(
         timestamp_ms: job.timestamp_ms,
     };
     let mut first_pipeline: Option<usize> = None;
-    let Local { cache, summary, hdr, stats_gate, open, .. } = &mut *local;
+    let Local { cache, summary, hdr, stats_gate, open, out: producer, .. } = &mut *local;
     let Some(open) = open.as_ref() else { return };
     let mut sink = |out: OutputRecord<'_>| {
         let idx = cache.index(out.pipeline);
@@ -355,19 +382,24 @@ fn process<P: RecordProcessor>(
         if !matches!(out.kind, OutputKind::Anonymized) {
             cache.0[idx].stats_out += 1;
             summary.stats_out += 1;
-            send_stats(env, stats_gate, hdr, out);
+            send_stats(env, producer, stats_gate, hdr, out);
             return;
         }
         cache.0[idx].records_out += 1;
         summary.records_out += 1;
-        let origin = Some((tracker.topic.as_str(), tracker.partition, job.offset));
-        let headers = provenance::headers(hdr, origin, None, Some(out.pipeline), out.key_id);
-        env.producer.send(
+        let value = provenance::source_value(
+            hdr,
+            &tracker.header_prefix,
+            job.offset,
+            Some(out.pipeline),
+            out.key_id,
+        );
+        producer.send(
             Outgoing {
                 topic: out.topic,
                 key: out.key,
                 payload: out.payload,
-                headers: Some(headers),
+                provenance: Some(value),
             },
             open.gate.clone(),
         );
@@ -425,6 +457,7 @@ fn dead_letter<P>(
         letter = letter.with_raw(payload);
     }
     let json = letter.to_json();
+    let gate = Gate::of(&open.span, OutputLabel::DeadLetter, job.offset);
     metrics::dead_lettered(
         failure.pipeline.as_deref(),
         failure.error_code,
@@ -432,20 +465,20 @@ fn dead_letter<P>(
         tracker.partition,
         job.offset,
     );
-    env.producer.send(
+    local.out.send(
         Outgoing {
             topic: &env.dead_letter_topic,
             // The source key may itself be personal data: dead letters have none.
             key: None,
             payload: &json,
-            headers: Some(provenance::headers(
+            provenance: Some(provenance::source_value(
                 &mut local.hdr,
-                Some((&tracker.topic, tracker.partition, job.offset)),
-                None,
+                &tracker.header_prefix,
+                job.offset,
                 failure.pipeline.as_deref(),
                 None,
             )),
         },
-        Gate::of(&open.span, OutputLabel::DeadLetter, job.offset),
+        gate,
     );
 }

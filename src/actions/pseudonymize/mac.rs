@@ -144,18 +144,24 @@ impl ScopedMac {
     }
 }
 
-/// Base64url without padding of 16 bytes: 22 characters.
+/// Base64url without padding of 16 bytes: 22 characters (five 3-byte
+/// groups of four characters, then one byte as two).
 #[inline]
 pub(super) fn base64url_16(bytes: &[u8; PSEUDONYM_BYTES], out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let char_of = |v: u32| ALPHABET[(v & 63) as usize];
     let mut text = [0u8; 22];
-    for (i, group) in bytes.chunks(3).enumerate() {
-        let b = [group[0], *group.get(1).unwrap_or(&0), *group.get(2).unwrap_or(&0)];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        let chars = [n >> 18, n >> 12, n >> 6, n].map(|v| ALPHABET[(v & 63) as usize]);
-        // The last group has one byte: two characters.
-        let len = if group.len() == 3 { 4 } else { 2 };
-        text[i * 4..i * 4 + len].copy_from_slice(&chars[..len]);
+    for g in 0..5 {
+        let n = u32::from(bytes[3 * g]) << 16
+            | u32::from(bytes[3 * g + 1]) << 8
+            | u32::from(bytes[3 * g + 2]);
+        text[4 * g] = char_of(n >> 18);
+        text[4 * g + 1] = char_of(n >> 12);
+        text[4 * g + 2] = char_of(n >> 6);
+        text[4 * g + 3] = char_of(n);
     }
+    let last = u32::from(bytes[15]);
+    text[20] = char_of(last >> 2);
+    text[21] = char_of(last << 4);
     out.extend_from_slice(&text);
 }

@@ -34,6 +34,9 @@ pub struct Child {
     pub key_literal: KeyLiteral,
     /// A rule, or a nested level.
     pub kind: ChildKind,
+    /// The walk's path for this member, decided from `kind` and the rule's
+    /// action once the rules are compiled ([`Node::set_ops`]).
+    pub op: MemberOp,
     /// Statistics capture: the extraction-trie node of this rule's output
     /// when a statistic reads it (set by [`crate::stats::mark_captures`]).
     pub stats_node: Option<u32>,
@@ -46,6 +49,22 @@ pub enum ChildKind {
     Rule(usize),
     /// Fields below this name have rules of their own.
     Nested(Node),
+}
+
+/// What the record walk does with a member, decided at load so that the
+/// walk's per-member loop needs neither the rule nor its action to choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberOp {
+    /// `drop`: the value is skipped (strictly).
+    Drop,
+    /// `keep`: a scalar copied through as raw bytes.
+    Keep,
+    /// A transforming action that takes strings: a string value is
+    /// handed to it in line, any other value goes the general way.
+    StrAction,
+    /// Anything else (`keep_subtree`, an action that takes no strings, a
+    /// nested level): the general path, out of line.
+    General,
 }
 
 /// Most children a single object level may have rules for (duplicate
@@ -91,6 +110,30 @@ impl Node {
         }
     }
 
+    /// Sets every child's [`MemberOp`] from its rule in `rules` (after
+    /// all rules are compiled; `General` where nothing faster applies).
+    pub(super) fn set_ops(&mut self, rules: &[super::FieldRule]) {
+        use crate::actions::{Action, JsonType};
+        for child in &mut self.children {
+            child.op = match &mut child.kind {
+                ChildKind::Nested(node) => {
+                    node.set_ops(rules);
+                    MemberOp::General
+                }
+                ChildKind::Rule(ri) => match rules.get(*ri) {
+                    Some(rule) => match &rule.action {
+                        Action::Drop(_) => MemberOp::Drop,
+                        Action::Keep(_) => MemberOp::Keep,
+                        Action::KeepSubtree(_) | Action::GeneralizeLocation(_) => MemberOp::General,
+                        _ if rule.accepts.contains(JsonType::String) => MemberOp::StrAction,
+                        _ => MemberOp::General,
+                    },
+                    None => MemberOp::General,
+                },
+            };
+        }
+    }
+
     pub(super) fn insert(&mut self, segments: &[&str], rule: usize) -> Result<(), String> {
         let (first, rest) = match segments.split_first() {
             Some(x) => x,
@@ -121,6 +164,7 @@ impl Node {
                     prev_key: key_prefix(&format!("{first}_prev")).into(),
                     probe: NameProbe::new(first.as_bytes()),
                     kind,
+                    op: MemberOp::General,
                     stats_node: None,
                 });
                 let idx = self.children.len() - 1;
