@@ -5,7 +5,9 @@
 //! (`stats[requests_per_minute].window: ...`); nothing is checked per record.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
+use super::sketch::Mapping;
 use super::spec::{DeriveKind, MeasureKind, StatSpec, Suppression, TimeFormat};
 use super::time::parse_duration_ms;
 use super::StatsError;
@@ -49,8 +51,15 @@ pub(crate) struct CompiledMeasure {
 pub(crate) enum CompiledKind {
     Count,
     Sum,
-    Distinct { precision: u8 },
-    Quantiles { accuracy: f64, quantiles: Vec<(f64, String)> },
+    Distinct {
+        precision: u8,
+    },
+    /// `mapping` is the accuracy's bucket mapping, shared by every group's sketch.
+    Quantiles {
+        accuracy: f64,
+        quantiles: Vec<(f64, String)>,
+        mapping: Arc<Mapping>,
+    },
 }
 
 /// A validated, immutable statistic, ready for [`super::StatsEngine::new`].
@@ -256,7 +265,11 @@ impl StatSpec {
                         }
                         quantiles.push((q, label));
                     }
-                    CompiledKind::Quantiles { accuracy, quantiles }
+                    CompiledKind::Quantiles {
+                        accuracy,
+                        quantiles,
+                        mapping: Mapping::shared(accuracy),
+                    }
                 }
             };
             measures.push(CompiledMeasure { name: m.name.clone(), kind, source });
@@ -308,7 +321,7 @@ mod tests {
         assert_eq!(c.dims[0].1, Source::Derived(DeriveKind::PathTemplate, vec!["path".into()]));
         assert_eq!(c.dims[2].1, Source::Path(vec!["user_agent".into(), "browser".into()]));
         assert_eq!(c.measures[1].kind, CompiledKind::Distinct { precision: 12 });
-        let CompiledKind::Quantiles { quantiles, accuracy } = &c.measures[3].kind else {
+        let CompiledKind::Quantiles { quantiles, accuracy, .. } = &c.measures[3].kind else {
             panic!("not quantiles")
         };
         let labels: Vec<&str> = quantiles.iter().map(|(_, l)| l.as_str()).collect();

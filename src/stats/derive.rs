@@ -24,11 +24,17 @@ use crate::classify::{cut_segment, segment_kind, IdKind};
 /// Templates of recently seen paths, per worker: a path's template is a
 /// function of the path before its query string, and an access log has few
 /// distinct paths, so the classifier runs once per path instead of once per
-/// record. Holds anonymized output values only (the statistics read nothing
+/// record. Paths are remembered with the digits of their short all-digit
+/// segments written as `0` (`/p/17` and `/p/42` are both `/p/00`): such a
+/// segment becomes `{id}` whatever its digits, and numbers that short are
+/// kept by the `url` action, so each would otherwise be a first sighting.
+/// Holds anonymized output values only (the statistics read nothing
 /// else); bounded, emptied when full.
 #[derive(Debug, Default)]
 pub(crate) struct PathTemplates {
-    known: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
+    known: HashMap<Box<[u8]>, Box<str>, foldhash::fast::RandomState>,
+    /// The current path with its short numbers masked.
+    masked: Vec<u8>,
 }
 
 /// Paths whose template a [`PathTemplates`] keeps.
@@ -38,7 +44,9 @@ impl PathTemplates {
     /// Writes the template of `path` into `out`, as [`path_template`] does.
     fn write(&mut self, path: &str, out: &mut String) {
         let key = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
-        if let Some(t) = self.known.get(key) {
+        let masked = mask_short_numbers(key, &mut self.masked);
+        let remembered = if masked { self.masked.as_slice() } else { key.as_bytes() };
+        if let Some(t) = self.known.get(remembered) {
             out.push_str(t);
             return;
         }
@@ -46,8 +54,35 @@ impl PathTemplates {
         if self.known.len() >= PATH_TEMPLATES_KEPT {
             self.known.clear();
         }
-        self.known.insert(key.into(), out.as_str().into());
+        self.known.insert(remembered.into(), out.as_str().into());
     }
+}
+
+/// Copies `path` into `out` with the digits of every all-digit segment
+/// shorter than [`crate::classify::MIN_DIGITS`] written as `0` (a segment
+/// [`path_template`] turns into `{id}` whatever its digits); `false`, and
+/// `out` not to be read, when the path has none.
+fn mask_short_numbers(path: &str, out: &mut Vec<u8>) -> bool {
+    let b = path.as_bytes();
+    let mut found = false;
+    let (mut start, mut digits) = (0, true);
+    for i in 0..=b.len() {
+        match b.get(i) {
+            Some(b'/') | None => {
+                if digits && i > start && i - start < crate::classify::MIN_DIGITS {
+                    if !found {
+                        out.clear();
+                        out.extend_from_slice(b);
+                        found = true;
+                    }
+                    out[start..i].fill(b'0');
+                }
+                (start, digits) = (i + 1, true);
+            }
+            Some(c) => digits &= c.is_ascii_digit(),
+        }
+    }
+    found
 }
 
 /// Computes `kind` from `v` into `out` (cleared first); `false` when the input
@@ -236,6 +271,55 @@ mod tests {
         let v = rec.push_str("/u/12?x");
         assert!(derive(DeriveKind::PathTemplate, &rec, v, t, &mut out));
         assert_eq!(out, "/u/{id}");
+    }
+
+    #[test]
+    fn short_numbers_share_one_remembered_path() {
+        let t = &mut PathTemplates::default();
+        for p in ["/p/17/x", "/p/18/x?q", "/p/99/x#f"] {
+            let mut out = String::new();
+            t.write(p, &mut out);
+            assert_eq!(out, "/p/{id}/x", "{p}");
+        }
+        assert_eq!(t.known.len(), 1);
+        for p in ["/p/{id}/x", "/p/0001/x", "/p/12345/x", "/p/00/x"] {
+            let mut out = String::new();
+            t.write(p, &mut out);
+            assert_eq!(out, template(p), "{p}");
+        }
+        assert_eq!(t.known.len(), 4, "17, 18, 99 and 00 are one path");
+        let mut masked = Vec::new();
+        assert!(!mask_short_numbers("/a/b12/12345/", &mut masked));
+        assert!(mask_short_numbers("/7//a/99", &mut masked));
+        assert_eq!(masked, b"/0//a/00");
+        assert!(mask_short_numbers("12/x/3", &mut masked));
+        assert_eq!(masked, b"00/x/0");
+    }
+
+    proptest::proptest! {
+        /// Remembered templates (through the masked paths) equal the
+        /// computed ones, in any order and with the cache warm.
+        #[test]
+        fn remembered_templates_equal_computed_ones_for_any_mix(
+            paths in proptest::collection::vec(
+                proptest::collection::vec(
+                    "[0-9]{1,6}|\\{id\\}|[a-z]{1,4}|[0-9]{1,3};[a-z]=1|[0-9]{1,2}%3[Bb]|%3[Ff]|[0-9]{2}%23|u_[0-9]{10}|\\.|",
+                    0..6,
+                ),
+                1..12,
+            ),
+        ) {
+            let t = &mut PathTemplates::default();
+            for round in 0..2 {
+                for pieces in &paths {
+                    let p = format!("/{}", pieces.join("/"));
+                    let (mut cached, mut direct) = (String::new(), String::new());
+                    t.write(&p, &mut cached);
+                    path_template(&p, &mut direct);
+                    proptest::prop_assert_eq!(cached, direct, "{} (round {})", p, round);
+                }
+            }
+        }
     }
 
     #[test]

@@ -113,14 +113,40 @@ impl DimInterner {
         if window.by_id.is_empty() {
             return;
         }
-        let mut key = Vec::new();
-        for (ids, g) in std::mem::take(&mut window.by_id) {
+        let (mut key, mut ids) = (Vec::new(), Vec::new());
+        for (packed, g) in std::mem::take(&mut window.by_id) {
+            unpack(packed, stat.dims.len(), &mut ids);
             self.write_key(&ids, &mut key);
             // Never overflows: groups of both kinds counted together stayed
             // within `max_groups`.
             let _ = window.merge_group(&key, g, stat);
         }
     }
+}
+
+/// Most dimensions whose ids [`pack`] puts in one key.
+pub(crate) const PACKED_DIMS: usize = 8;
+
+/// A group's ids as one map key, 16 bits each (dimension `i` in bits
+/// `16 i..16 i + 16`); `None` beyond [`PACKED_DIMS`] dimensions or for an
+/// id that does not fit 16 bits (those groups use byte keys). A
+/// statistic's dimension count is fixed, so equal keys are equal ids.
+pub(crate) fn pack(ids: &[u32]) -> Option<u128> {
+    if ids.len() > PACKED_DIMS {
+        return None;
+    }
+    let mut packed = 0_u128;
+    for (i, &id) in ids.iter().enumerate() {
+        let id = u16::try_from(id).ok()?;
+        packed |= u128::from(id) << (16 * i);
+    }
+    Some(packed)
+}
+
+/// The `n` ids of a [`pack`]ed key.
+pub(crate) fn unpack(packed: u128, n: usize, out: &mut Vec<u32>) {
+    out.clear();
+    out.extend((0..n.min(PACKED_DIMS)).map(|i| (packed >> (16 * i)) as u16 as u32));
 }
 
 #[cfg(test)]
@@ -167,6 +193,19 @@ mod tests {
         }
         assert_eq!(ids[12], ids[13], "cut to the same 256 bytes");
         assert_eq!(ids[8], 0);
+    }
+
+    #[test]
+    fn packed_keys_round_trip_and_refuse_what_does_not_fit() {
+        let mut out = Vec::new();
+        for ids in [&[][..], &[0], &[1, 0, 65_535], &[7; PACKED_DIMS], &[0, 0, 0, 9]] {
+            let packed = pack(ids).unwrap();
+            unpack(packed, ids.len(), &mut out);
+            assert_eq!(out, ids);
+        }
+        assert_ne!(pack(&[1, 2]), pack(&[2, 1]));
+        assert_eq!(pack(&[65_536]), None);
+        assert_eq!(pack(&[0; PACKED_DIMS + 1]), None);
     }
 
     #[test]

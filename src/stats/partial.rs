@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::compile::CompiledStat;
+use super::compile::{CompiledKind, CompiledStat};
 use super::extract::MAX_DIMENSION_BYTES;
 use super::hll::{Hll, Registers};
 use super::sketch::{DdSketch, Store};
@@ -119,18 +119,24 @@ fn wire_store(s: &Store) -> (i32, Vec<u64>) {
     s.to_dense()
 }
 
-fn encode_group(g: &GroupAgg) -> Vec<MeasureWire> {
+fn encode_group(stat: &CompiledStat, g: &GroupAgg) -> Vec<MeasureWire> {
     g.measures
         .iter()
-        .map(|m| match m {
+        .zip(&stat.measures)
+        .map(|(m, spec)| match m {
             MeasureAgg::Count(n) => MeasureWire::Count(*n),
-            MeasureAgg::Sum(s) => MeasureWire::Sum { scaled: s.scaled.to_string(), int: s.all_int },
+            MeasureAgg::Sum(s) => {
+                MeasureWire::Sum { scaled: s.scaled().to_string(), int: s.all_int }
+            }
             MeasureAgg::Distinct(h) => MeasureWire::Distinct(HllWire::encode(h)),
             MeasureAgg::Quantiles(d) => MeasureWire::Quantiles {
-                accuracy: d.accuracy(),
+                accuracy: match &spec.kind {
+                    CompiledKind::Quantiles { accuracy, .. } => *accuracy,
+                    _ => f64::NAN,
+                },
                 zero: d.zero,
                 pos: wire_store(&d.positive),
-                neg: wire_store(&d.negative),
+                neg: wire_store(d.negative()),
             },
         })
         .collect()
@@ -149,28 +155,30 @@ pub(crate) fn decode_group(
     if measures.len() != stat.measures.len() {
         return Err(mismatch);
     }
-    let template = GroupAgg::new(&stat.measures);
     let mut out = Vec::with_capacity(measures.len());
-    for (wire, expected) in measures.into_iter().zip(template.measures) {
-        let agg = match (wire, expected) {
-            (MeasureWire::Count(n), MeasureAgg::Count(_)) => MeasureAgg::Count(n),
-            (MeasureWire::Sum { scaled, int }, MeasureAgg::Sum(_)) => {
+    for (wire, expected) in measures.into_iter().zip(&stat.measures) {
+        let agg = match (wire, &expected.kind) {
+            (MeasureWire::Count(n), CompiledKind::Count) => MeasureAgg::Count(n),
+            (MeasureWire::Sum { scaled, int }, CompiledKind::Sum) => {
                 let scaled = scaled.parse().map_err(|_| StatsError::Partial("malformed sum"))?;
-                MeasureAgg::Sum(SumAgg { scaled, all_int: int })
+                MeasureAgg::Sum(SumAgg::new(scaled, int))
             }
-            (MeasureWire::Distinct(w), MeasureAgg::Distinct(h)) => {
+            (MeasureWire::Distinct(w), CompiledKind::Distinct { precision }) => {
                 let got = w.decode().ok_or(StatsError::Partial("malformed distinct sketch"))?;
-                if got.precision() != h.precision() {
+                if got.precision() != *precision {
                     return Err(mismatch);
                 }
                 MeasureAgg::Distinct(got)
             }
-            (MeasureWire::Quantiles { accuracy, zero, pos, neg }, MeasureAgg::Quantiles(d)) => {
-                if accuracy.to_bits() != d.accuracy().to_bits() {
+            (
+                MeasureWire::Quantiles { accuracy, zero, pos, neg },
+                CompiledKind::Quantiles { accuracy: expected, .. },
+            ) => {
+                if accuracy.to_bits() != expected.to_bits() {
                     return Err(mismatch);
                 }
                 let store = |(offset, counts)| Store::dense(offset, counts);
-                let got = DdSketch::from_parts(accuracy, zero, store(pos), store(neg))
+                let got = DdSketch::from_parts(zero, store(pos), store(neg))
                     .ok_or(StatsError::Partial("malformed quantile sketch"))?;
                 MeasureAgg::Quantiles(got)
             }
@@ -178,7 +186,7 @@ pub(crate) fn decode_group(
         };
         out.push(agg);
     }
-    Ok(GroupAgg { count, measures: out })
+    Ok(GroupAgg { count, measures: out.into_boxed_slice() })
 }
 
 /// Validates a group key (array of `dims` scalars) and rewrites it in the
@@ -249,11 +257,11 @@ pub(crate) fn window_partials(
     for (k, g) in &groups {
         // Keys are JSON arrays written by this module, so this cannot fail.
         if let Ok(raw) = serde_json::from_slice::<&RawValue>(k) {
-            rows.push(wire(PartialKind::Group, Some(raw), g.count, encode_group(g)));
+            rows.push(wire(PartialKind::Group, Some(raw), g.count, encode_group(stat, g)));
         }
     }
     if let Some(o) = &win.overflow {
-        let mut w = wire(PartialKind::Overflow, None, o.count, encode_group(o));
+        let mut w = wire(PartialKind::Overflow, None, o.count, encode_group(stat, o));
         w.overflow_keys = win.overflow_keys.as_ref().map(HllWire::encode);
         rows.push(w);
     }

@@ -111,14 +111,14 @@ impl Emit<'_> {
                 MeasureAgg::Distinct(h) => push_json(&mut out, &(h.estimate().round() as u64)),
                 MeasureAgg::Quantiles(d) => {
                     out.push(b'{');
-                    if let CompiledKind::Quantiles { quantiles, .. } = &spec.kind {
+                    if let CompiledKind::Quantiles { quantiles, mapping, .. } = &spec.kind {
                         for (j, (q, label)) in quantiles.iter().enumerate() {
                             if j > 0 {
                                 out.push(b',');
                             }
                             push_json(&mut out, label);
                             out.push(b':');
-                            push_json(&mut out, &d.quantile(*q));
+                            push_json(&mut out, &d.quantile(mapping, *q));
                         }
                     }
                     out.push(b'}');

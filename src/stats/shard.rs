@@ -23,6 +23,7 @@ use super::compile::CompiledStat;
 use super::engine::{event_time, Observation};
 use super::extract::{Record, Val};
 use super::intern::{DimInterner, MAX_INTERNED};
+use super::spec::TimeFormat;
 use super::window::WindowAgg;
 use super::StatsCounters;
 
@@ -89,6 +90,33 @@ pub(super) struct ShardStat {
     pub(super) interner: DimInterner,
     /// The current record's dimension ids.
     ids: Vec<u32>,
+    /// The last event-time text parsed and its result: a record's time is
+    /// usually coarsened (`coarsen_time`), so consecutive records share it.
+    /// An anonymized output value, like everything the statistics keep.
+    last_time: TimeMemo,
+}
+
+/// One-entry memo of [`event_time`] for text times.
+#[derive(Debug, Default)]
+struct TimeMemo {
+    text: Vec<u8>,
+    parsed: Option<i64>,
+}
+
+impl TimeMemo {
+    /// [`event_time`] of `v`, reusing the previous answer for the same text.
+    fn event_time(&mut self, rec: &Record, v: Val, format: TimeFormat) -> Option<i64> {
+        if !matches!(v, Val::Str(..)) {
+            return event_time(rec, v, format);
+        }
+        let text = rec.text(v).as_bytes();
+        if text != self.text.as_slice() {
+            self.parsed = event_time(rec, v, format);
+            self.text.clear();
+            self.text.extend_from_slice(text);
+        }
+        self.parsed
+    }
 }
 
 /// The per-record state of one worker's statistics (see the module doc).
@@ -116,6 +144,7 @@ impl StatsShard {
                 view: ClockView::default(),
                 interner: DimInterner::default(),
                 ids: Vec::new(),
+                last_time: TimeMemo::default(),
             })
             .collect();
         Self {
@@ -198,7 +227,7 @@ impl ShardStat {
         let def = &*self.def;
         let spec = &def.spec;
         let time = rec.vals.get(def.slots.time).copied().unwrap_or(Val::Missing);
-        let Some(t) = event_time(rec, time, spec.time_format) else {
+        let Some(t) = self.last_time.event_time(rec, time, spec.time_format) else {
             counters.invalid_time += 1;
             return;
         };
@@ -288,6 +317,32 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// The memo answers what `event_time` answers, for text and numbers,
+    /// the same text repeated or alternating.
+    #[test]
+    fn the_time_memo_answers_like_event_time() {
+        let texts = [
+            "",
+            "2024-05-14T08:00:00.000Z",
+            "2024-05-14T08:00:00.000Z",
+            "not a time",
+            "2024-05-14T08:01:00Z",
+            "2024-05-14T08:00:00.000Z",
+            "2024-05-14T08:00:00.000Z",
+            "",
+        ];
+        for format in [TimeFormat::Auto, TimeFormat::Rfc3339, TimeFormat::EpochMs] {
+            let mut memo = TimeMemo::default();
+            let mut rec = Record::default();
+            for t in texts {
+                let v = rec.push_str(t);
+                assert_eq!(memo.event_time(&rec, v, format), event_time(&rec, v, format), "{t}");
+                let n = Val::UInt(1_715_673_600_000);
+                assert_eq!(memo.event_time(&rec, n, format), event_time(&rec, n, format));
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::io::Write as _;
 use super::compile::{CompiledKind, CompiledMeasure, CompiledStat};
 use super::extract::{Record, Val};
 use super::hll::{hash64, Hll};
-use super::intern::DimInterner;
+use super::intern::{pack, DimInterner};
 use super::sketch::DdSketch;
 use super::{SourceId, SourceSpan};
 
@@ -25,14 +25,41 @@ const MAX_SUM_INPUT: f64 = 1e18;
 /// Precision of the sketch that counts distinct overflowed group keys.
 pub(crate) const OVERFLOW_KEYS_PRECISION: u8 = 12;
 
-/// Exact, order-independent sum in units of 2^-32.
+/// Exact, order-independent sum in units of 2^-32: an `i128` kept as two
+/// 64-bit halves, so a group's measures align to 8 bytes, not 16.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SumAgg {
-    pub(crate) scaled: i128,
+    lo: u64,
+    hi: i64,
     pub(crate) all_int: bool,
 }
 
+impl Default for SumAgg {
+    fn default() -> Self {
+        Self::new(0, true)
+    }
+}
+
 impl SumAgg {
+    pub(crate) fn new(scaled: i128, all_int: bool) -> Self {
+        Self { lo: scaled as u64, hi: (scaled >> 64) as i64, all_int }
+    }
+
+    /// The sum in units of 2^-32.
+    pub(crate) fn scaled(&self) -> i128 {
+        i128::from(self.hi) << 64 | i128::from(self.lo)
+    }
+
+    fn set_scaled(&mut self, scaled: i128) {
+        *self = Self::new(scaled, self.all_int);
+    }
+
+    /// Adds another sum (saturating).
+    pub(crate) fn merge(&mut self, other: &SumAgg) {
+        self.set_scaled(self.scaled().saturating_add(other.scaled()));
+        self.all_int &= other.all_int;
+    }
+
     fn add(&mut self, v: Val) {
         let scaled = match v {
             Val::Int(i) => i128::from(i) << 32,
@@ -43,20 +70,21 @@ impl SumAgg {
             }
             _ => return,
         };
-        self.scaled = self.scaled.saturating_add(scaled);
+        self.set_scaled(self.scaled().saturating_add(scaled));
     }
 
     /// Appends the sum as a JSON number: an integer if every input was one,
     /// else exact decimal text rounded to 9 fraction digits (at least `.0`).
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        let abs = self.scaled.unsigned_abs();
+        let scaled = self.scaled();
+        let abs = scaled.unsigned_abs();
         let (mut int, frac) = (abs >> 32, abs & 0xFFFF_FFFF);
         let mut nanos = (frac * 1_000_000_000 + (1 << 31)) >> 32;
         if nanos == 1_000_000_000 {
             int += 1;
             nanos = 0;
         }
-        if self.scaled < 0 && (int > 0 || nanos > 0) {
+        if scaled < 0 && (int > 0 || nanos > 0) {
             out.push(b'-');
         }
         let _ = write!(out, "{int}");
@@ -72,7 +100,9 @@ impl SumAgg {
     }
 }
 
-/// State of one measure of one group.
+/// State of one measure of one group. Parameters (HyperLogLog precision
+/// aside, one byte) live in the compiled measure, not here: a sketch is
+/// its counts only, so a group's measures stay small.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum MeasureAgg {
     Count(u64),
@@ -85,7 +115,7 @@ pub(crate) enum MeasureAgg {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GroupAgg {
     pub(crate) count: u64,
-    pub(crate) measures: Vec<MeasureAgg>,
+    pub(crate) measures: Box<[MeasureAgg]>,
 }
 
 impl GroupAgg {
@@ -94,20 +124,25 @@ impl GroupAgg {
             .iter()
             .map(|m| match &m.kind {
                 CompiledKind::Count => MeasureAgg::Count(0),
-                CompiledKind::Sum => MeasureAgg::Sum(SumAgg { scaled: 0, all_int: true }),
+                CompiledKind::Sum => MeasureAgg::Sum(SumAgg::default()),
                 CompiledKind::Distinct { precision } => MeasureAgg::Distinct(Hll::new(*precision)),
-                CompiledKind::Quantiles { accuracy, .. } => {
-                    MeasureAgg::Quantiles(DdSketch::new(*accuracy))
-                }
+                CompiledKind::Quantiles { .. } => MeasureAgg::Quantiles(DdSketch::default()),
             })
             .collect();
         Self { count: 0, measures }
     }
 
-    /// Adds one record; `slots[i]` is the value slot of measure `i`, if it has a field.
-    fn observe(&mut self, rec: &Record, slots: &[Option<usize>], scratch: &mut Vec<u8>) {
+    /// Adds one record; `slots[i]` is the value slot of measure `i`, if it
+    /// has a field, and `specs[i]` its definition.
+    fn observe(
+        &mut self,
+        rec: &Record,
+        specs: &[CompiledMeasure],
+        slots: &[Option<usize>],
+        scratch: &mut Vec<u8>,
+    ) {
         self.count += 1;
-        for (m, slot) in self.measures.iter_mut().zip(slots) {
+        for ((m, slot), spec) in self.measures.iter_mut().zip(slots).zip(specs) {
             let v = slot.and_then(|s| rec.vals.get(s).copied()).unwrap_or(Val::Missing);
             match m {
                 MeasureAgg::Count(n)
@@ -123,8 +158,10 @@ impl GroupAgg {
                     }
                 }
                 MeasureAgg::Quantiles(d) => {
-                    if let Some(x) = Record::number(v) {
-                        d.add(x);
+                    if let (Some(x), CompiledKind::Quantiles { mapping, .. }) =
+                        (Record::number(v), &spec.kind)
+                    {
+                        d.add(mapping, x);
                     }
                 }
             }
@@ -143,12 +180,14 @@ impl GroupAgg {
                 true
             }
             (MeasureAgg::Sum(a), MeasureAgg::Sum(b)) => {
-                a.scaled = a.scaled.saturating_add(b.scaled);
-                a.all_int &= b.all_int;
+                a.merge(b);
                 true
             }
             (MeasureAgg::Distinct(a), MeasureAgg::Distinct(b)) => a.merge(b),
-            (MeasureAgg::Quantiles(a), MeasureAgg::Quantiles(b)) => a.merge(b),
+            (MeasureAgg::Quantiles(a), MeasureAgg::Quantiles(b)) => {
+                a.merge(b);
+                true
+            }
             _ => false,
         })
     }
@@ -174,7 +213,10 @@ pub(crate) struct WindowAgg {
     /// `super::intern`); moved to `groups` before the window leaves the
     /// shard. Empty whenever `groups` is not (partials merged into a
     /// shard's window first move these, and records then use byte keys).
-    pub(crate) by_id: HashMap<Box<[u32]>, GroupAgg, foldhash::fast::RandomState>,
+    /// The ids are packed in one integer (`super::intern::pack`), so a
+    /// group's key lives in the map's own slot: no allocation per group and
+    /// no pointer to follow when probing.
+    pub(crate) by_id: HashMap<u128, GroupAgg, foldhash::fast::RandomState>,
     /// Records of groups beyond `max_groups`.
     pub(crate) overflow: Option<GroupAgg>,
     /// Distinct group keys that went to the overflow (estimate).
@@ -212,7 +254,7 @@ impl WindowAgg {
         slots: &[Option<usize>],
         scratch: &mut Vec<u8>,
     ) -> bool {
-        if observe_group(&mut self.groups, key, stat, rec, slots, scratch) {
+        if observe_group(&mut self.groups, key, |k: &[u8]| k.into(), stat, rec, slots, scratch) {
             return false;
         }
         self.observe_overflow(key, stat, rec, slots, scratch)
@@ -230,9 +272,12 @@ impl WindowAgg {
         self.overflow_keys
             .get_or_insert_with(|| Hll::new(OVERFLOW_KEYS_PRECISION))
             .insert_hash(hash64(key));
-        self.overflow
-            .get_or_insert_with(|| GroupAgg::new(&stat.measures))
-            .observe(rec, slots, scratch);
+        self.overflow.get_or_insert_with(|| GroupAgg::new(&stat.measures)).observe(
+            rec,
+            &stat.measures,
+            slots,
+            scratch,
+        );
         true
     }
 
@@ -250,11 +295,14 @@ impl WindowAgg {
         slots: &[Option<usize>],
         scratch: &mut Vec<u8>,
     ) -> bool {
-        if !self.groups.is_empty() {
+        let packed = if self.groups.is_empty() { pack(ids) } else { None };
+        let Some(packed) = packed else {
+            // Byte keys from here on in this window (a no-op when they already are).
+            interner.resolve(self, stat);
             interner.write_key(ids, key);
             return self.observe(key, stat, rec, slots, scratch);
-        }
-        if observe_group(&mut self.by_id, ids, stat, rec, slots, scratch) {
+        };
+        if observe_group(&mut self.by_id, &packed, |k| *k, stat, rec, slots, scratch) {
             return false;
         }
         interner.write_key(ids, key);
@@ -340,24 +388,29 @@ impl WindowAgg {
 /// fewer than `max_groups` exist; `false` (nothing added) when the group is
 /// new and the map is full, so the caller sends the record to the overflow.
 /// One place for both group maps of a window: byte keys and interned ids.
-fn observe_group<K: Copy + Eq + std::hash::Hash>(
-    groups: &mut HashMap<Box<[K]>, GroupAgg, foldhash::fast::RandomState>,
-    key: &[K],
+fn observe_group<K, Q>(
+    groups: &mut HashMap<K, GroupAgg, foldhash::fast::RandomState>,
+    key: &Q,
+    owned: impl FnOnce(&Q) -> K,
     stat: &CompiledStat,
     rec: &Record,
     slots: &[Option<usize>],
     scratch: &mut Vec<u8>,
-) -> bool {
+) -> bool
+where
+    K: Eq + std::hash::Hash + std::borrow::Borrow<Q>,
+    Q: Eq + std::hash::Hash + ?Sized,
+{
     if let Some(g) = groups.get_mut(key) {
-        g.observe(rec, slots, scratch);
+        g.observe(rec, &stat.measures, slots, scratch);
         return true;
     }
     if groups.len() >= stat.max_groups {
         return false;
     }
     let mut g = GroupAgg::new(&stat.measures);
-    g.observe(rec, slots, scratch);
-    groups.insert(key.into(), g);
+    g.observe(rec, &stat.measures, slots, scratch);
+    groups.insert(owned(key), g);
     true
 }
 
@@ -367,7 +420,7 @@ mod tests {
     use crate::stats::spec::tests::{parse, EXAMPLE};
 
     fn sum_of(vals: &[Val]) -> SumAgg {
-        let mut s = SumAgg { scaled: 0, all_int: true };
+        let mut s = SumAgg::default();
         vals.iter().for_each(|v| s.add(*v));
         s
     }
@@ -404,7 +457,14 @@ mod tests {
             Val::Composite,
             Val::Str(0, 0),
         ];
-        assert_eq!(sum_of(&ignored), SumAgg { scaled: 0, all_int: true });
+        assert_eq!(sum_of(&ignored), SumAgg::default());
+        let big = sum_of(&[Val::UInt(u64::MAX), Val::Int(i64::MIN), Val::Float(-0.5)]);
+        assert_eq!(
+            big.scaled(),
+            (i128::from(u64::MAX) + i128::from(i64::MIN)) * (1 << 32) - (1 << 31)
+        );
+        assert_eq!(SumAgg::new(i128::MIN, true).scaled(), i128::MIN);
+        assert_eq!(SumAgg::new(-1, true).scaled(), -1);
     }
 
     fn stat(max_groups: usize) -> CompiledStat {
@@ -439,9 +499,52 @@ mod tests {
         b.measures.swap(0, 1);
         assert!(!a.merge(&b));
         let mut short = GroupAgg::new(&c.measures);
-        short.measures.pop();
+        short.measures = short.measures[1..].into();
         assert!(!a.merge(&short));
         assert!(a.merge(&GroupAgg::new(&c.measures)));
+    }
+
+    /// Groups keyed by packed ids until a record's ids do not pack; then
+    /// the window turns to byte keys, merging what it held, and the counts
+    /// are those of the rendered keys.
+    #[test]
+    fn a_window_turns_to_byte_keys_when_ids_do_not_pack() {
+        let c = stat(100);
+        let mut rec = Record::default();
+        let mut interner = DimInterner::default();
+        let a = rec.push_str("a");
+        let id_a = interner.id(&rec, a);
+        let mut last = 0;
+        for i in 0..65_536 {
+            let v = rec.push_str(&format!("v{i}"));
+            last = interner.id(&rec, v);
+        }
+        assert!(last > u32::from(u16::MAX));
+        let slots = vec![None; c.measures.len()];
+        let (mut w, mut key, mut scratch) = (WindowAgg::default(), Vec::new(), Vec::new());
+        let small = vec![id_a; c.dims.len()];
+        let mut big = small.clone();
+        big[0] = last;
+        for ids in [&small, &small, &big, &small, &big] {
+            assert!(!w.observe_ids(ids, &interner, &mut key, &c, &rec, &slots, &mut scratch));
+        }
+        assert!(w.by_id.is_empty());
+        let (mut small_key, mut big_key) = (Vec::new(), Vec::new());
+        interner.write_key(&small, &mut small_key);
+        interner.write_key(&big, &mut big_key);
+        let counts: Vec<(Vec<u8>, u64)> =
+            w.take_sorted().into_iter().map(|(k, g)| (k.to_vec(), g.count)).collect();
+        let mut expected = vec![(small_key, 3), (big_key, 2)];
+        expected.sort();
+        assert_eq!(counts, expected);
+    }
+
+    /// A group's measures are small: a sketch holds no parameters and
+    /// allocates only the buckets it uses (it was 144 bytes per measure).
+    #[test]
+    fn measure_states_stay_small() {
+        assert!(std::mem::size_of::<MeasureAgg>() <= 48, "{}", std::mem::size_of::<MeasureAgg>());
+        assert!(std::mem::size_of::<GroupAgg>() <= 24);
     }
 
     #[test]
