@@ -106,8 +106,8 @@ pub(crate) fn source_prefix(topic: &str, partition: i32) -> Box<[u8]> {
 
 /// Writes the header value of an output of one source record into `buf`
 /// (cleared first, reused across records) and returns it: `prefix` from
-/// [`source_prefix`], then the offset, pipeline and key id; the same value
-/// [`value`] writes.
+/// [`source_prefix`], then the offset, pipeline and key id, in the
+/// documented format (`Provenance::parse` reads it back).
 pub(crate) fn source_value<'b>(
     buf: &'b mut Vec<u8>,
     prefix: &[u8],
@@ -122,20 +122,16 @@ pub(crate) fn source_value<'b>(
     buf
 }
 
-/// Writes the header value into `buf` (cleared first, reused across
-/// records) and returns it.
-pub(crate) fn value<'b>(
+/// Writes the header value of an output with no source record (a
+/// statistics row: `stats` names what it covers) into `buf` (cleared
+/// first, reused across records) and returns it.
+pub(crate) fn unsourced_value<'b>(
     buf: &'b mut Vec<u8>,
-    source: Option<(&str, i32, i64)>,
     stats: Option<&str>,
     pipeline: Option<&str>,
     key_id: Option<&str>,
 ) -> &'b [u8] {
     buf.clear();
-    if let Some((topic, partition, offset)) = source {
-        buf.extend_from_slice(&source_prefix(topic, partition));
-        buf.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
-    }
     tail(buf, stats, pipeline, key_id);
     buf
 }
@@ -182,13 +178,8 @@ mod tests {
     #[test]
     fn round_trips_every_shape() {
         let mut buf = Vec::new();
-        let full = read(value(
-            &mut buf,
-            Some(("raw.access", 3, 12345)),
-            None,
-            Some("access_log"),
-            Some("k1"),
-        ));
+        let prefix = source_prefix("raw.access", 3);
+        let full = read(source_value(&mut buf, &prefix, 12345, Some("access_log"), Some("k1")));
         assert_eq!(
             full,
             b"topic=raw.access;partition=3;offset=12345;pipeline=access_log;key_id=k1"
@@ -199,7 +190,7 @@ mod tests {
         assert_eq!(parsed.key_id.as_deref(), Some("k1"));
 
         let covers = "stat=rpm;window=2024-05-14T08:17:00Z;covers=raw.a-b:0:5-9,raw.a-b:11:0-0";
-        let stats = read(value(&mut buf, None, Some(covers), Some("access_log"), None));
+        let stats = read(unsourced_value(&mut buf, Some(covers), Some("access_log"), None));
         assert_eq!(stats, format!("{covers};pipeline=access_log").as_bytes());
         let parsed = Provenance::parse(&stats).unwrap();
         assert_eq!(parsed.source, None);
@@ -212,7 +203,7 @@ mod tests {
         );
         assert_eq!(Provenance::parse(b"covers=t:x:1-2"), None, "malformed covers");
 
-        let dead = read(value(&mut buf, Some(("t", 0, 0)), None, None, None));
+        let dead = read(source_value(&mut buf, &source_prefix("t", 0), 0, None, None));
         assert_eq!(Provenance::parse(&dead).unwrap().source, Some(("t".into(), 0, 0)));
     }
 

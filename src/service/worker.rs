@@ -339,7 +339,8 @@ fn send_stats<P>(
     out: OutputRecord<'_>,
 ) {
     env.shared.stats_sent();
-    let value = provenance::value(hdr, None, out.stats_provenance, Some(out.pipeline), out.key_id);
+    let value =
+        provenance::unsourced_value(hdr, out.stats_provenance, Some(out.pipeline), out.key_id);
     producer.send(
         Outgoing { topic: out.topic, key: out.key, payload: out.payload, provenance: Some(value) },
         gate.clone(),
